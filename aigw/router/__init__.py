@@ -1,0 +1,1 @@
+"""Routing: candidates for a request, and the failover loop over them."""

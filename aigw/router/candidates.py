@@ -1,0 +1,178 @@
+"""Which providers can serve a request, as which model, in what order.
+
+A retired model goes to providers that still serve it (a gateway that lists it) as asked; a provider
+that retired it gets the successor its catalog entry names, followed to a current model, with the
+request's parameters carried to the successor's nearest allowed values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from aigw import errors
+from aigw.catalog import Catalog
+from aigw.catalog.schema import Model, Offer
+from aigw.providers.registry import BUILTIN, PROTOCOL_TYPES
+from aigw.settings.model import ProviderSettings, Settings
+
+
+@dataclass(frozen=True)
+class Substitution:
+    requested: str
+    served: str
+    provider: str
+    retired: date
+    chain: tuple[str, ...]
+
+
+@dataclass
+class Candidate:
+    provider: str
+    provider_type: str
+    model: Model  # the catalog model this provider will serve
+    offer: Offer
+    requested: Model
+    substitution: Substitution | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def provider_model(self) -> str:
+        return self.offer.model
+
+
+def provider_type(name: str, p: ProviderSettings) -> str:
+    return p.type or name
+
+
+def is_configured(name: str, p: ProviderSettings) -> bool:
+    """Enabled and able to authenticate (or needing no key)."""
+    if not p.enabled:
+        return False
+    kind = provider_type(name, p)
+    if kind == "local":
+        from aigw.providers.local import installed
+
+        return installed()
+    if p.api_key is not None:
+        return True
+    if p.auth == "none":
+        return True
+    spec = BUILTIN.get(kind)
+    return spec is not None and not spec.needs_key and name in BUILTIN
+
+
+def configured_providers(settings: Settings) -> list[tuple[str, ProviderSettings]]:
+    """Enabled providers that can be used now, by `priority` (lower first) then config order.
+    `local` counts as configured whenever its extra is installed, even with no [providers.local]."""
+    names = list(settings.providers)
+    if "local" not in names:
+        names.append("local")
+    found = [(n, settings.provider(n)) for n in names if is_configured(n, settings.provider(n))]
+    order = {n: i for i, n in enumerate(names)}
+    return sorted(found, key=lambda item: (item[1].priority if item[1].priority is not None else 1000, order[item[0]]))
+
+
+def gateway_offer(catalog: Catalog, model: Model, p: ProviderSettings) -> Offer | None:
+    """An OpenAI-compatible provider serves exactly the models its config lists, under the
+    upstream's names, retired or not; priced as the catalog prices that model elsewhere."""
+    listed = p.models or []
+    upstream = listed.get(model.id) if isinstance(listed, dict) else (model.id if model.id in listed else None)
+    if upstream is None:
+        return None
+    priced = next((o.price for o in model.providers.values() if o.price is not None), None)
+    return Offer(model=upstream, price=priced)
+
+
+def offer_for(catalog: Catalog, model: Model, name: str, p: ProviderSettings) -> Offer | None:
+    kind = provider_type(name, p)
+    if name in model.providers and (name in BUILTIN or kind == name):
+        offer = model.providers[name]
+    elif kind in PROTOCOL_TYPES and name not in BUILTIN:
+        offer = gateway_offer(catalog, model, p)
+    else:
+        offer = None
+    if offer is not None and name == "local" and p.models and isinstance(p.models, dict) and model.id in p.models:
+        offer = offer.model_copy(update={"model": p.models[model.id]})
+    return offer
+
+
+def local_model_present(name: str) -> bool:
+    from aigw.providers.local import resolve_model
+
+    return resolve_model(name) is not None
+
+
+def follow_successors(catalog: Catalog, model: Model, provider: str) -> tuple[Model, Offer, tuple[str, ...]]:
+    chain = [model.id]
+    current, offer = model, model.providers[provider]
+    while offer.retired is not None:
+        assert offer.successor is not None  # the schema guarantees it
+        if offer.successor in chain:
+            raise errors.ConfigError(f"catalog: successor loop at {offer.successor}")
+        current = catalog.require(offer.successor)
+        chain.append(current.id)
+        next_offer = current.providers.get(provider)
+        if next_offer is None:
+            raise errors.ConfigError(f"catalog: {current.id} is not served by {provider}")
+        offer = next_offer
+    return current, offer, tuple(chain)
+
+
+def build(catalog: Catalog, settings: Settings, requested: Model, *, substitute: bool,
+          only: list[str] | None = None) -> list[Candidate]:
+    direct: list[Candidate] = []
+    substituted: list[Candidate] = []
+    refused: list[Substitution] = []
+    for name, p in configured_providers(settings):
+        if only and name not in only:
+            continue
+        offer = offer_for(catalog, requested, name, p)
+        if offer is None:
+            continue
+        kind = provider_type(name, p)
+        if kind == "local" and not local_model_present(offer.model):
+            continue
+        if offer.retired is None:
+            direct.append(Candidate(name, kind, requested, offer, requested))
+            continue
+        served, served_offer, chain = follow_successors(catalog, requested, name)
+        sub = Substitution(requested.id, served.id, name, offer.retired, chain)
+        if not substitute:
+            refused.append(sub)
+            continue
+        substituted.append(Candidate(name, kind, served, served_offer, requested, sub))
+    # What was asked for, where it is still served, before any substitute.
+    found = direct + substituted
+    if not found:
+        raise no_candidates(catalog, settings, requested, refused, only)
+    return found
+
+
+def no_candidates(catalog: Catalog, settings: Settings, requested: Model, refused: list[Substitution],
+                  only: list[str] | None) -> errors.AigwError:
+    if refused:
+        sub = refused[0]
+        return errors.RetiredModelError(
+            f"{sub.requested} was retired by {sub.provider} on {sub.retired:%Y-%m-%d}; "
+            f"{sub.served} would serve instead, but substitution is off",
+            hint=f"use -m {sub.served}, drop --no-substitute, or add a gateway that still serves {sub.requested}",
+        )
+    providers = list(requested.providers)
+    if only:
+        return errors.UsageError(f"none of the providers {', '.join(only)} can serve {requested.id} now",
+                                 hint=f"{requested.id} is served by: {', '.join(providers)}")
+    first = providers[0]
+    if first == "local":
+        from aigw.providers.local import INSTALL_HINT, installed
+
+        if not installed():
+            return errors.ConfigError(f"{requested.id} runs on this machine, but faster-whisper is not installed", hint=INSTALL_HINT)
+        return errors.ConfigError(f"{requested.id}: the local provider is disabled", hint="aigw config set providers.local.enabled true")
+    spec = BUILTIN.get(first)
+    env = spec.env.get("api_key", ()) if spec else ()
+    var = f"set {env[0]} or " if env else ""
+    return errors.MissingKeyError(
+        f"no key for {first}, which serves {requested.id}",
+        hint=f"{var}run 'aigw config keys set {first}'",
+    )

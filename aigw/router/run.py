@@ -1,0 +1,160 @@
+"""The failover loop: try candidates in order, act on each failure by its class, record every attempt.
+
+Policy (DESIGN.md): a retryable failure moves on at once while another candidate remains; the last
+candidate is retried with exponential backoff and full jitter up to `retries` times. A rate limit
+waits for Retry-After when the wait fits the deadline, else moves on. Empty results, auth and quota
+failures move on. A bad request stops (exit 2); a refusal stops (exit 5) unless fallback on refusal
+is allowed.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from aigw import errors
+from aigw.clock import Clock
+from aigw.router.candidates import Candidate
+from aigw.types import Attempt
+
+T = TypeVar("T")
+
+BACKOFF_BASE_S = 0.5
+BACKOFF_CAP_S = 8.0
+
+
+@dataclass(frozen=True)
+class Policy:
+    retries: int = 2
+    retry_before_failover: bool = False
+    fallback_on_refusal: bool = False
+    deadline_s: float | None = None  # total, from when the run started
+    attempt_timeout_s: float = 300.0
+
+
+@dataclass
+class Outcome(Generic[T]):
+    value: T
+    candidate: Candidate
+    attempts: list[Attempt]
+    hop: int
+
+
+@dataclass
+class Hooks:
+    """Side effects the router needs, passed in so it stays pure and testable."""
+
+    on_attempt: Callable[[Attempt], None]
+    notify: Callable[[str], None] = lambda message: None
+    rng: random.Random = field(default_factory=random.Random)
+
+
+def backoff(try_number: int, rng: random.Random) -> float:
+    """Full jitter: uniform in [0, min(cap, base * 2**n)]."""
+    return rng.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * (2 ** try_number)))
+
+
+class Router:
+    def __init__(self, *, clock: Clock, policy: Policy, hooks: Hooks) -> None:
+        self.clock = clock
+        self.policy = policy
+        self.hooks = hooks
+
+    def _remaining(self, started: float) -> float | None:
+        if self.policy.deadline_s is None:
+            return None
+        return self.policy.deadline_s - (self.clock.monotonic() - started)
+
+    async def run(
+        self,
+        candidates: list[Candidate],
+        call: Callable[[Candidate, float], Awaitable[T]],
+        *,
+        cost_of: Callable[[Candidate, T | None], tuple[float | None, float | None]],
+        sizes_of: Callable[[T], tuple[int, int, int | None]],
+    ) -> Outcome[T]:
+        started = self.clock.monotonic()
+        attempts: list[Attempt] = []
+        last: errors.ProviderError | None = None
+        hop = 0
+        for index, cand in enumerate(candidates):
+            is_last = index == len(candidates) - 1
+            tries = 0
+            waited = 0.0
+            while True:
+                remaining = self._remaining(started)
+                if remaining is not None and remaining <= 0:
+                    raise errors.NoProviderSucceeded(
+                        f"deadline of {self.policy.deadline_s:g} s passed after {len(attempts)} attempt(s)",
+                        hint="raise --deadline, or check the providers with 'aigw models --check'", last=last)
+                timeout = self.policy.attempt_timeout_s if remaining is None else min(self.policy.attempt_timeout_s, remaining)
+                hop += 1
+                t0 = self.clock.monotonic()
+                began = self.clock.now()
+                try:
+                    value = await call(cand, timeout)
+                except errors.ProviderError as exc:
+                    exc.provider = exc.provider or cand.provider
+                    last = exc
+                    est, _ = cost_of(cand, None)
+                    attempt = Attempt(
+                        hop=hop, provider=cand.provider, provider_model=cand.provider_model, model=cand.model.id,
+                        started_at=began, latency_ms=(self.clock.monotonic() - t0) * 1000,
+                        http_status=exc.status, failure_class=exc.failure_class, error=exc.message,
+                        retry_after_s=getattr(exc, "retry_after", None), waited_s=waited, estimated_cost_usd=est,
+                    )
+                    attempts.append(attempt)
+                    self.hooks.on_attempt(attempt)
+                    waited = 0.0
+                    wait = self._decide(exc, is_last=is_last, tries=tries, started=started)
+                    if wait is None:
+                        self.hooks.notify(f"{cand.provider} failed ({exc.failure_class}): {exc.message}"
+                                          + ("" if is_last else "; trying the next provider"))
+                        break
+                    tries += 1
+                    if wait > 0:
+                        self.hooks.notify(f"{cand.provider}: {exc.failure_class}; retrying in {wait:.1f} s")
+                        await self.clock.sleep(wait)
+                    waited = wait
+                    continue
+                # Success: the provider's answer is in memory; the caller persists it first.
+                est, actual = cost_of(cand, value)
+                up, down, status = sizes_of(value)
+                attempt = Attempt(
+                    hop=hop, provider=cand.provider, provider_model=cand.provider_model, model=cand.model.id,
+                    started_at=began, latency_ms=(self.clock.monotonic() - t0) * 1000, http_status=status,
+                    waited_s=waited, bytes_up=up, bytes_down=down, estimated_cost_usd=est,
+                    actual_cost_usd=actual, served=True,
+                )
+                attempts.append(attempt)
+                return Outcome(value, cand, attempts, hop)
+        assert last is not None
+        raise errors.NoProviderSucceeded(
+            f"no provider succeeded after {len(attempts)} attempt(s); last: {last.message}",
+            hint=last.hint or "check the providers with 'aigw models --check', or add a fallback provider",
+            last=last,
+        )
+
+    def _decide(self, exc: errors.ProviderError, *, is_last: bool, tries: int, started: float) -> float | None:
+        """Seconds to wait before retrying the same candidate, or None to move on / give up."""
+        if isinstance(exc, errors.BadRequestError):
+            raise exc
+        if isinstance(exc, errors.ContentRefusedError):
+            if self.policy.fallback_on_refusal:
+                return None
+            raise exc
+        if not isinstance(exc, errors.RetryableError) or tries >= self.policy.retries:
+            return None
+        remaining = self._remaining(started)
+        if isinstance(exc, errors.RateLimitedError) and exc.retry_after is not None:
+            if remaining is not None:
+                return exc.retry_after if exc.retry_after < remaining else None
+            return exc.retry_after if is_last else None
+        if not is_last and not self.policy.retry_before_failover:
+            return None
+        wait = backoff(tries, self.hooks.rng)
+        if remaining is not None and wait >= remaining:
+            return None
+        return wait

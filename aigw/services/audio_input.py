@@ -1,0 +1,89 @@
+"""Audio input: stdin spooled to disk, files checked (exists, readable, non-empty, audio), duration read.
+
+Duration comes from mutagen, which reads container headers without decoding, so a cost estimate for
+an hour of audio costs milliseconds.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from pathlib import Path
+
+from aigw import errors
+from aigw.store.files import spool
+from aigw.types import AudioUpload
+
+CONTENT_TYPES = {
+    "wav": "audio/wav", "mp3": "audio/mpeg", "mpga": "audio/mpeg", "mpeg": "audio/mpeg", "m4a": "audio/mp4",
+    "mp4": "audio/mp4", "flac": "audio/flac", "ogg": "audio/ogg", "oga": "audio/ogg", "opus": "audio/ogg",
+    "webm": "audio/webm", "aac": "audio/aac",
+}
+# What mutagen calls a container -> the extension providers recognise.
+MUTAGEN_EXT = {
+    "WAVE": "wav", "MP3": "mp3", "EasyMP3": "mp3", "FLAC": "flac", "OggVorbis": "ogg", "OggOpus": "ogg",
+    "OggFLAC": "ogg", "OggSpeex": "ogg", "MP4": "m4a", "EasyMP4": "m4a", "AAC": "aac", "AIFF": "aiff",
+}
+# Containers mutagen cannot read but providers accept; trusted by extension, duration unknown.
+UNPROBED_EXTS = {"webm", "mpeg", "mpga"}
+
+
+def spool_stdin(cache_dir: Path) -> Path:
+    dest = cache_dir / "tmp" / f"stdin-{uuid.uuid4().hex}"
+    size = spool(sys.stdin.buffer, dest)
+    if size == 0:
+        dest.unlink(missing_ok=True)
+        raise errors.UsageError("no audio on standard input", hint="pipe a file in: aigw transcribe - < talk.mp3")
+    return dest
+
+
+def probe(path: Path, *, display_name: str | None = None) -> AudioUpload:
+    name = display_name or str(path)
+    if not path.exists():
+        raise errors.UsageError(f"no such file: {name}")
+    if path.is_dir():
+        raise errors.UsageError(f"{name} is a directory, not an audio file")
+    if not os.access(path, os.R_OK):
+        raise errors.UsageError(f"cannot read {name}: permission denied", hint=f"chmod +r {name}")
+    size = path.stat().st_size
+    if size == 0:
+        raise errors.UsageError(f"{name} is empty")
+    import mutagen
+
+    try:
+        info = mutagen.File(path)
+    except Exception:  # mutagen raises format-specific errors on damaged headers
+        info = None
+    ext = path.suffix.lower().lstrip(".")
+    if info is None:
+        if ext in UNPROBED_EXTS:
+            return AudioUpload(path=path, filename=path.name, content_type=CONTENT_TYPES[ext], size_bytes=size)
+        raise errors.UsageError(f"{name} is not an audio file aigw can read",
+                                hint="use wav, mp3, m4a, flac, ogg or webm")
+    kind = MUTAGEN_EXT.get(type(info).__name__, ext or "bin")
+    filename = path.name if ext == kind or (ext in CONTENT_TYPES and CONTENT_TYPES[ext] == CONTENT_TYPES.get(kind)) \
+        else f"{path.stem or 'audio'}.{kind}"
+    duration = getattr(getattr(info, "info", None), "length", None)
+    return AudioUpload(
+        path=path, filename=filename, content_type=CONTENT_TYPES.get(kind, "application/octet-stream"),
+        size_bytes=size, duration_s=float(duration) if duration else None,
+    )
+
+
+# Bytes a multipart body adds around the file: boundaries, headers, and the small form fields.
+MULTIPART_OVERHEAD = 2048
+
+
+def check_limits(upload: AudioUpload, *, model_id: str, upload_bytes: int | None, audio_seconds: float | None,
+                 name: str) -> None:
+    if upload_bytes and upload.size_bytes + MULTIPART_OVERHEAD > upload_bytes:
+        raise errors.UsageError(
+            f"{name} is {upload.size_bytes:,} bytes; {model_id} takes at most {upload_bytes:,} bytes per upload",
+            hint="compress it (e.g. ffmpeg -i in.wav -b:a 64k out.mp3) or split it",
+        )
+    if audio_seconds and upload.duration_s and upload.duration_s > audio_seconds:
+        raise errors.UsageError(
+            f"{name} lasts {upload.duration_s:.0f} s; {model_id} takes at most {audio_seconds:.0f} s",
+            hint="split it, or use whisper-1, which has no duration cap",
+        )

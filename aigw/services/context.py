@@ -1,0 +1,102 @@
+"""What every use case needs, built once per command: settings, catalog, clock, paths, HTTP, log."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from aigw import errors
+from aigw.clock import Clock, SystemClock
+from aigw.router.candidates import Candidate
+from aigw.router.run import Hooks, Outcome, Policy, Router
+from aigw.store import RunLog, open_store
+from aigw.store.ids import new_run_id
+
+if TYPE_CHECKING:
+    import httpx
+
+    from aigw.catalog import Catalog
+    from aigw.settings.loader import Loaded
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Per-invocation routing choices from flags; None means "as configured"."""
+
+    substitute: bool | None = None
+    fallback_on_refusal: bool = False
+    deadline_s: float | None = None
+    timeout_s: float | None = None
+    providers: tuple[str, ...] = ()
+
+
+@dataclass
+class Context:
+    loaded: Loaded
+    catalog: Catalog
+    cache_dir: Path
+    clock: Clock = field(default_factory=SystemClock)
+    notify: Callable[[str], None] = lambda message: None
+    transport: httpx.AsyncBaseTransport | None = None  # tests may inject one; real runs use the network
+
+    @property
+    def settings(self) -> Any:
+        return self.loaded.settings
+
+    def open_log(self) -> RunLog:
+        return open_store(self.cache_dir)
+
+    def new_run_id(self) -> str:
+        return new_run_id(self.clock.now())
+
+    @contextlib.asynccontextmanager
+    async def http(self) -> AsyncIterator[httpx.AsyncClient]:
+        import httpx
+
+        async with httpx.AsyncClient(transport=self.transport, timeout=httpx.Timeout(300.0, connect=10.0),
+                                     follow_redirects=False) as client:
+            yield client
+
+    def policy(self, options: RunOptions, default_timeout: float) -> Policy:
+        routing = self.settings.routing
+        return Policy(
+            retries=routing.retries,
+            retry_before_failover=routing.retry_before_failover,
+            fallback_on_refusal=options.fallback_on_refusal,
+            deadline_s=options.deadline_s if options.deadline_s is not None else routing.deadline,
+            attempt_timeout_s=options.timeout_s or default_timeout,
+        )
+
+    def substitute(self, options: RunOptions) -> bool:
+        return options.substitute if options.substitute is not None else self.settings.routing.substitute_retired
+
+
+def provider_timeout(ctx: Context, cand: Candidate, default: float) -> float:
+    configured = ctx.settings.provider(cand.provider).timeout
+    return configured or default
+
+
+async def route(ctx: Context, log: RunLog, run_id: str, candidates: list[Candidate], options: RunOptions,
+                *, default_timeout: float, call: Callable[[Candidate, float], Awaitable[T]],
+                cost_of: Callable[[Candidate, T | None], tuple[float | None, float | None]],
+                sizes_of: Callable[[T], tuple[int, int, int | None]]) -> Outcome[T]:
+    """Run the router with the run log attached; a failed run is marked failed with its exit code."""
+    router = Router(clock=ctx.clock, policy=ctx.policy(options, default_timeout),
+                    hooks=Hooks(on_attempt=lambda a: log.add_attempt(run_id, a), notify=ctx.notify))
+
+    async def timed_call(cand: Candidate, timeout: float) -> T:
+        return await call(cand, min(timeout, provider_timeout(ctx, cand, timeout)))
+
+    try:
+        return await router.run(candidates, timed_call, cost_of=cost_of, sizes_of=sizes_of)
+    except errors.AigwError as exc:
+        log.fail_run(run_id, exit_code=exc.exit_code, error=exc.message)
+        raise
+    except BaseException as exc:
+        log.fail_run(run_id, exit_code=130 if isinstance(exc, (KeyboardInterrupt,)) else 1, error=repr(exc))
+        raise

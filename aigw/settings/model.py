@@ -1,0 +1,99 @@
+"""The shape of aigw's settings. Unknown keys are errors, so a typo never silently does nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from aigw.providers.registry import BUILTIN, PROTOCOL_TYPES
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ProviderSettings(_Section):
+    type: str | None = None
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+    timeout: float | None = Field(default=None, gt=0)
+    enabled: bool = True
+    priority: int | None = None
+    # OpenAI-compatible gateways (issue 4 contract)
+    auth: Literal["bearer", "api-key", "none"] | None = None
+    paths: dict[str, str] | None = None
+    models: list[str] | dict[str, str] | None = None
+    headers: dict[str, str] | None = None
+    # rate limits
+    rpm: int | None = Field(default=None, gt=0)
+    max_concurrency: int | None = Field(default=None, gt=0)
+    # local models
+    model: str | None = None
+    device: str | None = None
+    compute_type: str | None = None
+
+
+class Defaults(_Section):
+    image_model: str | None = None
+    audio_model: str | None = None
+    image_format: Literal["png", "jpeg", "webp"] | None = None
+    transcript_format: Literal["text", "json", "verbose_json", "srt", "vtt"] = "text"
+
+
+class Breaker(_Section):
+    failures: int = Field(default=5, ge=1)
+    cooldown: float = Field(default=60.0, ge=0)
+
+
+class Routing(_Section):
+    substitute_retired: bool = True
+    strategy: Literal["priority", "round-robin", "cheapest", "fastest"] = "priority"
+    retries: int = Field(default=2, ge=0)
+    retry_before_failover: bool = False
+    deadline: float | None = Field(default=None, gt=0)
+    fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+    breaker: Breaker = Field(default_factory=Breaker)
+
+
+class Budget(_Section):
+    daily_usd: float | None = Field(default=None, ge=0)
+    monthly_usd: float | None = Field(default=None, ge=0)
+
+
+class Settings(BaseSettings):
+    """Validated with model_validate from layers the loader merged; see settings.loader."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AIGW_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
+    )
+
+    cache_dir: Path | None = None
+    defaults: Defaults = Field(default_factory=Defaults)
+    routing: Routing = Field(default_factory=Routing)
+    budget: Budget = Field(default_factory=Budget)
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+
+    @field_validator("providers", mode="before")
+    @classmethod
+    def _lowercase_names(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {str(k).lower(): v for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _provider_types_known(self) -> Settings:
+        for name, p in self.providers.items():
+            kind = p.type or name
+            if kind not in BUILTIN and kind not in PROTOCOL_TYPES:
+                known = ", ".join(sorted(BUILTIN))
+                raise ValueError(
+                    f"provider '{name}' has no known type (built-in providers: {known}); "
+                    f"set providers.{name}.type = \"openai\" for an OpenAI-compatible server"
+                )
+        return self
+
+    def provider(self, name: str) -> ProviderSettings:
+        return self.providers.get(name) or ProviderSettings()

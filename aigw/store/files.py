@@ -1,0 +1,48 @@
+"""Result files: results/YYYY-MM-DD/<run-id>[-N].<ext>, written to a temporary name, then renamed."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+
+def result_path(cache_dir: Path, run_id: str, created_at: datetime, ext: str, index: int | None) -> Path:
+    suffix = f"-{index}" if index is not None else ""
+    return cache_dir / "results" / f"{created_at:%Y-%m-%d}" / f"{run_id}{suffix}.{ext}"
+
+
+def write_atomic(path: Path, data: bytes) -> str:
+    """Write bytes so that a reader sees either nothing or the whole file; return its sha256."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.part")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return hashlib.sha256(data).hexdigest()
+
+
+def copy_atomic(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.part")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dest)
+
+
+def spool(stream: BinaryIO, dest: Path, chunk: int = 1 << 20) -> int:
+    """Copy a stream (stdin) to disk in chunks; never holds the whole input in memory."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    total = 0
+    with open(dest, "wb") as out:
+        while True:
+            block = stream.read(chunk)
+            if not block:
+                break
+            out.write(block)
+            total += len(block)
+    return total

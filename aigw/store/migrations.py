@@ -1,0 +1,85 @@
+"""The run log's schema, grown only by appending named migrations; applied names are recorded."""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "m001_runs_and_attempts",
+        """
+        CREATE TABLE runs (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            status TEXT NOT NULL,            -- running | ok | failed
+            requested_model TEXT NOT NULL,
+            model TEXT,
+            provider TEXT,
+            provider_model TEXT,
+            estimated_cost_usd REAL,
+            cost_usd REAL,
+            latency_ms REAL,
+            exit_code INTEGER,
+            error TEXT,
+            request_json TEXT NOT NULL,
+            result_json TEXT
+        );
+        CREATE INDEX runs_created ON runs(created_at);
+        CREATE TABLE attempts (
+            run_id TEXT NOT NULL REFERENCES runs(id),
+            hop INTEGER NOT NULL,
+            provider TEXT NOT NULL,
+            provider_model TEXT NOT NULL,
+            model TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            latency_ms REAL NOT NULL,
+            http_status INTEGER,
+            failure_class TEXT,
+            error TEXT,
+            retry_after_s REAL,
+            waited_s REAL NOT NULL DEFAULT 0,
+            bytes_up INTEGER NOT NULL DEFAULT 0,
+            bytes_down INTEGER NOT NULL DEFAULT 0,
+            estimated_cost_usd REAL,
+            actual_cost_usd REAL,
+            served INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (run_id, hop)
+        );
+        CREATE INDEX attempts_provider ON attempts(provider, started_at);
+        """,
+    ),
+    (
+        "m002_result_files",
+        """
+        CREATE TABLE files (
+            run_id TEXT NOT NULL REFERENCES runs(id),
+            path TEXT NOT NULL,
+            bytes INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX files_run ON files(run_id);
+        """,
+    ),
+]
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply what is missing, each in its own transaction; return the names applied now."""
+    conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    done = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
+    applied = []
+    for name, sql in MIGRATIONS:
+        if name in done:
+            continue
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            # Another process may have applied it while we waited for the lock.
+            if conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (name,)).fetchone():
+                continue
+            for statement in filter(str.strip, sql.split(";")):
+                conn.execute(statement)
+            conn.execute("INSERT INTO _migrations VALUES (?, datetime('now'))", (name,))
+        applied.append(name)
+    return applied

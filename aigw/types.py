@@ -1,0 +1,177 @@
+"""Pydantic models at the boundaries: what the CLI asks for, what providers return, what is logged."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ImageFormat = Literal["png", "jpeg", "webp"]
+TranscriptFormat = Literal["text", "json", "verbose_json", "srt", "vtt"]
+Kind = Literal["image", "audio"]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# ---- requests, as the user asked ---------------------------------------------------------------
+
+
+class ImageRequest(Frozen):
+    prompt: str
+    model: str
+    size: str | None = None
+    quality: str | None = None
+    style: str | None = None
+    n: int = 1
+    format: ImageFormat | None = None
+
+
+class TranscribeRequest(Frozen):
+    file: Path
+    model: str
+    language: str | None = None
+    prompt: str | None = None
+    format: TranscriptFormat = "text"
+    temperature: float | None = None
+
+
+# ---- what one provider is asked to do (model id and parameters already mapped) -----------------
+
+
+class ImageCall(Frozen):
+    provider_model: str
+    prompt: str
+    size: str | None = None
+    quality: str | None = None
+    style: str | None = None
+    n: int = 1
+    format: ImageFormat | None = None
+
+
+class AudioUpload(Frozen):
+    path: Path
+    filename: str
+    content_type: str
+    size_bytes: int
+    duration_s: float | None = None
+
+
+class TranscribeCall(Frozen):
+    provider_model: str
+    audio: AudioUpload
+    language: str | None = None
+    prompt: str | None = None
+    format: TranscriptFormat = "text"
+    temperature: float | None = None
+
+
+class ImageBlob(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    data: bytes
+    ext: str
+    revised_prompt: str | None = None
+
+
+class Usage(Frozen):
+    """What the provider reported it billed for; any field may be missing."""
+
+    input_text_tokens: int | None = None
+    input_image_tokens: int | None = None
+    input_audio_tokens: int | None = None
+    output_image_tokens: int | None = None
+    output_text_tokens: int | None = None
+    seconds: float | None = None
+    cost_usd: float | None = None  # some providers report the charge itself
+
+
+class ProviderImages(Frozen):
+    images: list[ImageBlob]
+    usage: Usage | None = None
+    bytes_up: int = 0
+    bytes_down: int = 0
+    http_status: int | None = None
+
+
+class ProviderTranscript(Frozen):
+    text: str
+    body: str  # exactly what the user asked for in `format` (plain text, JSON, SRT, VTT)
+    format: TranscriptFormat
+    language: str | None = None
+    duration_s: float | None = None
+    usage: Usage | None = None
+    bytes_up: int = 0
+    bytes_down: int = 0
+    http_status: int | None = None
+
+
+# ---- cost -----------------------------------------------------------------------------------
+
+
+class CostEstimate(Frozen):
+    usd: float | None  # None means unknown, never zero by default
+    basis: str
+    as_of: date | None = None
+    source: str | None = None
+    assumptions: list[str] = Field(default_factory=list)
+
+    @property
+    def known(self) -> bool:
+        return self.usd is not None
+
+
+# ---- the record of a run ----------------------------------------------------------------------
+
+
+class Attempt(Frozen):
+    hop: int
+    provider: str
+    provider_model: str
+    model: str
+    started_at: datetime
+    latency_ms: float
+    http_status: int | None = None
+    failure_class: str | None = None  # None when it served the result
+    error: str | None = None
+    retry_after_s: float | None = None
+    waited_s: float = 0.0
+    bytes_up: int = 0
+    bytes_down: int = 0
+    estimated_cost_usd: float | None = None
+    actual_cost_usd: float | None = None
+    served: bool = False
+
+
+class RunResult(Frozen):
+    """Everything `--json` prints and the run log keeps, for either kind of run."""
+
+    id: str
+    kind: Kind
+    requested_model: str
+    model: str
+    provider: str
+    provider_model: str
+    paths: list[str]
+    cost_usd: float | None
+    estimated_cost_usd: float | None
+    cost_as_of: date | None = None
+    cost_assumptions: list[str] = Field(default_factory=list)
+    latency_ms: float
+    created_at: datetime
+    attempts: list[Attempt]
+    warnings: list[str] = Field(default_factory=list)
+    substituted: bool = False
+    # image runs
+    prompt: str | None = None
+    size: str | None = None
+    quality: str | None = None
+    revised_prompt: str | None = None
+    # audio runs
+    text: str | None = None
+    format: str | None = None
+    language: str | None = None
+    duration_s: float | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
