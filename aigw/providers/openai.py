@@ -33,11 +33,23 @@ class OpenAIProvider(HTTPProvider):
     transcription_path: ClassVar[str] = "/audio/transcriptions"
 
     def headers(self) -> dict[str, str]:
-        key = self.api_key
-        return {"Authorization": f"Bearer {key}"} if key else {}
+        """Bearer by default; `api-key` for Azure-style gateways; none where the gateway holds the key."""
+        out = dict(self.settings.headers or {})
+        key, auth = self.api_key, self.settings.auth or "bearer"
+        if key and auth == "bearer":
+            out["Authorization"] = f"Bearer {key}"
+        elif key and auth == "api-key":
+            out["api-key"] = key
+        return out
 
     def url(self, path: str) -> str:
-        return self.base_url + path
+        """Configured `paths` (a gateway's routes) replace the standard ones under base_url."""
+        routes = self.settings.paths or {}
+        if path == self.image_path and "images" in routes:
+            path = routes["images"]
+        elif path == self.transcription_path and "transcriptions" in routes:
+            path = routes["transcriptions"]
+        return self.base_url + "/" + path.lstrip("/")
 
     # ---- images ----------------------------------------------------------------------------
 

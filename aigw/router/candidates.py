@@ -168,7 +168,13 @@ def no_candidates(catalog: Catalog, settings: Settings, requested: Model, refuse
 
         if not installed():
             return errors.ConfigError(f"{requested.id} runs on this machine, but faster-whisper is not installed", hint=INSTALL_HINT)
-        return errors.ConfigError(f"{requested.id}: the local provider is disabled", hint="aigw config set providers.local.enabled true")
+        if not settings.provider("local").enabled:
+            return errors.ConfigError(f"{requested.id}: the local provider is disabled", hint="aigw config set providers.local.enabled true")
+        name = requested.providers["local"].model
+        return errors.ConfigError(
+            f"{requested.id} runs on this machine, but the faster-whisper model '{name}' is not here",
+            hint=f"download it, then: aigw config set providers.local.models '{{\"{requested.id}\" = \"/path/to/model\"}}'",
+        )
     spec = BUILTIN.get(first)
     env = spec.env.get("api_key", ()) if spec else ()
     var = f"set {env[0]} or " if env else ""

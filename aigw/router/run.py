@@ -51,6 +51,10 @@ class Hooks:
     rng: random.Random = field(default_factory=random.Random)
 
 
+def _short(message: str, limit: int = 160) -> str:
+    return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
 def backoff(try_number: int, rng: random.Random) -> float:
     """Full jitter: uniform in [0, min(cap, base * 2**n)]."""
     return rng.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * (2 ** try_number)))
@@ -110,8 +114,7 @@ class Router:
                     waited = 0.0
                     wait = self._decide(exc, is_last=is_last, tries=tries, started=started)
                     if wait is None:
-                        self.hooks.notify(f"{cand.provider} failed ({exc.failure_class}): {exc.message}"
-                                          + ("" if is_last else "; trying the next provider"))
+                        self.hooks.notify(f"{_short(exc.message)}" + ("" if is_last else "; trying the next provider"))
                         break
                     tries += 1
                     if wait > 0:
@@ -129,6 +132,7 @@ class Router:
                     actual_cost_usd=actual, served=True,
                 )
                 attempts.append(attempt)
+                self.hooks.on_attempt(attempt)
                 return Outcome(value, cand, attempts, hop)
         assert last is not None
         raise errors.NoProviderSucceeded(

@@ -1,0 +1,65 @@
+"""Every test runs isolated from the machine: config, keys and cache under tmp_path, provider
+variables cleared, no network beyond 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import CLI
+
+PROVIDER_VARS = (
+    "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_GATEWAY_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID",
+    "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_AD_TOKEN", "OPENAI_API_VERSION",
+    "FAL_KEY", "FAL_KEY_ID", "FAL_KEY_SECRET", "REPLICATE_API_TOKEN", "REPLICATE_BASE_URL",
+    "RUNPOD_API_KEY", "RUNPOD_ENDPOINT_BASE_URL", "GROQ_API_KEY", "GROQ_BASE_URL", "TOGETHER_API_KEY",
+    "TOGETHER_BASE_URL", "STABILITY_API_KEY", "DEEPGRAM_API_KEY", "NO_COLOR",
+)
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for var in list(os.environ):
+        if var.startswith("AIGW_") or var in PROVIDER_VARS:
+            monkeypatch.delenv(var, raising=False)
+    home = tmp_path / "home"
+    monkeypatch.setenv("AIGW_CONFIG", str(home / "config" / "config.toml"))
+    monkeypatch.setenv("AIGW_CACHE_DIR", str(home / "cache"))
+    # faster-whisper must never reach the hub from a test.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return home
+
+
+@pytest.fixture
+def cli() -> CLI:
+    return CLI()
+
+
+@pytest.fixture
+def cache_dir(isolated: Path) -> Path:
+    return isolated / "cache"
+
+
+@pytest.fixture
+def config_file(isolated: Path) -> Path:
+    return isolated / "config" / "config.toml"
+
+
+@pytest.fixture
+def speech_wav() -> Path:
+    return EXAMPLES / "hello.wav"
+
+
+@pytest.fixture
+def fake_openai(monkeypatch: pytest.MonkeyPatch):
+    """A running fake OpenAI server, with OPENAI_BASE_URL and OPENAI_API_KEY pointing at it."""
+    from tests.fakes.openai import FakeOpenAI
+
+    with FakeOpenAI() as fake:
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "test")
+        yield fake
