@@ -17,10 +17,18 @@ LANGUAGE_NAMES = {
 
 
 @dataclass(frozen=True)
+class Word:
+    start: float
+    end: float
+    word: str
+
+
+@dataclass(frozen=True)
 class Segment:
     start: float
     end: float
     text: str
+    words: tuple[Word, ...] = ()
 
 
 def _stamp(seconds: float) -> str:
@@ -38,13 +46,17 @@ def render(fmt: str, *, text: str, segments: list[Segment], language: str | None
     if fmt == "json":
         return json.dumps({"text": text, **(extra or {})}, ensure_ascii=False)
     if fmt == "verbose_json":
-        return json.dumps({
+        doc: dict[str, Any] = {
             "task": "transcribe",
             "language": LANGUAGE_NAMES.get(language or "", language),
             "duration": duration,
             "text": text,
             "segments": [{"id": i, "start": s.start, "end": s.end, "text": s.text} for i, s in enumerate(segments)],
-        }, ensure_ascii=False)
+        }
+        words = [{"word": w.word, "start": w.start, "end": w.end} for s in segments for w in s.words]
+        if words:
+            doc["words"] = words
+        return json.dumps(doc, ensure_ascii=False)
     if fmt == "srt":
         import srt
 

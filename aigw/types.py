@@ -23,11 +23,20 @@ class Frozen(BaseModel):
 class ImageRequest(Frozen):
     prompt: str
     model: str
-    size: str | None = None
+    size: str | None = None  # exact WIDTHxHEIGHT, or "auto"
+    aspect_ratio: str | None = None  # "16:9"; used where a provider speaks ratios, or to derive a size
     quality: str | None = None
-    style: str | None = None
+    style: str | None = None  # a model style (DALL-E 3 vivid/natural) or a preset appended to the prompt
+    enhancers: tuple[str, ...] = ()
     n: int = 1
     format: ImageFormat | None = None
+    seed: int | None = None
+    negative_prompt: str | None = None
+    steps: int | None = None
+    guidance: float | None = None
+
+
+Timestamps = Literal["segment", "word"]
 
 
 class TranscribeRequest(Frozen):
@@ -37,19 +46,28 @@ class TranscribeRequest(Frozen):
     prompt: str | None = None
     format: TranscriptFormat = "text"
     temperature: float | None = None
+    timestamps: Timestamps | None = None
+    translate: bool = False
 
 
 # ---- what one provider is asked to do (model id and parameters already mapped) -----------------
 
 
 class ImageCall(Frozen):
+    """One request to one provider, in aigw's vocabulary; the provider maps it onto its wire."""
+
     provider_model: str
-    prompt: str
+    prompt: str  # presets and enhancers already appended
     size: str | None = None
+    aspect_ratio: str | None = None
     quality: str | None = None
-    style: str | None = None
+    style: str | None = None  # only a style the model itself offers
     n: int = 1
     format: ImageFormat | None = None
+    seed: int | None = None
+    negative_prompt: str | None = None
+    steps: int | None = None
+    guidance: float | None = None
 
 
 class AudioUpload(Frozen):
@@ -65,8 +83,10 @@ class TranscribeCall(Frozen):
     audio: AudioUpload
     language: str | None = None
     prompt: str | None = None
-    format: TranscriptFormat = "text"
+    format: TranscriptFormat = "text"  # what to return in `body`; providers render it if the wire lacks it
     temperature: float | None = None
+    timestamps: Timestamps | None = None
+    translate: bool = False
 
 
 class ImageBlob(BaseModel):

@@ -72,18 +72,52 @@ def _resolve_extends(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [resolve(e) for e in raw]
 
 
-def parse(text: str) -> Catalog:
+def _attach_offers(models: list[dict[str, Any]], offers: list[tuple[str, dict[str, Any]]]) -> None:
+    by_id = {m["id"]: m for m in models}
+    for provider, offer in offers:
+        target = by_id.get(offer["model"])
+        if target is None:
+            raise ValueError(f"offers/{provider}.toml: no model '{offer['model']}' in the catalog")
+        entry = {k: v for k, v in offer.items() if k not in ("model", "provider_model")}
+        entry["model"] = offer.get("provider_model", offer["model"])
+        target.setdefault("providers", {})[provider] = entry
+
+
+def parse(texts: list[tuple[str, str]]) -> Catalog:
+    """`texts` are (provider or "", toml text): models.toml first, then one offers file per provider.
+    Models nobody serves (a neutral id whose providers' files are absent) are left out."""
     from aigw.catalog.schema import Model
 
-    data = tomllib.loads(text)
-    models = [Model.model_validate(entry) for entry in _resolve_extends(data.get("model", []))]
-    return Catalog(models, data.get("default_order", {}))
+    raw_models: list[dict[str, Any]] = []
+    offers: list[tuple[str, dict[str, Any]]] = []
+    default_order: dict[str, list[str]] = {}
+    for provider, text in texts:
+        data = tomllib.loads(text)
+        raw_models.extend(data.get("model", []))
+        offers.extend((data.get("provider", provider), o) for o in data.get("offer", []))
+        default_order = default_order or data.get("default_order", {})
+    resolved = _resolve_extends(raw_models)
+    _attach_offers(resolved, offers)
+    models = [Model.model_validate(entry) for entry in resolved if entry.get("providers")]
+    served = {m.id for m in models}
+    order = {kind: [i for i in ids if i in served] for kind, ids in default_order.items()}
+    return Catalog(models, order)
+
+
+def _texts() -> list[tuple[str, str]]:
+    root = resources.files("aigw.catalog")
+    texts = [("", root.joinpath("models.toml").read_text(encoding="utf-8"))]
+    offers_dir = root.joinpath("offers")
+    if offers_dir.is_dir():
+        for item in sorted(offers_dir.iterdir(), key=lambda p: p.name):
+            if item.name.endswith(".toml"):
+                texts.append((item.name[: -len(".toml")], item.read_text(encoding="utf-8")))
+    return texts
 
 
 @lru_cache(maxsize=1)
 def load() -> Catalog:
-    text = resources.files("aigw.catalog").joinpath("models.toml").read_text(encoding="utf-8")
-    catalog = parse(text)
+    catalog = parse(_texts())
     for model in catalog.models.values():
         for offer in model.providers.values():
             if offer.successor and offer.successor not in catalog.models:

@@ -54,6 +54,10 @@ class Offer(_Strict):
     retired: date | None = None
     successor: str | None = None
     shutdown_announced: date | None = None
+    # Served only where the user's config names the provider's id for it (`models` table), e.g. a
+    # RunPod endpoint id or an Azure deployment name.
+    needs_mapping: bool = False
+    typical_latency_s: float | None = None
 
 
 class CustomSizes(_Strict):
@@ -85,6 +89,8 @@ class Model(_Strict):
     typical_latency_s: float | None = None
     successor_map: dict[str, dict[str, str]] = Field(default_factory=dict)
     providers: dict[str, Offer]
+    # A provider's own id reached as PROVIDER/MODEL: nothing known about it, so nothing is checked.
+    open_params: bool = False
 
     @model_validator(mode="after")
     def _consistent(self) -> Model:

@@ -1,10 +1,20 @@
-"""The provider interface: one wire protocol each, no failover, only aigw errors out."""
+"""The provider interface: one wire protocol each, no failover, only aigw errors out.
+
+A provider is built per run with its settings, an httpx client and a clock. Before any request the
+service calls `prepare_image` / `prepare_transcribe`, which map aigw's vocabulary onto what this
+provider can honour: a value it cannot take becomes the nearest one it can, with a warning, or a
+UsageError (exit 2) before anything is sent. `generate` / `transcribe` then do the one request (or
+job) and return what the provider reported. Queue-based providers report each job through `on_job`
+before polling, so the run log knows what was submitted even if aigw is interrupted.
+"""
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from aigw.clock import Clock, SystemClock
 from aigw.errors import UsageError
 from aigw.providers.registry import BUILTIN
 
@@ -16,31 +26,59 @@ if TYPE_CHECKING:
 
 DEFAULT_TIMEOUT_S = 300.0
 
+# job_id, status ("submitted", "cancelled", ...), details (urls) -> None
+JobListener = Callable[[str, str, dict[str, Any]], None]
+
 
 class Provider(Protocol):
     name: str
     kinds: ClassVar[frozenset[str]]
+    on_job: JobListener | None
+
+    def prepare_image(self, call: ImageCall) -> tuple[ImageCall, list[str]]: ...
+
+    def prepare_transcribe(self, call: TranscribeCall) -> tuple[TranscribeCall, list[str]]: ...
 
     async def generate(self, call: ImageCall, *, timeout: float) -> ProviderImages: ...
 
     async def transcribe(self, call: TranscribeCall, *, timeout: float) -> ProviderTranscript: ...
 
+    async def check(self, *, timeout: float) -> dict[str, Any]: ...
 
-class HTTPProvider:
-    """Shared plumbing for providers that speak HTTP: name, settings, client, base URL."""
+
+class ProviderBase:
+    """Shared plumbing: name, settings, HTTP client, clock, base URL, job reporting, default hooks."""
 
     kinds: ClassVar[frozenset[str]] = frozenset()
     default_base_url: ClassVar[str] = ""
 
-    def __init__(self, name: str, settings: ProviderSettings, client: httpx.AsyncClient) -> None:
+    def __init__(self, name: str, settings: ProviderSettings, client: httpx.AsyncClient | None,
+                 *, clock: Clock | None = None) -> None:
         self.name = name
         self.settings = settings
-        self.client = client
+        self.client = client  # None only while preparing a plan, when nothing is sent
+        self.clock = clock or SystemClock()
         self.base_url = (settings.base_url or self.default_base_url).rstrip("/")
+        self.on_job: JobListener | None = None
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        assert self.client is not None, "a provider built for planning cannot send requests"
+        return self.client
 
     @property
     def api_key(self) -> str | None:
         return self.settings.api_key.get_secret_value() if self.settings.api_key else None
+
+    def job(self, job_id: str, status: str, **details: Any) -> None:
+        if self.on_job is not None:
+            self.on_job(job_id, status, details)
+
+    def prepare_image(self, call: ImageCall) -> tuple[ImageCall, list[str]]:
+        return call, []
+
+    def prepare_transcribe(self, call: TranscribeCall) -> tuple[TranscribeCall, list[str]]:
+        return call, []
 
     async def generate(self, call: ImageCall, *, timeout: float) -> ProviderImages:
         raise UsageError(f"{self.name} does not generate images")
@@ -48,12 +86,17 @@ class HTTPProvider:
     async def transcribe(self, call: TranscribeCall, *, timeout: float) -> ProviderTranscript:
         raise UsageError(f"{self.name} does not transcribe audio")
 
+    async def check(self, *, timeout: float) -> dict[str, Any]:
+        """One cheap authenticated request (a listing or status endpoint, never a paid generation)."""
+        raise UsageError(f"{self.name} has no check endpoint")
+
 
 def provider_class(type_name: str) -> Any:
     spec = BUILTIN[type_name]
     return getattr(importlib.import_module(spec.module), spec.cls)
 
 
-def build(name: str, settings: ProviderSettings, client: httpx.AsyncClient) -> Provider:
+def build(name: str, settings: ProviderSettings, client: httpx.AsyncClient | None, *,
+          clock: Clock | None = None) -> Provider:
     cls = provider_class(settings.type or name)
-    return cls(name, settings, client)  # type: ignore[no-any-return]
+    return cls(name, settings, client, clock=clock)  # type: ignore[no-any-return]

@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from aigw import errors
-from aigw.transcripts import Segment, render
+from aigw.providers.base import ProviderBase
+from aigw.transcripts import Segment, Word, render
 from aigw.types import ProviderTranscript, TranscribeCall, Usage
 
 if TYPE_CHECKING:
-    import httpx
-
     from aigw.settings.model import ProviderSettings
 
 BUNDLED_MODEL = "tiny.en"
@@ -70,15 +69,14 @@ def pick_device(settings: ProviderSettings) -> tuple[str, str]:
     return "cpu", settings.compute_type or "int8"
 
 
-class LocalProvider:
+class LocalProvider(ProviderBase):
     kinds: ClassVar[frozenset[str]] = frozenset({"audio"})
 
-    def __init__(self, name: str, settings: ProviderSettings, client: httpx.AsyncClient | None = None) -> None:
-        self.name = name
-        self.settings = settings
-
-    async def generate(self, call: Any, *, timeout: float) -> Any:
-        raise errors.UsageError("the local provider only transcribes audio")
+    async def check(self, *, timeout: float) -> dict[str, Any]:
+        bundled = bundled_model_path()
+        return {"reachable": installed(), "key_accepted": None,
+                "detail": f"faster-whisper {'installed' if installed() else 'missing'}; "
+                          f"bundled tiny.en {'present' if bundled else 'absent'}"}
 
     async def transcribe(self, call: TranscribeCall, *, timeout: float) -> ProviderTranscript:
         if not installed():
@@ -104,10 +102,14 @@ class LocalProvider:
             pieces, info = model.transcribe(
                 str(call.audio.path),
                 language=call.language,
+                task="translate" if call.translate else "transcribe",
                 initial_prompt=call.prompt,
+                word_timestamps=call.timestamps == "word",
                 temperature=call.temperature if call.temperature is not None else [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
             )
-            segments = [Segment(start=s.start, end=s.end, text=s.text.strip()) for s in pieces]
+            segments = [Segment(start=s.start, end=s.end, text=s.text.strip(),
+                                words=tuple(Word(w.start, w.end, w.word.strip()) for w in (s.words or ())))
+                        for s in pieces]
         except Exception as exc:  # decoding errors surface as av / ctranslate2 exceptions
             raise errors.BadRequestError(f"local: cannot transcribe {call.audio.filename}: {exc}", provider=self.name) from exc
         text = " ".join(s.text for s in segments).strip()

@@ -14,7 +14,7 @@ import httpx
 
 from aigw import errors
 from aigw.providers._http import MAX_IMAGE_BYTES_DEFAULT, classify, download_image, json_body, sniff_image, translated
-from aigw.providers.base import HTTPProvider
+from aigw.providers.base import ProviderBase
 from aigw.transcripts import plain_text
 from aigw.types import ImageBlob, ImageCall, ProviderImages, ProviderTranscript, TranscribeCall, Usage
 
@@ -26,7 +26,7 @@ def is_dalle(model: str) -> bool:
     return model.startswith("dall-e")
 
 
-class OpenAIProvider(HTTPProvider):
+class OpenAIProvider(ProviderBase):
     kinds: ClassVar[frozenset[str]] = frozenset({"image", "audio"})
     default_base_url: ClassVar[str] = "https://api.openai.com/v1"
     image_path: ClassVar[str] = "/images/generations"

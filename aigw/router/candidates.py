@@ -86,14 +86,21 @@ def gateway_offer(catalog: Catalog, model: Model, p: ProviderSettings) -> Offer 
 
 def offer_for(catalog: Catalog, model: Model, name: str, p: ProviderSettings) -> Offer | None:
     kind = provider_type(name, p)
+    if model.open_params:  # PROVIDER/MODEL: that provider only, as written
+        return model.providers.get(name)
     if name in model.providers and (name in BUILTIN or kind == name):
-        offer = model.providers[name]
+        offer: Offer | None = model.providers[name]
     elif kind in PROTOCOL_TYPES and name not in BUILTIN:
-        offer = gateway_offer(catalog, model, p)
+        return gateway_offer(catalog, model, p)
     else:
-        offer = None
-    if offer is not None and name == "local" and p.models and isinstance(p.models, dict) and model.id in p.models:
-        offer = offer.model_copy(update={"model": p.models[model.id]})
+        return None
+    # A built-in provider's `models` table names its own id for a catalog model: a RunPod endpoint
+    # id, an Azure deployment, a local model directory.
+    mapped = p.models.get(model.id) if isinstance(p.models, dict) else None
+    if mapped:
+        return offer.model_copy(update={"model": mapped, "needs_mapping": False})  # type: ignore[union-attr]
+    if offer is not None and offer.needs_mapping:
+        return None
     return offer
 
 

@@ -62,6 +62,21 @@ class Context:
                                      follow_redirects=False) as client:
             yield client
 
+    def planning_provider(self, name: str) -> Any:
+        """A provider built only to map parameters (prepare_*): no client, sends nothing."""
+        from aigw.providers import base
+
+        return base.build(name, self.settings.provider(name), None, clock=self.clock)
+
+    def live_provider(self, name: str, client: httpx.AsyncClient, log: RunLog, run_id: str) -> Any:
+        """A provider for one attempt, whose queued jobs are written to the run log as they start."""
+        from aigw.providers import base
+
+        provider = base.build(name, self.settings.provider(name), client, clock=self.clock)
+        provider.on_job = lambda job_id, status, details: log.record_job(
+            run_id, name, job_id, status, details, self.clock.now())
+        return provider
+
     def policy(self, options: RunOptions, default_timeout: float) -> Policy:
         routing = self.settings.routing
         return Policy(

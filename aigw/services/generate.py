@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from aigw.catalog import pricing
-from aigw.providers import base as providers
 from aigw.router import candidates as plan
 from aigw.router.candidates import Candidate
-from aigw.services import image_params
+from aigw.catalog.schema import Model
+from aigw.errors import UsageError
+from aigw.services import image_params, model_ref, presets
 from aigw.services.image_params import default_size
 from aigw.services.context import Context, RunOptions, route
 from aigw.services.results import save_images
@@ -27,23 +28,39 @@ class PlannedImage:
 
 def plan_image(ctx: Context, req: ImageRequest, options: RunOptions) -> list[PlannedImage]:
     """Everything decided before a request is sent: raises on bad input, sends nothing."""
-    requested = ctx.catalog.require(req.model, "image")
+    requested = model_ref.resolve(ctx, req.model, "image")
+    model_style, preset = split_style(requested, req.style)
     image_params.validate(requested, prompt=req.prompt, size=req.size, quality=req.quality,
-                          style=req.style, n=req.n, fmt=req.format)
+                          style=model_style, n=req.n, fmt=req.format)
+    prompt = presets.apply(req.prompt, preset=preset, enhancers=req.enhancers)
     cands = plan.build(ctx.catalog, ctx.settings, requested, substitute=ctx.substitute(options),
                        only=list(options.providers) or None)
     planned = []
     for cand in cands:
-        params: dict[str, object] = {"size": req.size, "quality": req.quality, "style": req.style,
+        params: dict[str, object] = {"size": req.size, "quality": req.quality, "style": model_style,
                                      "n": req.n, "format": req.format}
         if cand.substitution is not None:
             params, cand.warnings = image_params.carry_over(requested, cand.model, size=req.size, quality=req.quality,
-                                                            style=req.style, n=req.n, fmt=req.format)
-        call = ImageCall(provider_model=cand.provider_model, prompt=req.prompt, **params)  # type: ignore[arg-type]
+                                                            style=model_style, n=req.n, fmt=req.format)
+        call = ImageCall(provider_model=cand.provider_model, prompt=prompt, aspect_ratio=req.aspect_ratio,
+                         seed=req.seed, negative_prompt=req.negative_prompt, steps=req.steps, guidance=req.guidance,
+                         **params)  # type: ignore[arg-type]
+        call, notes = ctx.planning_provider(cand.provider).prepare_image(call)
+        cand.warnings = [*cand.warnings, *notes]
         estimate = pricing.estimate_image(cand.model, cand.offer, size=call.size or default_size(cand.model),
-                                          quality=call.quality, n=call.n, prompt=req.prompt)
+                                          quality=call.quality, n=call.n, prompt=prompt)
         planned.append(PlannedImage(cand, call, estimate))
     return planned
+
+
+def split_style(model: Model, style: str | None) -> tuple[str | None, str | None]:
+    """(a style the model offers, a preset to append to the prompt)."""
+    if style is None or style in model.styles or model.open_params:
+        return style, None
+    if style in presets.STYLE_PRESETS:
+        return None, style
+    offered = [*model.styles, *presets.STYLE_PRESETS]
+    raise UsageError(f"{model.id} does not offer style {style}", hint="allowed: " + ", ".join(offered))
 
 
 def substitution_notice(ctx: Context, p: PlannedImage, req: ImageRequest) -> str:
@@ -90,12 +107,13 @@ async def _route_and_record(ctx: Context, req: ImageRequest, options: RunOptions
 
         async def call(cand: Candidate, timeout: float) -> ProviderImages:
             p = by_candidate[id(cand)]
-            if cand.substitution is not None and id(cand) not in announced:
+            if id(cand) not in announced:
                 announced.add(id(cand))
-                ctx.notify(substitution_notice(ctx, p, req))
+                if cand.substitution is not None:
+                    ctx.notify(substitution_notice(ctx, p, req))
                 for warning in cand.warnings:
                     ctx.notify("warning: " + warning)
-            provider = providers.build(cand.provider, ctx.settings.provider(cand.provider), client)
+            provider = ctx.live_provider(cand.provider, client, log, run_id)
             result = await provider.generate(p.call, timeout=timeout)
             # Paid for: on disk and in the log before anything else can fail.
             saved["paths"] = save_images(ctx, log, run_id, created, result.images)

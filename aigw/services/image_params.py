@@ -49,6 +49,8 @@ def validate(model: Model, *, prompt: str, size: str | None, quality: str | None
     """Raise UsageError (exit 2) before any request for anything the model cannot take."""
     if not prompt.strip():
         raise errors.UsageError("the prompt is empty", hint='give a prompt: aigw generate "a red apple"')
+    if model.open_params:
+        return  # a provider's own model id: its provider is the judge of the rest
     limit = model.limits.prompt_chars
     if limit and len(prompt) > limit:
         raise errors.UsageError(f"the prompt has {len(prompt)} characters; {model.id} takes at most {limit}")

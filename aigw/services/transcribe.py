@@ -8,11 +8,11 @@ from pathlib import Path
 
 from aigw import errors
 from aigw.catalog import pricing
-from aigw.catalog.schema import Model, Offer, Price
-from aigw.providers import base as providers
+from aigw.catalog.schema import Model
 from aigw.router import candidates as plan
 from aigw.router.candidates import Candidate
 from aigw.services.audio_input import check_limits, probe
+from aigw.services import model_ref
 from aigw.services.context import Context, RunOptions, route
 from aigw.services.generate import estimate_line
 from aigw.services.results import save_text
@@ -22,22 +22,6 @@ from aigw.types import AudioUpload, CostEstimate, ProviderTranscript, RunResult,
 
 DEFAULT_AUDIO_TIMEOUT_S = 600.0
 EXTENSIONS = {"text": "txt", "json": "json", "verbose_json": "json", "srt": "srt", "vtt": "vtt"}
-ALL_FORMATS = ["json", "text", "srt", "vtt", "verbose_json"]
-
-
-def local_model(ref: str) -> Model:
-    """`local/<name or path>`: any faster-whisper model on this machine, free."""
-    name = ref.split("/", 1)[1]
-    from datetime import date
-
-    return Model(id=ref, kind="audio", description=f"faster-whisper {name} on this machine", formats=ALL_FORMATS,
-                 providers={"local": Offer(model=name, price=Price(as_of=date(2026, 11, 22), source="runs on this machine", free=True))})
-
-
-def resolve_model(ctx: Context, model_id: str) -> Model:
-    if model_id.startswith("local/"):
-        return local_model(model_id)
-    return ctx.catalog.require(model_id, "audio")
 
 
 def wire_format(model: Model, wanted: str) -> str:
@@ -61,19 +45,19 @@ class PlannedAudio:
 
 def plan_audio(ctx: Context, req: TranscribeRequest, options: RunOptions, upload: AudioUpload,
                display_name: str) -> list[PlannedAudio]:
-    requested = resolve_model(ctx, req.model)
-    wire = wire_format(requested, req.format)
+    requested = model_ref.resolve(ctx, req.model, "audio")
+    wire_format(requested, req.format)
     check_limits(upload, model_id=requested.id, upload_bytes=requested.limits.upload_bytes,
                  audio_seconds=requested.limits.audio_seconds, name=display_name)
-    if requested.id.startswith("local/"):
-        cands = [Candidate("local", "local", requested, requested.providers["local"], requested)]
-    else:
-        cands = plan.build(ctx.catalog, ctx.settings, requested, substitute=ctx.substitute(options),
-                           only=list(options.providers) or None)
+    cands = plan.build(ctx.catalog, ctx.settings, requested, substitute=ctx.substitute(options),
+                       only=list(options.providers) or None)
     planned = []
     for cand in cands:
         call = TranscribeCall(provider_model=cand.provider_model, audio=upload, language=req.language,
-                              prompt=req.prompt, format=wire_format(cand.model, req.format), temperature=req.temperature)
+                              prompt=req.prompt, format=wire_format(cand.model, req.format),
+                              temperature=req.temperature, timestamps=req.timestamps, translate=req.translate)
+        call, notes = ctx.planning_provider(cand.provider).prepare_transcribe(call)
+        cand.warnings = [*cand.warnings, *notes]
         planned.append(PlannedAudio(cand, call, pricing.estimate_audio(cand.offer, duration_s=upload.duration_s)))
     return planned
 
@@ -107,12 +91,17 @@ async def _route_and_record(ctx: Context, req: TranscribeRequest, options: RunOp
                             log: RunLog, run_id: str, created: datetime) -> tuple[RunResult, str]:
     by_candidate = {id(p.candidate): p for p in planned}
     saved: dict[str, str] = {}
+    announced: set[int] = set()
 
     async with ctx.http() as client:
 
         async def call(cand: Candidate, timeout: float) -> ProviderTranscript:
             p = by_candidate[id(cand)]
-            provider = providers.build(cand.provider, ctx.settings.provider(cand.provider), client)
+            if id(cand) not in announced:
+                announced.add(id(cand))
+                for warning in cand.warnings:
+                    ctx.notify("warning: " + warning)
+            provider = ctx.live_provider(cand.provider, client, log, run_id)
             value = await provider.transcribe(p.call, timeout=timeout)
             saved["body"] = user_body(req, value)
             saved["path"] = save_text(ctx, log, run_id, created, saved["body"], EXTENSIONS[req.format])

@@ -115,10 +115,10 @@ def _standard_env_layer() -> tuple[Layer, dict[str, str]]:
     for pname, ptype in BUILTIN.items():
         for fieldname, variables in ptype.env.items():
             for var in variables:
-                value = os.environ.get(var)
-                if value:
-                    providers.setdefault(pname, {})[fieldname] = value
-                    names[f"providers.{pname}.{fieldname}"] = var
+                parts = [os.environ.get(v) for v in var.split(":")]
+                if all(parts):
+                    providers.setdefault(pname, {})[fieldname] = ":".join(p for p in parts if p)
+                    names[f"providers.{pname}.{fieldname}"] = var.replace(":", "+")
                     break
     return Layer("standard env", {"providers": providers} if providers else {}), names
 

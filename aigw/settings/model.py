@@ -30,6 +30,8 @@ class ProviderSettings(_Section):
     # rate limits
     rpm: int | None = Field(default=None, gt=0)
     max_concurrency: int | None = Field(default=None, gt=0)
+    # Azure OpenAI
+    api_version: str | None = None
     # local models
     model: str | None = None
     device: str | None = None

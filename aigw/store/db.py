@@ -58,6 +58,16 @@ class RunLog:
             (run_id, str(path), size, sha256, created_at.isoformat()),
         )
 
+    def record_job(self, run_id: str, provider: str, job_id: str, status: str, details: dict[str, Any],
+                   at: datetime) -> None:
+        """A queued job at a provider: kept so an interrupted run can be found and resumed."""
+        self.conn.execute(
+            "INSERT INTO jobs (run_id, provider, job_id, status, details_json, updated_at) VALUES (?,?,?,?,?,?)"
+            " ON CONFLICT(provider, job_id) DO UPDATE SET status=excluded.status,"
+            " details_json=excluded.details_json, updated_at=excluded.updated_at",
+            (run_id, provider, job_id, status, json.dumps(details, default=str), at.isoformat()),
+        )
+
     def finish_run(self, result: RunResult) -> None:
         self.conn.execute(
             "UPDATE runs SET status='ok', model=?, provider=?, provider_model=?, cost_usd=?, latency_ms=?,"

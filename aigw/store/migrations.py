@@ -62,6 +62,21 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX files_run ON files(run_id);
         """,
     ),
+    (
+        "m003_provider_jobs",
+        """
+        CREATE TABLE jobs (
+            run_id TEXT NOT NULL REFERENCES runs(id),
+            provider TEXT NOT NULL,
+            job_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            details_json TEXT NOT NULL DEFAULT '{}',
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (provider, job_id)
+        );
+        CREATE INDEX jobs_run ON jobs(run_id);
+        """,
+    ),
 ]
 
 

@@ -154,7 +154,7 @@ def test_a_gateway_that_lists_dall_e_3_receives_it_unchanged(cli, config_file):
         (["x", "-m", "gpt-image-3"], "did you mean"),
         (["x", "-m", "dall-e-3", "--size", "512x512"], "1792x1024"),
         (["x", "-m", "gpt-image-1.5", "--quality", "ultra"], "low, medium, high"),
-        (["x", "-m", "gpt-image-2", "--style", "vivid"], "no styles"),
+        (["x", "-m", "gpt-image-2", "--style", "vivid"], "allowed: watercolor"),
         (["x", "-m", "dall-e-3", "-n", "2"], "1 to 1"),
         (["x", "-m", "gpt-image-2", "--size", "1000x1000"], "steps of 16"),
         (["x", "-m", "gpt-image-2", "--format", "gif"], "png, jpeg, webp"),
