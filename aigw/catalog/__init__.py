@@ -59,7 +59,7 @@ def _resolve_extends(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
             base = resolve(by_id[base_id], seen + (entry["id"],))
             out = {k: v for k, v in base.items() if k not in ("id", "description")}
             # Inherited offers are served under the child's own id unless it names one.
-            providers = {name: {k: v for k, v in offer.items() if k != "model"} for name, offer in base["providers"].items()}
+            providers = {name: {k: v for k, v in offer.items() if k != "model"} for name, offer in base.get("providers", {}).items()}
             for name, offer in entry.get("providers", {}).items():
                 providers[name] = {**providers.get(name, {}), **offer}
             out.update({k: v for k, v in entry.items() if k not in ("extends", "providers")})
