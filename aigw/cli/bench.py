@@ -39,7 +39,7 @@ def command(
         raise UsageError("an image benchmark needs --prompt")
     if kind == "audio" and file is None:
         raise UsageError("a transcription benchmark needs --file")
-    planned = _plan(ctx, kind, model, prompt, file, RunOptions(providers=tuple(provider or ())))
+    planned = _plan(ctx, kind, model, prompt, file, RunOptions(providers=tuple(provider or ()))).items
     names = [p.candidate.provider for p in planned]
     estimates = [p.estimate.usd for p in planned]
     total = None if None in estimates else sum(e for e in estimates if e is not None) * runs

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aigw.cli.output import STATE
 
 if TYPE_CHECKING:
-    from aigw.services.context import Context, RunOptions
+    from aigw.services.context import Context
 
 T = TypeVar("T")
 
@@ -32,14 +32,6 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
     except KeyboardInterrupt as exc:
         raise Interrupted("interrupted; what was already saved is in the cache directory") from exc
-
-
-def run_options(*, no_substitute: bool, fallback_on_refusal: bool, deadline: float | None, timeout: float | None,
-                providers: list[str] | None) -> RunOptions:
-    from aigw.services.context import RunOptions
-
-    return RunOptions(substitute=False if no_substitute else None, fallback_on_refusal=fallback_on_refusal,
-                      deadline_s=deadline, timeout_s=timeout, providers=tuple(providers or ()))
 
 
 def read_stdin_text(what: str) -> str:

@@ -7,6 +7,7 @@ from typing import List, Optional
 
 import typer
 
+from aigw.cli import options as o
 from aigw.cli.output import STATE
 
 HELP = """Generate images from a prompt and print the path of each saved file.
@@ -17,64 +18,81 @@ directory's results/. Examples:
   aigw generate "a red apple" -m gpt-image-2 --size 1536x1024
   echo "a lighthouse at dusk" | aigw generate -n 2 -o out/
   aigw generate "a cat" -m dall-e-3 --json
+  aigw generate "a fox" -m flux-schnell --style watercolor --enhance cinematic --seed 7
 """
+
+IMAGE_FORMATS = ("png", "jpeg", "webp")
+SUFFIX_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
 
 
 def command(
     prompt: Optional[str] = typer.Argument(None, help="The prompt; '-' or absent reads stdin."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model id (default: defaults.image_model)."),
+    model: o.Model = None,
     size: Optional[str] = typer.Option(None, "--size", "-s", help="WIDTHxHEIGHT, e.g. 1024x1024 (or auto)."),
+    aspect_ratio: Optional[str] = typer.Option(None, "--aspect-ratio", "-a", help="e.g. 16:9, for providers that take ratios."),
     quality: Optional[str] = typer.Option(None, "--quality", help="e.g. low, medium, high, auto; standard/hd for DALL-E."),
-    style: Optional[str] = typer.Option(None, "--style", help="vivid or natural (DALL-E 3)."),
+    style: Optional[str] = typer.Option(None, "--style", help="A model style (vivid, natural) or a preset: watercolor, "
+                                        "oil_painting, digital_art, cartoon, realistic, sketch, anime."),
+    enhance: Optional[List[str]] = typer.Option(None, "--enhance", help="high_detail, professional_lighting, "
+                                                "sharp_focus, vibrant_colors, cinematic (repeatable)."),
     n: int = typer.Option(1, "-n", "--n", min=1, help="How many images."),
     fmt: Optional[str] = typer.Option(None, "--format", "-f", help="png, jpeg or webp."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed, where the provider takes one."),
+    negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", help="What to keep out of the image."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Inference steps (diffusion models)."),
+    guidance: Optional[float] = typer.Option(None, "--guidance", min=0.0, help="Guidance scale (diffusion models)."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="A file, a directory, or '-' for raw bytes on stdout."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object describing the run."),
-    no_substitute: bool = typer.Option(False, "--no-substitute", help="Fail (exit 2) rather than serve a retired model's successor."),
-    fallback_on_refusal: bool = typer.Option(False, "--fallback-on-refusal", help="Try other providers after a content refusal."),
-    deadline: Optional[float] = typer.Option(None, "--deadline", min=0.001, help="Total seconds for the whole run."),
-    timeout: Optional[float] = typer.Option(None, "--timeout", min=0.001, help="Seconds for each attempt."),
-    provider: Optional[List[str]] = typer.Option(None, "--provider", "-p", help="Only these providers (repeatable)."),
+    as_json: o.AsJson = False,
+    provider: o.Providers = None,
+    fallback: o.Fallbacks = None,
+    no_substitute: o.NoSubstitute = False,
+    fallback_on_refusal: o.FallbackOnRefusal = False,
+    deadline: o.Deadline = None,
+    timeout: o.Timeout = None,
+    dry_run: o.DryRun = False,
+    max_cost: o.MaxCost = None,
+    allow_unpriced: o.AllowUnpriced = False,
 ) -> None:
-    from aigw.cli.common import make_context, read_stdin_text, run_async, run_options
+    from aigw.cli.common import make_context, read_stdin_text, run_async
+    from aigw.cli.output import cost_line, print_json, print_lines, render_plan, run_json
     from aigw.cli.save import deliver_images
     from aigw.errors import UsageError
     from aigw.services.defaults import default_model
     from aigw.services.generate import generate
     from aigw.types import ImageRequest
 
-    if fmt is not None and fmt not in ("png", "jpeg", "webp"):
-        raise UsageError(f"unknown format {fmt}", hint="allowed: png, jpeg, webp")
+    if fmt is not None and fmt not in IMAGE_FORMATS:
+        raise UsageError(f"unknown format {fmt}", hint="allowed: " + ", ".join(IMAGE_FORMATS))
     if output == "-" and (n > 1 or as_json):
         raise UsageError("-o - writes the raw bytes of one image", hint="use -n 1 without --json, or -o DIR")
+    if aspect_ratio is not None and not _is_ratio(aspect_ratio):
+        raise UsageError(f"bad aspect ratio {aspect_ratio}", hint="write it as W:H, e.g. 16:9")
     if fmt is None and output not in (None, "-"):
         # -o apple.jpg asks for a JPEG as plainly as --format jpeg does.
-        fmt = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}.get(Path(output).suffix.lower())
+        fmt = SUFFIX_FORMATS.get(Path(output).suffix.lower())
     text = read_stdin_text("prompt") if prompt in (None, "-") else prompt
     ctx = make_context()
-    req = ImageRequest(prompt=text, model=model or default_model(ctx, "image"), size=size.lower() if size else None,
-                       quality=quality, style=style, n=n, format=fmt or ctx.settings.defaults.image_format)
-    opts = run_options(no_substitute=no_substitute, fallback_on_refusal=fallback_on_refusal, deadline=deadline,
-                       timeout=timeout, providers=provider)
+    req = ImageRequest(
+        prompt=text, model=model or default_model(ctx, "image"), size=size.lower() if size else None,
+        aspect_ratio=aspect_ratio, quality=quality, style=style, enhancers=tuple(enhance or ()), n=n,
+        format=fmt or ctx.settings.defaults.image_format, seed=seed, negative_prompt=negative_prompt, steps=steps,
+        guidance=guidance,
+    )
+    opts = o.run_options(no_substitute=no_substitute, fallback_on_refusal=fallback_on_refusal, deadline=deadline,
+                         timeout=timeout, providers=provider, fallbacks=fallback, dry_run=dry_run, max_cost=max_cost,
+                         allow_unpriced=allow_unpriced)
     result = run_async(generate(ctx, req, opts))
+    if dry_run:
+        render_plan(result, as_json)
+        return
     paths = deliver_images(result.paths, output)
     STATE.info(cost_line(result))
     if as_json:
-        from aigw.cli.output import print_json
-
-        data = result.model_dump(mode="json")
-        data.update(paths=paths, cache_paths=result.paths)
-        print_json(data)
+        print_json(run_json(result, paths=paths, cache_paths=result.paths))
     elif output != "-":
-        from aigw.cli.output import print_lines
-
         print_lines(paths)
 
 
-def cost_line(result) -> str:  # type: ignore[no-untyped-def]
-    from aigw.catalog.pricing import format_usd
-
-    via = f"{result.model} at {result.provider}"
-    est = f" (estimated {format_usd(result.estimated_cost_usd)})" if result.estimated_cost_usd != result.cost_usd else ""
-    hops = f", {len(result.attempts)} attempts" if len(result.attempts) > 1 else ""
-    return f"cost: {format_usd(result.cost_usd)}{est} · {result.latency_ms / 1000:.1f} s · {via}{hops}"
+def _is_ratio(value: str) -> bool:
+    parts = value.split(":")
+    return len(parts) == 2 and all(p.isdigit() and int(p) > 0 for p in parts)

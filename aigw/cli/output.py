@@ -68,3 +68,43 @@ def print_lines(lines: list[str]) -> None:
 
 def stdout_is_tty() -> bool:
     return sys.stdout.isatty()
+
+
+def cost_line(result: Any) -> str:
+    """The stderr line after a run: what it cost, against the estimate, and who served it."""
+    from aigw.catalog.pricing import format_usd
+
+    via = f"{result.model} at {result.provider}"
+    est = f" (estimated {format_usd(result.estimated_cost_usd)})" if result.estimated_cost_usd != result.cost_usd else ""
+    hops = f", {len(result.attempts)} attempts" if len(result.attempts) > 1 else ""
+    return f"cost: {format_usd(result.cost_usd)}{est} · {result.latency_ms / 1000:.1f} s · {via}{hops}"
+
+
+def run_json(result: Any, **extra: Any) -> dict[str, Any]:
+    """A run as one JSON object: fields of the other kind left out; costs kept even when unknown."""
+    data = result.model_dump(mode="json", exclude_none=True)
+    data["attempts"] = [a.model_dump(mode="json") for a in result.attempts]  # a stable shape per attempt
+    data.setdefault("cost_usd", None)
+    data.setdefault("estimated_cost_usd", None)
+    data.update(extra)
+    return data
+
+
+def render_plan(plan: Any, as_json: bool) -> None:
+    """--dry-run: the candidates in order with their estimates; nothing was sent."""
+    from aigw.catalog.pricing import format_usd
+    from aigw.services.planning import plan_rows
+
+    rows = plan_rows(plan)
+    if as_json:
+        print_json({"dry_run": True, "requested_model": plan.requested, "candidates": rows, "skipped": plan.skipped})
+        return
+    for row in rows:
+        sub = f" (for {row['substituted_from']})" if row["substituted_from"] else ""
+        fb = f" [fallback {row['as_model']}]" if row["as_model"] != plan.requested else ""
+        when = f" as of {row['price_as_of']}" if row["price_as_of"] else ""
+        sys.stdout.write(f"{row['hop']}\t{row['provider']}\t{row['model']}{sub}{fb}\t"
+                         f"{format_usd(row['estimated_cost_usd'])}{when}\n")
+    for reason in plan.skipped:
+        STATE.info(f"skipped {reason}")
+    STATE.info("dry run: nothing was sent")

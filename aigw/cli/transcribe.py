@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import typer
 
+from aigw.cli import options as o
 from aigw.cli.output import STATE
 
 HELP = """Transcribe an audio file and print the transcript.
@@ -25,19 +26,26 @@ FORMATS = ("text", "json", "verbose_json", "srt", "vtt")
 
 def command(
     file: str = typer.Argument(..., help="Audio file (wav, mp3, m4a, flac, ogg, webm); '-' reads stdin."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model id (default: defaults.audio_model)."),
+    model: o.Model = None,
     language: Optional[str] = typer.Option(None, "--language", "-l", help="ISO-639-1 code of the speech, e.g. en."),
     prompt: Optional[str] = typer.Option(None, "--prompt", help="Context or spellings to guide the model."),
     fmt: Optional[str] = typer.Option(None, "--format", "-f", help="text, json, verbose_json, srt or vtt."),
     temperature: Optional[float] = typer.Option(None, "--temperature", min=0.0, max=1.0, help="Sampling temperature."),
+    timestamps: Optional[str] = typer.Option(None, "--timestamps", help="segment or word (in verbose_json)."),
+    translate: bool = typer.Option(False, "--translate", help="Translate the speech into English."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the transcript to this file ('-': stdout)."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object describing the run."),
-    no_substitute: bool = typer.Option(False, "--no-substitute", help="Fail rather than serve a retired model's successor."),
-    deadline: Optional[float] = typer.Option(None, "--deadline", min=0.001, help="Total seconds for the whole run."),
-    timeout: Optional[float] = typer.Option(None, "--timeout", min=0.001, help="Seconds for each attempt."),
-    provider: Optional[List[str]] = typer.Option(None, "--provider", "-p", help="Only these providers (repeatable)."),
+    as_json: o.AsJson = False,
+    provider: o.Providers = None,
+    fallback: o.Fallbacks = None,
+    no_substitute: o.NoSubstitute = False,
+    deadline: o.Deadline = None,
+    timeout: o.Timeout = None,
+    dry_run: o.DryRun = False,
+    max_cost: o.MaxCost = None,
+    allow_unpriced: o.AllowUnpriced = False,
 ) -> None:
-    from aigw.cli.common import make_context, run_async, run_options
+    from aigw.cli.common import make_context, run_async
+    from aigw.cli.output import cost_line, print_json, render_plan, run_json
     from aigw.cli.save import deliver_text
     from aigw.errors import UsageError
     from aigw.services.audio_input import spool_stdin
@@ -47,6 +55,8 @@ def command(
 
     if fmt is not None and fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt}", hint="allowed: " + ", ".join(FORMATS))
+    if timestamps not in (None, "segment", "word"):
+        raise UsageError(f"unknown timestamps {timestamps}", hint="allowed: segment, word")
     ctx = make_context()
     spooled = None
     if file == "-":
@@ -57,26 +67,25 @@ def command(
     try:
         req = TranscribeRequest(file=path, model=model or default_model(ctx, "audio"), language=language,
                                 prompt=prompt, format=fmt or ctx.settings.defaults.transcript_format,
-                                temperature=temperature)
-        opts = run_options(no_substitute=no_substitute, fallback_on_refusal=False, deadline=deadline,
-                           timeout=timeout, providers=provider)
-        result, body = run_async(transcribe(ctx, req, opts, display_name="<stdin>" if spooled else file))
+                                temperature=temperature, timestamps=timestamps, translate=translate)
+        opts = o.run_options(no_substitute=no_substitute, fallback_on_refusal=False, deadline=deadline,
+                             timeout=timeout, providers=provider, fallbacks=fallback, dry_run=dry_run,
+                             max_cost=max_cost, allow_unpriced=allow_unpriced)
+        outcome = run_async(transcribe(ctx, req, opts, display_name="<stdin>" if spooled else file))
     finally:
         if spooled is not None:
             spooled.unlink(missing_ok=True)
+    if dry_run:
+        render_plan(outcome, as_json)
+        return
+    result, body = outcome
     written = deliver_text(body, output)
-    from aigw.cli.generate import cost_line
-
     STATE.info(cost_line(result))
     if as_json:
-        from aigw.cli.output import print_json
-
-        data = result.model_dump(mode="json")
-        if written:
-            data.update(paths=[written], cache_paths=result.paths)
+        extra = {"paths": [written], "cache_paths": result.paths} if written else {}
         if req.format != "text":
-            data["body"] = body
-        print_json(data)
+            extra["body"] = body
+        print_json(run_json(result, **extra))
     elif written:
         print(written)
     else:

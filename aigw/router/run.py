@@ -17,6 +17,7 @@ from typing import Generic, TypeVar
 from aigw import errors
 from aigw.clock import Clock
 from aigw.router.candidates import Candidate
+from aigw.router.gate import Gate, Skip
 from aigw.types import Attempt
 
 T = TypeVar("T")
@@ -30,8 +31,9 @@ class Policy:
     retries: int = 2
     retry_before_failover: bool = False
     fallback_on_refusal: bool = False
-    deadline_s: float | None = None  # total, from when the run started
+    deadline_s: float | None = None  # total, from `started` (when aigw began handling the request)
     attempt_timeout_s: float = 300.0
+    started: float | None = None  # clock.monotonic() at the start; None: when run() is called
 
 
 @dataclass
@@ -61,10 +63,11 @@ def backoff(try_number: int, rng: random.Random) -> float:
 
 
 class Router:
-    def __init__(self, *, clock: Clock, policy: Policy, hooks: Hooks) -> None:
+    def __init__(self, *, clock: Clock, policy: Policy, hooks: Hooks, gate: Gate | None = None) -> None:
         self.clock = clock
         self.policy = policy
         self.hooks = hooks
+        self.gate = gate
 
     def _remaining(self, started: float) -> float | None:
         if self.policy.deadline_s is None:
@@ -79,8 +82,9 @@ class Router:
         cost_of: Callable[[Candidate, T | None], tuple[float | None, float | None]],
         sizes_of: Callable[[T], tuple[int, int, int | None]],
     ) -> Outcome[T]:
-        started = self.clock.monotonic()
+        started = self.policy.started if self.policy.started is not None else self.clock.monotonic()
         attempts: list[Attempt] = []
+        skipped: list[str] = []
         last: errors.ProviderError | None = None
         hop = 0
         for index, cand in enumerate(candidates):
@@ -94,12 +98,22 @@ class Router:
                         f"deadline of {self.policy.deadline_s:g} s passed after {len(attempts)} attempt(s)",
                         hint="raise --deadline, or check the providers with 'aigw models --check'", last=last)
                 timeout = self.policy.attempt_timeout_s if remaining is None else min(self.policy.attempt_timeout_s, remaining)
+                try:
+                    slot, slot_wait = await self._enter(cand, remaining, timeout)
+                except Skip as skip:
+                    skipped.append(str(skip))
+                    self.hooks.notify(str(skip) + ("" if is_last else "; trying the next provider"))
+                    break
+                waited += slot_wait
+                if slot_wait and remaining is not None:
+                    timeout = max(min(timeout, remaining - slot_wait), 0.001)
                 hop += 1
                 t0 = self.clock.monotonic()
                 began = self.clock.now()
                 try:
                     value = await call(cand, timeout)
                 except errors.ProviderError as exc:
+                    self._leave(cand, slot, exc)
                     exc.provider = exc.provider or cand.provider
                     last = exc
                     est, _ = cost_of(cand, None)
@@ -122,7 +136,11 @@ class Router:
                         await self.clock.sleep(wait)
                     waited = wait
                     continue
-                # Success: the provider's answer is in memory; the caller persists it first.
+                except BaseException:
+                    self._leave(cand, slot, None, ok=False)
+                    raise
+                # Success: the caller's `call` has already put the paid result on disk.
+                self._leave(cand, slot, None)
                 est, actual = cost_of(cand, value)
                 up, down, status = sizes_of(value)
                 attempt = Attempt(
@@ -134,12 +152,30 @@ class Router:
                 attempts.append(attempt)
                 self.hooks.on_attempt(attempt)
                 return Outcome(value, cand, attempts, hop)
-        assert last is not None
+        if last is None:
+            raise errors.NoProviderSucceeded(
+                "no provider could be tried: " + "; ".join(skipped),
+                hint="wait for the circuit to close, or see 'aigw models --available'")
         raise errors.NoProviderSucceeded(
             f"no provider succeeded after {len(attempts)} attempt(s); last: {last.message}",
             hint=last.hint or "check the providers with 'aigw models --check', or add a fallback provider",
             last=last,
         )
+
+    async def _enter(self, cand: Candidate, remaining: float | None, timeout: float) -> tuple[int | None, float]:
+        if self.gate is None:
+            return None, 0.0
+        self.gate.check_circuit(cand.provider)
+        return await self.gate.acquire(cand.provider, remaining=remaining, hold_s=timeout + 5.0)
+
+    def _leave(self, cand: Candidate, slot: int | None, exc: errors.ProviderError | None, *, ok: bool = True) -> None:
+        if self.gate is None:
+            return
+        self.gate.release(slot)
+        if exc is not None:
+            self.gate.failure(cand.provider, exc)
+        elif ok:
+            self.gate.success(cand.provider)
 
     def _decide(self, exc: errors.ProviderError, *, is_last: bool, tries: int, started: float) -> float | None:
         """Seconds to wait before retrying the same candidate, or None to move on / give up."""

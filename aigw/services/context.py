@@ -18,6 +18,8 @@ from aigw.store.ids import new_run_id
 if TYPE_CHECKING:
     import httpx
 
+    from aigw.router.gate import Gate
+
     from aigw.catalog import Catalog
     from aigw.settings.loader import Loaded
 
@@ -33,6 +35,10 @@ class RunOptions:
     deadline_s: float | None = None
     timeout_s: float | None = None
     providers: tuple[str, ...] = ()
+    fallbacks: tuple[str, ...] = ()
+    dry_run: bool = False
+    max_cost: float | None = None
+    allow_unpriced: bool = False
 
 
 @dataclass
@@ -43,6 +49,11 @@ class Context:
     clock: Clock = field(default_factory=SystemClock)
     notify: Callable[[str], None] = lambda message: None
     transport: httpx.AsyncBaseTransport | None = None  # tests may inject one; real runs use the network
+    started: float | None = None  # clock.monotonic() when aigw began handling the request
+
+    def __post_init__(self) -> None:
+        if self.started is None:
+            self.started = self.clock.monotonic()
 
     @property
     def settings(self) -> Any:
@@ -85,7 +96,17 @@ class Context:
             fallback_on_refusal=options.fallback_on_refusal,
             deadline_s=options.deadline_s if options.deadline_s is not None else routing.deadline,
             attempt_timeout_s=options.timeout_s or default_timeout,
+            started=self.started,
         )
+
+    def gate(self, log: RunLog) -> Gate:
+        from aigw.router.gate import Gate, Limits
+
+        breaker = self.settings.routing.breaker
+        limits = {name: Limits(p.rpm, p.max_concurrency) for name, p in self.settings.providers.items()
+                  if p.rpm or p.max_concurrency}
+        return Gate(log.state, self.clock, failures=breaker.failures, cooldown=breaker.cooldown, limits=limits,
+                    notify=self.notify)
 
     def substitute(self, options: RunOptions) -> bool:
         return options.substitute if options.substitute is not None else self.settings.routing.substitute_retired
@@ -102,7 +123,8 @@ async def route(ctx: Context, log: RunLog, run_id: str, candidates: list[Candida
                 sizes_of: Callable[[T], tuple[int, int, int | None]]) -> Outcome[T]:
     """Run the router with the run log attached; a failed run is marked failed with its exit code."""
     router = Router(clock=ctx.clock, policy=ctx.policy(options, default_timeout),
-                    hooks=Hooks(on_attempt=lambda a: log.add_attempt(run_id, a), notify=ctx.notify))
+                    hooks=Hooks(on_attempt=lambda a: log.add_attempt(run_id, a), notify=ctx.notify),
+                    gate=ctx.gate(log))
 
     async def timed_call(cand: Candidate, timeout: float) -> T:
         return await call(cand, min(timeout, provider_timeout(ctx, cand, timeout)))

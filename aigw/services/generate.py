@@ -2,55 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from typing import Any
+
+import httpx
+
 from aigw.catalog import pricing
-from aigw.router import candidates as plan
-from aigw.router.candidates import Candidate
 from aigw.catalog.schema import Model
 from aigw.errors import UsageError
+from aigw.router import candidates as plan_candidates
 from aigw.services import image_params, model_ref, presets
+from aigw.services.context import Context, RunOptions
 from aigw.services.image_params import default_size
-from aigw.services.context import Context, RunOptions, route
+from aigw.services.planning import Plan, Planned, enforce_costs, execute, plan_groups
 from aigw.services.results import save_images
 from aigw.store import RunLog
-from aigw.types import CostEstimate, ImageCall, ImageRequest, ProviderImages, RunResult
+from aigw.types import ImageCall, ImageRequest, ProviderImages, RunResult
 
 DEFAULT_IMAGE_TIMEOUT_S = 300.0
-
-
-@dataclass
-class PlannedImage:
-    candidate: Candidate
-    call: ImageCall
-    estimate: CostEstimate
-
-
-def plan_image(ctx: Context, req: ImageRequest, options: RunOptions) -> list[PlannedImage]:
-    """Everything decided before a request is sent: raises on bad input, sends nothing."""
-    requested = model_ref.resolve(ctx, req.model, "image")
-    model_style, preset = split_style(requested, req.style)
-    image_params.validate(requested, prompt=req.prompt, size=req.size, quality=req.quality,
-                          style=model_style, n=req.n, fmt=req.format)
-    prompt = presets.apply(req.prompt, preset=preset, enhancers=req.enhancers)
-    cands = plan.build(ctx.catalog, ctx.settings, requested, substitute=ctx.substitute(options),
-                       only=list(options.providers) or None)
-    planned = []
-    for cand in cands:
-        params: dict[str, object] = {"size": req.size, "quality": req.quality, "style": model_style,
-                                     "n": req.n, "format": req.format}
-        if cand.substitution is not None:
-            params, cand.warnings = image_params.carry_over(requested, cand.model, size=req.size, quality=req.quality,
-                                                            style=model_style, n=req.n, fmt=req.format)
-        call = ImageCall(provider_model=cand.provider_model, prompt=prompt, aspect_ratio=req.aspect_ratio,
-                         seed=req.seed, negative_prompt=req.negative_prompt, steps=req.steps, guidance=req.guidance,
-                         **params)  # type: ignore[arg-type]
-        call, notes = ctx.planning_provider(cand.provider).prepare_image(call)
-        cand.warnings = [*cand.warnings, *notes]
-        estimate = pricing.estimate_image(cand.model, cand.offer, size=call.size or default_size(cand.model),
-                                          quality=call.quality, n=call.n, prompt=prompt)
-        planned.append(PlannedImage(cand, call, estimate))
-    return planned
 
 
 def split_style(model: Model, style: str | None) -> tuple[str | None, str | None]:
@@ -63,7 +31,39 @@ def split_style(model: Model, style: str | None) -> tuple[str | None, str | None
     raise UsageError(f"{model.id} does not offer style {style}", hint="allowed: " + ", ".join(offered))
 
 
-def substitution_notice(ctx: Context, p: PlannedImage, req: ImageRequest) -> str:
+def _group(ctx: Context, req: ImageRequest, options: RunOptions, model_id: str, primary: bool) -> list[Planned[ImageCall]]:
+    model = model_ref.resolve(ctx, model_id, "image")
+    model_style, preset = split_style(model, req.style)
+    if primary:
+        image_params.validate(model, prompt=req.prompt, size=req.size, quality=req.quality,
+                              style=model_style, n=req.n, fmt=req.format)
+    prompt = presets.apply(req.prompt, preset=preset, enhancers=req.enhancers)
+    cands = plan_candidates.build(ctx.catalog, ctx.settings, model, substitute=ctx.substitute(options),
+                                  only=list(options.providers) or None)
+    planned = []
+    for cand in cands:
+        params: dict[str, Any] = {"size": req.size, "quality": req.quality, "style": model_style,
+                                  "n": req.n, "format": req.format}
+        if cand.substitution is not None or not primary:
+            params, cand.warnings = image_params.carry_over(model, cand.model, size=req.size, quality=req.quality,
+                                                            style=model_style, n=req.n, fmt=req.format)
+        call = ImageCall(provider_model=cand.provider_model, prompt=prompt, aspect_ratio=req.aspect_ratio,
+                         seed=req.seed, negative_prompt=req.negative_prompt, steps=req.steps,
+                         guidance=req.guidance, **params)
+        call, notes = ctx.planning_provider(cand.provider).prepare_image(call)
+        cand.warnings = [*cand.warnings, *notes]
+        estimate = pricing.estimate_image(cand.model, cand.offer, size=call.size or default_size(cand.model),
+                                          quality=call.quality, n=call.n, prompt=prompt)
+        planned.append(Planned(cand, call, estimate))
+    return planned
+
+
+def plan_image(ctx: Context, req: ImageRequest, options: RunOptions, log: RunLog | None = None) -> Plan[ImageCall]:
+    """Everything decided before a request is sent: raises on bad input, sends nothing."""
+    return plan_groups(ctx, req.model, options, log, lambda model_id, primary: _group(ctx, req, options, model_id, primary))
+
+
+def substitution_notice(p: Planned[ImageCall], req: ImageRequest) -> str:
     sub = p.candidate.substitution
     assert sub is not None
     original = p.candidate.requested
@@ -82,70 +82,51 @@ def substitution_notice(ctx: Context, p: PlannedImage, req: ImageRequest) -> str
             f"{sub.served} serves instead ({via}){diff}")
 
 
-async def generate(ctx: Context, req: ImageRequest, options: RunOptions) -> RunResult:
-    planned = plan_image(ctx, req, options)
-    first = planned[0]
-    ctx.notify(estimate_line(first.estimate, first.candidate))
+async def generate(ctx: Context, req: ImageRequest, options: RunOptions) -> RunResult | Plan[ImageCall]:
+    """Returns the run's record, or with --dry-run the plan (nothing sent, nothing logged)."""
     log = ctx.open_log()
-    run_id = ctx.new_run_id()
-    created = ctx.clock.now()
-    log.start_run(run_id, kind="image", created_at=created, requested_model=req.model,
-                  request=req.model_dump(mode="json"), estimated_cost_usd=first.estimate.usd)
     try:
-        return await _route_and_record(ctx, req, options, planned, log, run_id, created)
+        plan = plan_image(ctx, req, options, log)
+        plan = enforce_costs(ctx, plan, options, log)
+        if options.dry_run:
+            return plan
+        return await _run(ctx, req, options, plan, log)
     finally:
         log.close()
 
 
-async def _route_and_record(ctx: Context, req: ImageRequest, options: RunOptions, planned: list[PlannedImage],
-                            log: RunLog, run_id: str, created: datetime) -> RunResult:
-    by_candidate = {id(p.candidate): p for p in planned}
+async def _run(ctx: Context, req: ImageRequest, options: RunOptions, plan: Plan[ImageCall], log: RunLog) -> RunResult:
     saved: dict[str, list[str]] = {}
-    announced: set[int] = set()
+    noticed: set[int] = set()
 
-    async with ctx.http() as client:
+    async def invoke(item: Planned[ImageCall], client: httpx.AsyncClient, timeout: float, run_id: str,
+                     created: Any) -> ProviderImages:
+        if item.candidate.substitution is not None and id(item) not in noticed:
+            noticed.add(id(item))
+            ctx.notify(substitution_notice(item, req))
+        provider = ctx.live_provider(item.candidate.provider, client, log, run_id)
+        result = await provider.generate(item.call, timeout=timeout)
+        # Paid for: on disk and in the log before anything else can fail.
+        saved["paths"] = save_images(ctx, log, run_id, created, result.images)
+        return result
 
-        async def call(cand: Candidate, timeout: float) -> ProviderImages:
-            p = by_candidate[id(cand)]
-            if id(cand) not in announced:
-                announced.add(id(cand))
-                if cand.substitution is not None:
-                    ctx.notify(substitution_notice(ctx, p, req))
-                for warning in cand.warnings:
-                    ctx.notify("warning: " + warning)
-            provider = ctx.live_provider(cand.provider, client, log, run_id)
-            result = await provider.generate(p.call, timeout=timeout)
-            # Paid for: on disk and in the log before anything else can fail.
-            saved["paths"] = save_images(ctx, log, run_id, created, result.images)
-            return result
-
-        def cost_of(cand: Candidate, value: ProviderImages | None) -> tuple[float | None, float | None]:
-            est = by_candidate[id(cand)].estimate
-            if value is None:
-                return est.usd, None
-            return est.usd, pricing.actual_image(cand.offer, value.usage, est)
-
-        outcome = await route(ctx, log, run_id, [p.candidate for p in planned], options,
-                              default_timeout=DEFAULT_IMAGE_TIMEOUT_S, call=call, cost_of=cost_of,
-                              sizes_of=lambda v: (v.bytes_up, v.bytes_down, v.http_status))
+    outcome, run_id, created = await execute(
+        ctx, log, plan, options, kind="image", request=req.model_dump(mode="json"),
+        default_timeout=DEFAULT_IMAGE_TIMEOUT_S, invoke=invoke,
+        actual_cost=lambda item, value: pricing.actual_image(item.candidate.offer, value.usage, item.estimate),
+        sizes_of=lambda v: (v.bytes_up, v.bytes_down, v.http_status))
     cand = outcome.candidate
-    p = by_candidate[id(cand)]
+    item = next(p for p in plan.items if p.candidate is cand)
     served = outcome.attempts[-1]
     result = RunResult(
         id=run_id, kind="image", requested_model=req.model, model=cand.model.id, provider=cand.provider,
         provider_model=cand.provider_model, paths=saved["paths"], cost_usd=served.actual_cost_usd,
-        estimated_cost_usd=p.estimate.usd, cost_as_of=p.estimate.as_of, cost_assumptions=p.estimate.assumptions,
+        estimated_cost_usd=item.estimate.usd, cost_as_of=item.estimate.as_of,
+        cost_assumptions=item.estimate.assumptions,
         latency_ms=round((ctx.clock.now() - created).total_seconds() * 1000, 1), created_at=created,
         attempts=outcome.attempts, warnings=cand.warnings, substituted=cand.substitution is not None,
-        prompt=req.prompt, size=p.call.size, quality=p.call.quality,
+        prompt=req.prompt, size=item.call.size, quality=item.call.quality,
         revised_prompt=next((i.revised_prompt for i in outcome.value.images if i.revised_prompt), None),
     )
     log.finish_run(result)
     return result
-
-
-def estimate_line(est: CostEstimate, cand: Candidate) -> str:
-    if est.usd is None:
-        return f"estimated cost: unknown ({cand.model.id} at {cand.provider} has no known price)"
-    when = f", prices as of {est.as_of:%Y-%m-%d}" if est.as_of else ""
-    return f"estimated cost: {pricing.format_usd(est.usd)} ({cand.model.id} at {cand.provider}, {est.basis}{when})"

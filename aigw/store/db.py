@@ -27,8 +27,11 @@ def connect(path: Path) -> sqlite3.Connection:
 
 class RunLog:
     def __init__(self, path: Path) -> None:
+        from aigw.store.state import SQLiteRoutingState
+
         self.path = path
         self.conn = connect(path)
+        self.state = SQLiteRoutingState(self.conn)
 
     def close(self) -> None:
         self.conn.close()

@@ -16,13 +16,13 @@ def result_path(cache_dir: Path, run_id: str, created_at: datetime, ext: str, in
 
 
 def write_atomic(path: Path, data: bytes) -> str:
-    """Write bytes so that a reader sees either nothing or the whole file; return its sha256."""
+    """Write bytes so that a reader sees either nothing or the whole file; return its sha256.
+    No fsync: the rename is atomic against a crashed process, and a sync per image would cost
+    more than all of aigw's other per-request work together."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.part")
     with open(tmp, "wb") as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
     os.replace(tmp, path)
     return hashlib.sha256(data).hexdigest()
 

@@ -77,6 +77,28 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX jobs_run ON jobs(run_id);
         """,
     ),
+    (
+        "m004_circuits_and_rate_slots",
+        """
+        CREATE TABLE circuits (
+            provider TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL DEFAULT 0,    -- consecutive failures
+            opened_at REAL,                         -- unix time, NULL when closed
+            open_until REAL,                        -- unix time the half-open trial may start
+            last_error TEXT
+        );
+        CREATE TABLE rate_slots (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            provider TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            started_at REAL NOT NULL,               -- unix time the request was let through
+            expires_at REAL NOT NULL,               -- in flight until released or this time passes
+            released_at REAL
+        );
+        CREATE INDEX rate_slots_provider ON rate_slots(provider, started_at);
+        CREATE TABLE routing_counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+        """,
+    ),
 ]
 
 

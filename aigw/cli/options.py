@@ -1,0 +1,30 @@
+"""Options that generate, transcribe and bench share, declared once."""
+
+from __future__ import annotations
+
+from typing import Annotated, List, Optional
+
+import typer
+
+Model = Annotated[Optional[str], typer.Option("--model", "-m", help="Model id, or PROVIDER/MODEL for a provider's own id.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object describing the run.")]
+Providers = Annotated[Optional[List[str]], typer.Option("--provider", "-p", help="Only these providers (repeatable).")]
+Fallbacks = Annotated[Optional[List[str]], typer.Option("--fallback", help="Model to try after the requested one fails (repeatable).")]
+NoSubstitute = Annotated[bool, typer.Option("--no-substitute", help="Fail (exit 2) rather than serve a retired model's successor.")]
+FallbackOnRefusal = Annotated[bool, typer.Option("--fallback-on-refusal", help="Try other providers after a content refusal.")]
+Deadline = Annotated[Optional[float], typer.Option("--deadline", min=0.001, help="Total seconds for the whole run, waits included.")]
+Timeout = Annotated[Optional[float], typer.Option("--timeout", min=0.001, help="Seconds for each attempt.")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the plan (candidates and estimates) and send nothing.")]
+MaxCost = Annotated[Optional[float], typer.Option("--max-cost", min=0.0, help="Refuse (exit 6) if the estimate is over this many USD.")]
+AllowUnpriced = Annotated[bool, typer.Option("--allow-unpriced", help="Let --max-cost and budgets accept models with no known price.")]
+
+
+def run_options(*, no_substitute: bool, fallback_on_refusal: bool, deadline: float | None, timeout: float | None,
+                providers: list[str] | None, fallbacks: list[str] | None, dry_run: bool, max_cost: float | None,
+                allow_unpriced: bool):  # type: ignore[no-untyped-def]
+    from aigw.services.context import RunOptions
+
+    return RunOptions(substitute=False if no_substitute else None, fallback_on_refusal=fallback_on_refusal,
+                      deadline_s=deadline, timeout_s=timeout, providers=tuple(providers or ()),
+                      fallbacks=tuple(fallbacks or ()), dry_run=dry_run, max_cost=max_cost,
+                      allow_unpriced=allow_unpriced)

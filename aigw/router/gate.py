@@ -1,0 +1,108 @@
+"""What stands between the router and a provider: its circuit breaker and its rate limit.
+
+Both keep their state in a `RoutingState` (the run-log database in real runs), so they hold across
+invocations and across concurrent aigw processes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Protocol
+
+from aigw import errors
+from aigw.clock import Clock
+
+# Failures that say the provider is unhealthy; refusals, bad requests and rate limits do not.
+COUNTED = (errors.EmptyResultError, errors.AuthError, errors.QuotaExceededError)
+OPEN_AT_ONCE = (errors.AuthError, errors.QuotaExceededError)
+
+
+class CircuitLike(Protocol):
+    failures: int
+    open_until: float | None
+
+
+class RoutingState(Protocol):
+    def circuit(self, provider: str) -> CircuitLike: ...
+    def claim_trial(self, provider: str, *, now: float, cooldown: float) -> bool: ...
+    def record_success(self, provider: str) -> None: ...
+    def record_failure(self, provider: str, *, now: float, threshold: int, cooldown: float, open_now: bool,
+                       error: str) -> CircuitLike: ...
+    def try_acquire(self, provider: str, *, now: float, rpm: int | None, max_concurrency: int | None,
+                    hold_s: float, pid: int) -> tuple[int | None, float]: ...
+    def release(self, slot: int, *, now: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class Limits:
+    rpm: int | None = None
+    max_concurrency: int | None = None
+
+
+class Skip(Exception):
+    """This candidate cannot be tried now (open circuit, no rate-limit slot within the deadline)."""
+
+
+class Gate:
+    def __init__(self, state: RoutingState, clock: Clock, *, failures: int, cooldown: float,
+                 limits: dict[str, Limits], notify=lambda message: None) -> None:  # type: ignore[no-untyped-def]
+        self.state = state
+        self.clock = clock
+        self.failures = failures
+        self.cooldown = cooldown
+        self.limits = limits
+        self.notify = notify
+
+    def _now(self) -> float:
+        return self.clock.now().timestamp()
+
+    def check_circuit(self, provider: str) -> None:
+        circuit = self.state.circuit(provider)
+        if circuit.open_until is None:
+            return
+        if not self.state.claim_trial(provider, now=self._now(), cooldown=self.cooldown):
+            until = datetime.fromtimestamp(circuit.open_until, tz=timezone.utc).astimezone()
+            raise Skip(f"{provider}: circuit open until {until:%H:%M:%S} after repeated failures")
+        self.notify(f"{provider}: circuit half-open; trying one request")
+
+    async def acquire(self, provider: str, *, remaining: float | None, hold_s: float) -> tuple[int | None, float]:
+        """Wait for a rate-limit slot; returns (slot, seconds waited). Waits count against the deadline."""
+        limits = self.limits.get(provider)
+        if limits is None or (limits.rpm is None and limits.max_concurrency is None):
+            return None, 0.0
+        waited = 0.0
+        told = False
+        while True:
+            slot, wait = self.state.try_acquire(provider, now=self._now(), rpm=limits.rpm,
+                                                max_concurrency=limits.max_concurrency, hold_s=hold_s, pid=os.getpid())
+            if slot is not None:
+                return slot, waited
+            if remaining is not None and waited + wait > remaining:
+                raise Skip(f"{provider}: no rate-limit slot within the deadline (rpm {limits.rpm}, "
+                           f"concurrency {limits.max_concurrency})")
+            if not told and wait >= 0.5:
+                self.notify(f"{provider}: waiting {wait:.1f} s for a rate-limit slot")
+                told = True
+            await self.clock.sleep(wait)
+            waited += wait
+
+    def release(self, slot: int | None) -> None:
+        if slot is not None:
+            self.state.release(slot, now=self._now())
+
+    def success(self, provider: str) -> None:
+        circuit = self.state.circuit(provider)
+        if circuit.failures or circuit.open_until is not None:  # a read, not a write, on the happy path
+            self.state.record_success(provider)
+
+    def failure(self, provider: str, exc: errors.ProviderError) -> None:
+        counted = isinstance(exc, COUNTED) or (isinstance(exc, errors.RetryableError)
+                                               and not isinstance(exc, errors.RateLimitedError))
+        if not counted:
+            return
+        circuit = self.state.record_failure(provider, now=self._now(), threshold=self.failures, cooldown=self.cooldown,
+                                            open_now=isinstance(exc, OPEN_AT_ONCE), error=exc.message)
+        if circuit.open_until is not None:
+            self.notify(f"{provider}: circuit opened for {self.cooldown:g} s")

@@ -1,0 +1,182 @@
+"""What generate and transcribe share before and around the router: fallback models, ordering by
+strategy, cost limits and budgets, and one run recorded from first estimate to last attempt."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from aigw import errors
+from aigw.catalog.pricing import format_usd
+from aigw.router import strategy
+from aigw.router.candidates import Candidate
+from aigw.router.run import Outcome
+from aigw.services.context import Context, RunOptions, route
+from aigw.store import RunLog
+from aigw.types import CostEstimate
+
+C = TypeVar("C")  # the provider call (ImageCall or TranscribeCall)
+T = TypeVar("T")  # what the provider returns
+
+
+@dataclass
+class Planned(Generic[C]):
+    candidate: Candidate
+    call: C
+    estimate: CostEstimate
+    model_group: str = ""  # the model id this candidate serves the request as (requested or fallback)
+
+
+@dataclass
+class Plan(Generic[C]):
+    requested: str
+    items: list[Planned[C]]
+    skipped: list[str] = field(default_factory=list)  # candidates left out by --max-cost, with why
+
+    @property
+    def first(self) -> Planned[C]:
+        return self.items[0]
+
+
+def models_to_try(ctx: Context, requested: str, options: RunOptions) -> list[str]:
+    """The requested model, then `--fallback` models, else `routing.fallbacks.<model>`."""
+    fallbacks = list(options.fallbacks) or list(ctx.settings.routing.fallbacks.get(requested, []))
+    seen: list[str] = []
+    for model_id in [requested, *fallbacks]:
+        if model_id not in seen:
+            seen.append(model_id)
+    return seen
+
+
+def plan_groups(ctx: Context, requested: str, options: RunOptions, log: RunLog | None,
+                build_group: Callable[[str, bool], list[Planned[C]]]) -> Plan[C]:
+    """Candidates for each model in turn, each group ordered by the routing strategy; a fallback
+    model no configured provider serves is left out rather than failing the whole request."""
+    items: list[Planned[C]] = []
+    for index, model_id in enumerate(models_to_try(ctx, requested, options)):
+        primary = index == 0
+        try:
+            group = build_group(model_id, primary)
+        except errors.AigwError as exc:
+            if primary:
+                raise
+            ctx.notify(f"warning: fallback {model_id} left out: {exc.message}")
+            continue
+        for planned in group:
+            planned.model_group = model_id
+        items.extend(strategy.order(
+            group, strategy=ctx.settings.routing.strategy, candidate=lambda p: p.candidate,
+            estimate=lambda p: p.estimate.usd, history=None if log is None else log.state,
+            key=model_id, advance=not options.dry_run))
+    return Plan(requested, items)
+
+
+def enforce_costs(ctx: Context, plan: Plan[C], options: RunOptions, log: RunLog) -> Plan[C]:
+    """--max-cost refuses (exit 6) when the first candidate's estimate is over it or unknown (unless
+    --allow-unpriced), and drops later candidates that would be; budgets are checked against the log."""
+    first = plan.first
+    if options.max_cost is not None:
+        over = _over(first.estimate, options.max_cost, options.allow_unpriced)
+        if over:
+            raise errors.BudgetExceededError(
+                f"{first.candidate.model.id} at {first.candidate.provider}: {over}",
+                hint="raise --max-cost" + ("" if first.estimate.known else ", or pass --allow-unpriced"))
+        kept = []
+        for item in plan.items:
+            reason = _over(item.estimate, options.max_cost, options.allow_unpriced)
+            if reason:
+                plan.skipped.append(f"{item.candidate.provider}/{item.candidate.model.id}: {reason}")
+            else:
+                kept.append(item)
+        plan.items = kept
+    budget = ctx.settings.budget
+    if budget.daily_usd is None and budget.monthly_usd is None:
+        return plan
+    if not first.estimate.known and not options.allow_unpriced:
+        raise errors.BudgetExceededError(
+            f"{first.candidate.model.id} at {first.candidate.provider} has no known price, and a budget is set",
+            hint="pass --allow-unpriced to spend on it anyway")
+    cost = first.estimate.usd or 0.0
+    now = ctx.clock.now().astimezone()
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    for label, limit, since in (("daily", budget.daily_usd, day), ("monthly", budget.monthly_usd, day.replace(day=1))):
+        if limit is None:
+            continue
+        spent = log.spent_since(since)
+        if spent + cost > limit:
+            raise errors.BudgetExceededError(
+                f"the {label} budget of ${limit:g} would be exceeded: spent ${spent:.4f}, this run ~{format_usd(cost)}",
+                hint=f"raise budget.{label}_usd with 'aigw config set budget.{label}_usd N'")
+    return plan
+
+
+def _over(estimate: CostEstimate, limit: float, allow_unpriced: bool) -> str | None:
+    if estimate.usd is None:
+        return None if allow_unpriced else "its price is unknown (--max-cost refuses unpriced models)"
+    if estimate.usd > limit:
+        return f"estimated {format_usd(estimate.usd)} is over --max-cost ${limit:g}"
+    return None
+
+
+def estimate_line(est: CostEstimate, cand: Candidate) -> str:
+    if est.usd is None:
+        return f"estimated cost: unknown ({cand.model.id} at {cand.provider} has no known price)"
+    when = f", prices as of {est.as_of:%Y-%m-%d}" if est.as_of else ""
+    extra = f"; assumes {'; '.join(est.assumptions)}" if est.assumptions else ""
+    return f"estimated cost: {format_usd(est.usd)} ({cand.model.id} at {cand.provider}, {est.basis}{when}{extra})"
+
+
+def plan_rows(plan: Plan[Any]) -> list[dict[str, Any]]:
+    """The plan as data, for --dry-run and --json."""
+    rows = []
+    for hop, item in enumerate(plan.items, start=1):
+        cand, est = item.candidate, item.estimate
+        rows.append({
+            "hop": hop, "provider": cand.provider, "model": cand.model.id, "provider_model": cand.provider_model,
+            "as_model": item.model_group,
+            "substituted_from": cand.substitution.requested if cand.substitution else None,
+            "estimated_cost_usd": est.usd, "cost_basis": est.basis,
+            "price_as_of": est.as_of.isoformat() if est.as_of else None, "assumptions": est.assumptions,
+            "warnings": cand.warnings,
+        })
+    return rows
+
+
+async def execute(ctx: Context, log: RunLog, plan: Plan[C], options: RunOptions, *, kind: str,
+                  request: dict[str, Any], default_timeout: float,
+                  invoke: Callable[[Planned[C], Any, float, str, datetime], Awaitable[T]],
+                  actual_cost: Callable[[Planned[C], T], float | None],
+                  sizes_of: Callable[[T], tuple[int, int, int | None]]) -> tuple[Outcome[T], str, datetime]:
+    """Record the run, route it, and return the outcome; every attempt lands in the log as it ends."""
+    first = plan.first
+    ctx.notify(estimate_line(first.estimate, first.candidate))
+    for reason in plan.skipped:
+        ctx.notify(f"skipping {reason}")
+    run_id = ctx.new_run_id()
+    created = ctx.clock.now()
+    log.start_run(run_id, kind=kind, created_at=created, requested_model=plan.requested, request=request,
+                  estimated_cost_usd=first.estimate.usd)
+    by_candidate = {id(p.candidate): p for p in plan.items}
+    announced: set[int] = set()
+
+    async with ctx.http() as client:
+
+        async def call(cand: Candidate, timeout: float) -> T:
+            item = by_candidate[id(cand)]
+            if id(cand) not in announced:
+                announced.add(id(cand))
+                if item.model_group != plan.requested and cand is not first.candidate:
+                    ctx.notify(f"falling back to {item.model_group}")
+                for warning in cand.warnings:
+                    ctx.notify("warning: " + warning)
+            return await invoke(item, client, timeout, run_id, created)
+
+        def cost_of(cand: Candidate, value: T | None) -> tuple[float | None, float | None]:
+            item = by_candidate[id(cand)]
+            return item.estimate.usd, (None if value is None else actual_cost(item, value))
+
+        outcome = await route(ctx, log, run_id, [p.candidate for p in plan.items], options,
+                              default_timeout=default_timeout, call=call, cost_of=cost_of, sizes_of=sizes_of)
+    return outcome, run_id, created

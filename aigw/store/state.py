@@ -1,0 +1,132 @@
+"""Routing state shared by every aigw process through aigw.db: circuit breakers, rate-limit slots,
+round-robin counters and recent latencies. Each read-modify-write runs in one IMMEDIATE transaction,
+so concurrent processes see each other's decisions."""
+
+from __future__ import annotations
+
+import sqlite3
+import statistics
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+WINDOW_S = 60.0  # rpm is counted over a sliding minute
+
+
+@dataclass(frozen=True)
+class Circuit:
+    provider: str
+    failures: int
+    open_until: float | None  # unix time; None when closed
+    last_error: str | None = None
+
+
+class SQLiteRoutingState:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # ---- circuit breakers ---------------------------------------------------------------------
+
+    def circuit(self, provider: str) -> Circuit:
+        row = self.conn.execute(
+            "SELECT failures, open_until, last_error FROM circuits WHERE provider = ?", (provider,)
+        ).fetchone()
+        if row is None:
+            return Circuit(provider, 0, None)
+        return Circuit(provider, row[0], row[1], row[2])
+
+    def circuits(self) -> list[Circuit]:
+        rows = self.conn.execute("SELECT provider, failures, open_until, last_error FROM circuits").fetchall()
+        return [Circuit(*row) for row in rows]
+
+    def claim_trial(self, provider: str, *, now: float, cooldown: float) -> bool:
+        """Half-open: let exactly one process try a provider whose cooldown has ended."""
+        with self._tx() as tx:
+            row = tx.execute("SELECT open_until FROM circuits WHERE provider = ?", (provider,)).fetchone()
+            if row is None or row[0] is None:
+                return True
+            if row[0] > now:
+                return False
+            tx.execute("UPDATE circuits SET open_until = ? WHERE provider = ?", (now + cooldown, provider))
+            return True
+
+    def record_success(self, provider: str) -> None:
+        with self._tx() as tx:
+            tx.execute("DELETE FROM circuits WHERE provider = ?", (provider,))
+
+    def record_failure(self, provider: str, *, now: float, threshold: int, cooldown: float, open_now: bool,
+                       error: str) -> Circuit:
+        with self._tx() as tx:
+            row = tx.execute("SELECT failures, open_until FROM circuits WHERE provider = ?", (provider,)).fetchone()
+            failures = (row[0] if row else 0) + 1
+            was_open = row is not None and row[1] is not None
+            open_until = now + cooldown if (open_now or failures >= threshold or was_open) else None
+            tx.execute(
+                "INSERT INTO circuits (provider, failures, opened_at, open_until, last_error) VALUES (?,?,?,?,?)"
+                " ON CONFLICT(provider) DO UPDATE SET failures=excluded.failures, opened_at=excluded.opened_at,"
+                " open_until=excluded.open_until, last_error=excluded.last_error",
+                (provider, failures, now if open_until else None, open_until, error[:300]),
+            )
+        return Circuit(provider, failures, open_until, error)
+
+    # ---- rate limits ---------------------------------------------------------------------------
+
+    def try_acquire(self, provider: str, *, now: float, rpm: int | None, max_concurrency: int | None,
+                    hold_s: float, pid: int) -> tuple[int | None, float]:
+        """(slot id, 0) when a request may go now, else (None, seconds to wait before asking again)."""
+        with self._tx() as tx:
+            tx.execute("DELETE FROM rate_slots WHERE started_at < ? AND (released_at IS NOT NULL OR expires_at < ?)",
+                       (now - WINDOW_S, now))
+            if rpm is not None:
+                rows = tx.execute(
+                    "SELECT started_at FROM rate_slots WHERE provider = ? AND started_at > ? ORDER BY started_at",
+                    (provider, now - WINDOW_S),
+                ).fetchall()
+                if len(rows) >= rpm:
+                    oldest = rows[len(rows) - rpm][0]
+                    return None, max(oldest + WINDOW_S - now, 0.01)
+            if max_concurrency is not None:
+                rows = tx.execute(
+                    "SELECT expires_at FROM rate_slots WHERE provider = ? AND released_at IS NULL AND expires_at > ?"
+                    " ORDER BY expires_at", (provider, now),
+                ).fetchall()
+                if len(rows) >= max_concurrency:
+                    return None, min(0.05, max(rows[0][0] - now, 0.01))
+            cur = tx.execute(
+                "INSERT INTO rate_slots (provider, pid, started_at, expires_at) VALUES (?, ?, ?, ?)",
+                (provider, pid, now, now + hold_s),
+            )
+            return int(cur.lastrowid or 0), 0.0
+
+    def release(self, slot: int, *, now: float) -> None:
+        self.conn.execute("UPDATE rate_slots SET released_at = ? WHERE id = ?", (now, slot))
+
+    # ---- strategies ----------------------------------------------------------------------------
+
+    def next_turn(self, key: str, *, advance: bool = True) -> int:
+        """A counter shared by all processes: round-robin turns for one model. `advance=False`
+        (a dry run) says which turn would come next without taking it."""
+        if not advance:
+            row = self.conn.execute("SELECT value FROM routing_counters WHERE key = ?", (key,)).fetchone()
+            return 0 if row is None else int(row[0]) + 1
+        with self._tx() as tx:
+            tx.execute("INSERT INTO routing_counters (key, value) VALUES (?, 0)"
+                       " ON CONFLICT(key) DO UPDATE SET value = value + 1", (key,))
+            return int(tx.execute("SELECT value FROM routing_counters WHERE key = ?", (key,)).fetchone()[0])
+
+    def median_latency_ms(self, provider: str, provider_model: str, *, recent: int = 20) -> float | None:
+        rows = self.conn.execute(
+            "SELECT latency_ms FROM attempts WHERE provider = ? AND provider_model = ? AND served = 1"
+            " ORDER BY started_at DESC LIMIT ?", (provider, provider_model, recent),
+        ).fetchall()
+        return statistics.median(r[0] for r in rows) if rows else None
