@@ -49,6 +49,8 @@ class OpenAIProvider(ProviderBase):
             path = routes["images"]
         elif path == self.transcription_path and "transcriptions" in routes:
             path = routes["transcriptions"]
+        elif path == "/models" and "models" in routes:
+            path = routes["models"]
         return self.base_url + "/" + path.lstrip("/")
 
     # ---- images ----------------------------------------------------------------------------
@@ -106,6 +108,26 @@ class OpenAIProvider(ProviderBase):
             return await download_image(self.client, item["url"], provider=self.name,
                                         max_bytes=MAX_IMAGE_BYTES_DEFAULT, timeout=min(timeout, 120.0))
         raise errors.EmptyResultError(f"{self.name}: image entry has neither b64_json nor url", provider=self.name)
+
+    # ---- check -----------------------------------------------------------------------------
+
+    async def check(self, *, timeout: float) -> dict[str, Any]:
+        """GET /models: free, authenticated. A gateway without that route still shows as reachable."""
+        started = self.clock.monotonic()
+        try:
+            with translated(self.name):
+                resp = await self.http.get(self.url("/models"), headers=self.headers(), timeout=timeout)
+        except errors.ProviderError as exc:
+            return {"reachable": False, "key_accepted": None, "latency_ms": None, "detail": exc.message}
+        latency = round((self.clock.monotonic() - started) * 1000, 1)
+        if resp.status_code in (401, 403):
+            accepted: bool | None = False
+        elif resp.status_code < 400:
+            accepted = True
+        else:
+            accepted = None  # no listing route here (a gateway), so the key is untested
+        return {"reachable": True, "key_accepted": accepted, "latency_ms": latency,
+                "detail": f"GET /models -> HTTP {resp.status_code}"}
 
     # ---- transcription ---------------------------------------------------------------------
 

@@ -155,7 +155,8 @@ class Router:
         if last is None:
             raise errors.NoProviderSucceeded(
                 "no provider could be tried: " + "; ".join(skipped),
-                hint="wait for the circuit to close, or see 'aigw models --available'")
+                hint="try again later (open circuits close after their cooldown, rate-limit slots free up), "
+                     "or raise --deadline; 'aigw models --available' shows open circuits")
         raise errors.NoProviderSucceeded(
             f"no provider succeeded after {len(attempts)} attempt(s); last: {last.message}",
             hint=last.hint or "check the providers with 'aigw models --check', or add a fallback provider",

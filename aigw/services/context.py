@@ -79,13 +79,14 @@ class Context:
 
         return base.build(name, self.settings.provider(name), None, clock=self.clock)
 
-    def live_provider(self, name: str, client: httpx.AsyncClient, log: RunLog, run_id: str) -> Any:
+    def live_provider(self, name: str, client: httpx.AsyncClient, log: RunLog | None = None, run_id: str = "") -> Any:
         """A provider for one attempt, whose queued jobs are written to the run log as they start."""
         from aigw.providers import base
 
         provider = base.build(name, self.settings.provider(name), client, clock=self.clock)
-        provider.on_job = lambda job_id, status, details: log.record_job(
-            run_id, name, job_id, status, details, self.clock.now())
+        if log is not None:
+            provider.on_job = lambda job_id, status, details: log.record_job(
+                run_id, name, job_id, status, details, self.clock.now())
         return provider
 
     def policy(self, options: RunOptions, default_timeout: float) -> Policy:

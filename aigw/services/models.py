@@ -1,7 +1,9 @@
-"""Rows for `aigw models`: the catalog joined with what is configured now."""
+"""Rows for `aigw models`: the catalog joined with what is configured now, circuits and checks."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import datetime, timezone
 from typing import Any
 
 from aigw.catalog import pricing
@@ -25,37 +27,76 @@ def price_text(model: Model, offer: Offer) -> str | None:
     return f"~{pricing.format_usd(est.usd)}/image" if est.usd is not None else None
 
 
+def _circuits(ctx: Context) -> dict[str, str]:
+    """Providers whose circuit is open now -> when it closes (ISO time)."""
+    log = ctx.open_log()
+    try:
+        now = ctx.clock.now().timestamp()
+        return {c.provider: datetime.fromtimestamp(c.open_until, tz=timezone.utc).isoformat(timespec="seconds")
+                for c in log.state.circuits() if c.open_until is not None and c.open_until > now}
+    finally:
+        log.close()
+
+
+def _offers(ctx: Context, model: Model, configured: dict[str, Any]) -> list[tuple[str, Offer, bool]]:
+    """(provider, offer, configured) for every catalog offer and every configured gateway serving it."""
+    out = []
+    for name, offer in model.providers.items():
+        usable = name in configured and plan.offer_for(ctx.catalog, model, name, configured[name]) is not None
+        out.append((name, plan.offer_for(ctx.catalog, model, name, configured[name]) if usable else offer, usable))
+    for name, p in configured.items():
+        if name not in model.providers:
+            offer = plan.offer_for(ctx.catalog, model, name, p)
+            if offer is not None:
+                out.append((name, offer, True))
+    return out
+
+
 def list_models(ctx: Context, *, available: bool, kind: str | None, provider: str | None) -> list[dict[str, Any]]:
     configured = dict(plan.configured_providers(ctx.settings))
+    circuits = _circuits(ctx) if (ctx.cache_dir / "aigw.db").exists() else {}
+    substitute = ctx.settings.routing.substitute_retired
     rows = []
     for model in ctx.catalog.models.values():
         if kind and model.kind != kind:
             continue
         providers = []
-        for name, offer in model.providers.items():
-            providers.append({"name": name, "model": offer.model, "configured": name in configured,
-                              "retired": offer.retired.isoformat() if offer.retired else None,
-                              "successor": offer.successor, "price": price_text(model, offer),
-                              "price_as_of": offer.price.as_of.isoformat() if offer.price else None})
-        for name, p in configured.items():
-            if name not in model.providers and plan.offer_for(ctx.catalog, model, name, p):
-                offer = plan.offer_for(ctx.catalog, model, name, p)
-                providers.append({"name": name, "model": offer.model, "configured": True, "retired": None,  # type: ignore[union-attr]
-                                  "successor": None, "price": price_text(model, offer), "price_as_of": None})  # type: ignore[arg-type]
+        for name, offer, usable in _offers(ctx, model, configured):
+            if usable and name == "local" and not plan.local_model_present(offer.model):
+                usable = False
+            providers.append({
+                "name": name, "model": offer.model, "configured": usable,
+                "retired": offer.retired.isoformat() if offer.retired else None, "successor": offer.successor,
+                "price": price_text(model, offer), "price_as_of": offer.price.as_of.isoformat() if offer.price else None,
+                "circuit_open_until": circuits.get(name),
+            })
         if provider and provider not in {p["name"] for p in providers}:
             continue
-        usable = [p for p in providers if p["configured"] and (not p["retired"] or ctx.settings.routing.substitute_retired)]
+        usable = [p for p in providers if p["configured"] and (not p["retired"] or substitute)]
         if available and not usable:
             continue
-        if available and model.providers.get("local") and not any(p["name"] != "local" for p in usable):
-            if not plan.local_model_present(model.providers["local"].model):
-                continue
-        first_price = next((p["price"] for p in providers if p["price"]), None)
         rows.append({
             "id": model.id, "kind": model.kind, "description": model.description, "providers": providers,
-            "price": first_price, "sizes": model.sizes, "qualities": model.qualities, "styles": model.styles,
-            "formats": model.formats, "typical_latency_s": model.typical_latency_s,
-            "retired": all(p["retired"] for p in providers if p["name"] in model.providers) and bool(model.providers)
-            and all(o.retired for o in model.providers.values()),
+            "price": next((p["price"] for p in providers if p["price"]), None), "sizes": model.sizes,
+            "qualities": model.qualities, "styles": model.styles, "formats": model.formats,
+            "typical_latency_s": model.typical_latency_s,
+            "retired": bool(model.providers) and all(o.retired for o in model.providers.values()),
         })
     return rows
+
+
+async def check_providers(ctx: Context, *, only: str | None = None, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """One cheap authenticated request per configured provider, concurrently."""
+    names = [n for n, _ in plan.configured_providers(ctx.settings) if only in (None, n)]
+    async with ctx.http() as client:
+        async def one(name: str) -> dict[str, Any]:
+            from aigw.errors import AigwError
+
+            provider = ctx.live_provider(name, client)
+            try:
+                found = await provider.check(timeout=timeout)
+            except AigwError as exc:
+                found = {"reachable": None, "key_accepted": None, "latency_ms": None, "detail": exc.message}
+            return {"provider": name, **found}
+
+        return list(await asyncio.gather(*(one(n) for n in names)))

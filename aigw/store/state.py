@@ -83,25 +83,25 @@ class SQLiteRoutingState:
 
     def try_acquire(self, provider: str, *, now: float, rpm: int | None, max_concurrency: int | None,
                     hold_s: float, pid: int) -> tuple[int | None, float]:
-        """(slot id, 0) when a request may go now, else (None, seconds to wait before asking again)."""
+        """(slot id, 0) when a request may go now, else (None, seconds to wait before asking again).
+
+        A request counts against `rpm` until a minute after it *ended*, not after it was let through:
+        the provider sees it some time after we send it, and only the end bounds that time, so no
+        60-second window at the provider can hold more than `rpm` requests however slow we are."""
         with self._tx() as tx:
-            tx.execute("DELETE FROM rate_slots WHERE started_at < ? AND (released_at IS NOT NULL OR expires_at < ?)",
-                       (now - WINDOW_S, now))
-            if rpm is not None:
-                rows = tx.execute(
-                    "SELECT started_at FROM rate_slots WHERE provider = ? AND started_at > ? ORDER BY started_at",
-                    (provider, now - WINDOW_S),
-                ).fetchall()
-                if len(rows) >= rpm:
-                    oldest = rows[len(rows) - rpm][0]
-                    return None, max(oldest + WINDOW_S - now, 0.01)
-            if max_concurrency is not None:
-                rows = tx.execute(
-                    "SELECT expires_at FROM rate_slots WHERE provider = ? AND released_at IS NULL AND expires_at > ?"
-                    " ORDER BY expires_at", (provider, now),
-                ).fetchall()
-                if len(rows) >= max_concurrency:
-                    return None, min(0.05, max(rows[0][0] - now, 0.01))
+            tx.execute("DELETE FROM rate_slots WHERE COALESCE(released_at, expires_at) < ?", (now - WINDOW_S,))
+            rows = tx.execute(
+                "SELECT released_at, expires_at FROM rate_slots WHERE provider = ?", (provider,)
+            ).fetchall()
+            in_flight = [exp for rel, exp in rows if rel is None and exp > now]
+            if max_concurrency is not None and len(in_flight) >= max_concurrency:
+                return None, min(0.05, max(min(in_flight) - now, 0.01))
+            if rpm is not None and len(rows) >= rpm:
+                ended = sorted(rel if rel is not None else exp for rel, exp in rows if rel is not None or exp <= now)
+                needed = len(rows) - rpm + 1  # slots that must leave the window first
+                if needed > len(ended):
+                    return None, 0.25  # what must leave is still in flight: ask again soon
+                return None, max(ended[needed - 1] + WINDOW_S - now, 0.01)
             cur = tx.execute(
                 "INSERT INTO rate_slots (provider, pid, started_at, expires_at) VALUES (?, ?, ?, ?)",
                 (provider, pid, now, now + hold_s),

@@ -21,16 +21,24 @@ IMAGES = "/images/generations"
 # ---- the limiter's arithmetic, on a fake clock -----------------------------------------------
 
 
-def test_rpm_lets_through_rpm_requests_per_sliding_minute(cache_dir):
+def test_rpm_counts_each_request_until_a_minute_after_it_ended(cache_dir):
     log, clock = open_store(cache_dir), FakeClock()
     now = clock.now().timestamp()
     for i in range(3):
         slot, wait = log.state.try_acquire("p", now=now + i, rpm=3, max_concurrency=None, hold_s=10, pid=1)
         assert slot is not None and wait == 0
+        log.state.release(slot, now=now + i + 0.5)
     slot, wait = log.state.try_acquire("p", now=now + 3, rpm=3, max_concurrency=None, hold_s=10, pid=1)
-    assert slot is None and wait == pytest.approx(57.0)  # the oldest slot leaves the window at now + 60
-    slot, _ = log.state.try_acquire("p", now=now + 60.01, rpm=3, max_concurrency=None, hold_s=10, pid=1)
+    assert slot is None and wait == pytest.approx(57.5)  # the first request ended at +0.5: free at +60.5
+    slot, _ = log.state.try_acquire("p", now=now + 60.51, rpm=3, max_concurrency=None, hold_s=10, pid=1)
     assert slot is not None
+
+
+def test_rpm_waits_briefly_while_the_request_to_leave_is_still_in_flight(cache_dir):
+    log, now = open_store(cache_dir), 1000.0
+    assert log.state.try_acquire("p", now=now, rpm=1, max_concurrency=None, hold_s=30, pid=1)[0] is not None
+    slot, wait = log.state.try_acquire("p", now=now + 1, rpm=1, max_concurrency=None, hold_s=30, pid=2)
+    assert slot is None and wait == pytest.approx(0.25)
 
 
 def test_concurrency_counts_slots_until_released_or_expired(cache_dir):
