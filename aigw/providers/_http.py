@@ -87,7 +87,9 @@ def classify(response: httpx.Response, provider: str, *, now: float | None = Non
     text = f"{provider}: HTTP {status}: {message}"
     kw: dict[str, Any] = {"provider": provider, "status": status, "code": code}
     lowered = {(code or "").lower(), (etype or "").lower()}
-    if lowered & QUOTA_CODES or status == 402:
+    # LiteLLM rewrites the code but keeps "insufficient_quota" in the message.
+    quota_words = "insufficient_quota" in message or "exceeded your current quota" in message.lower()
+    if lowered & QUOTA_CODES or status == 402 or (status == 429 and quota_words):
         return errors.QuotaExceededError(text, hint=f"add credit at {provider}, or use another provider", **kw)
     if status == 429:
         return errors.RateLimitedError(text, retry_after=retry_after(response.headers, now=now), **kw)

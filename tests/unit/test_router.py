@@ -1,0 +1,116 @@
+"""The failover loop's policy, on a fake clock: nothing here sleeps for real."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from aigw import errors
+from aigw.catalog import load
+from aigw.clock import FakeClock
+from aigw.router.candidates import Candidate
+from aigw.router.run import BACKOFF_CAP_S, Hooks, Policy, Router, backoff
+
+
+def cands(*names: str) -> list[Candidate]:
+    model = load().require("gpt-image-2")
+    return [Candidate(n, "openai", model, model.providers["openai"], model) for n in names]
+
+
+def run(router: Router, candidates, script):
+    """`script[provider]` is a list of outcomes: an exception to raise or a value to return."""
+
+    async def call(cand, timeout):
+        outcome = script[cand.provider].pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    return asyncio.run(router.run(candidates, call, cost_of=lambda c, v: (0.01, 0.02 if v else None),
+                                  sizes_of=lambda v: (1, 2, 200)))
+
+
+def make(policy: Policy | None = None, clock: FakeClock | None = None):
+    clock = clock or FakeClock()
+    attempts, notes = [], []
+    router = Router(clock=clock, policy=policy or Policy(), hooks=Hooks(on_attempt=attempts.append,
+                                                                           notify=notes.append, rng=random.Random(1)))
+    return router, clock, attempts, notes
+
+
+def test_retryable_moves_to_the_next_candidate_without_sleeping():
+    router, clock, attempts, _ = make()
+    out = run(router, cands("a", "b"), {"a": [errors.RetryableError("500")], "b": ["ok"]})
+    assert out.value == "ok" and out.candidate.provider == "b" and clock.slept == []
+    assert [(a.provider, a.failure_class, a.served) for a in attempts] == [("a", "retryable", False), ("b", None, True)]
+
+
+def test_the_last_candidate_is_retried_with_jittered_backoff_up_to_retries():
+    router, clock, attempts, _ = make(Policy(retries=2))
+    with pytest.raises(errors.NoProviderSucceeded):
+        run(router, cands("a"), {"a": [errors.RetryableError("500")] * 3})
+    assert len(attempts) == 3 and len(clock.slept) == 2
+    assert all(0 <= s <= 0.5 * 2 ** i for i, s in enumerate(clock.slept))
+
+
+def test_retry_before_failover_retries_the_first_candidate_first():
+    router, clock, attempts, _ = make(Policy(retries=1, retry_before_failover=True))
+    out = run(router, cands("a", "b"), {"a": [errors.RetryableError("500"), "ok"], "b": []})
+    assert out.candidate.provider == "a" and len(clock.slept) == 1
+
+
+def test_rate_limit_waits_when_retry_after_fits_the_deadline():
+    router, clock, attempts, _ = make(Policy(deadline_s=10))
+    out = run(router, cands("a", "b"), {"a": [errors.RateLimitedError("429", retry_after=2.0), "ok"], "b": []})
+    assert out.candidate.provider == "a" and clock.slept == [2.0]
+    assert attempts[1].waited_s == 2.0 and attempts[0].retry_after_s == 2.0
+
+
+def test_rate_limit_moves_on_when_retry_after_exceeds_the_deadline():
+    router, clock, _, _ = make(Policy(deadline_s=1))
+    out = run(router, cands("a", "b"), {"a": [errors.RateLimitedError("429", retry_after=2.0)], "b": ["ok"]})
+    assert out.candidate.provider == "b" and clock.slept == []
+
+
+def test_a_long_retry_after_is_honoured_not_capped_when_the_deadline_allows():
+    router, clock, _, _ = make(Policy(deadline_s=600))
+    run(router, cands("a"), {"a": [errors.RateLimitedError("429", retry_after=300.0), "ok"]})
+    assert clock.slept == [300.0]
+
+
+@pytest.mark.parametrize("exc", [errors.EmptyResultError("empty"), errors.AuthError("401"),
+                                 errors.QuotaExceededError("quota"), errors.ModelUnavailableError("404")])
+def test_empty_auth_quota_and_missing_model_move_on_without_retrying(exc):
+    router, clock, attempts, _ = make(Policy(retries=5))
+    out = run(router, cands("a", "b"), {"a": [exc], "b": ["ok"]})
+    assert out.candidate.provider == "b" and len(attempts) == 2 and clock.slept == []
+
+
+def test_bad_request_stops_at_once():
+    router, _, attempts, _ = make()
+    with pytest.raises(errors.BadRequestError):
+        run(router, cands("a", "b"), {"a": [errors.BadRequestError("400")], "b": ["ok"]})
+    assert len(attempts) == 1
+
+
+def test_refusal_stops_unless_fallback_on_refusal():
+    router, _, _, _ = make()
+    with pytest.raises(errors.ContentRefusedError):
+        run(router, cands("a", "b"), {"a": [errors.ContentRefusedError("no")], "b": ["ok"]})
+    router, _, _, _ = make(Policy(fallback_on_refusal=True))
+    assert run(router, cands("a", "b"), {"a": [errors.ContentRefusedError("no")], "b": ["ok"]}).value == "ok"
+
+
+def test_the_deadline_stops_retries():
+    clock = FakeClock()
+    router, clock, attempts, _ = make(Policy(deadline_s=1.0, retries=50), clock)
+    with pytest.raises(errors.NoProviderSucceeded):
+        run(router, cands("a"), {"a": [errors.RetryableError("500")] * 60})
+    assert sum(clock.slept) < 1.0
+
+
+def test_full_jitter_backoff_is_bounded_by_the_cap():
+    rng = random.Random(7)
+    assert all(0 <= backoff(n, rng) <= BACKOFF_CAP_S for n in range(20))
