@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sqlite3
 import subprocess
@@ -9,7 +10,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from click.testing import CliRunner
 
 
 @dataclass
@@ -21,18 +21,40 @@ class Result:
 
 
 class CLI:
-    def __call__(self, *args: str, input: str | bytes | None = None, env: dict[str, str] | None = None) -> Result:
-        import click
+    """In-process: stdin, stdout, stderr and the environment swapped for the call, as CliRunner
+    would, without depending on which click the installed typer carries."""
 
+    def __call__(self, *args: str, input: str | bytes | None = None, env: dict[str, str] | None = None) -> Result:
         from aigw.cli.main import run
 
-        @click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-        @click.pass_context
-        def entry(ctx: click.Context) -> None:
+        data = input.encode() if isinstance(input, str) else (input or b"")
+        out, err = io.BytesIO(), io.BytesIO()
+        streams = (io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"),
+                   io.TextIOWrapper(out, encoding="utf-8", write_through=True),
+                   io.TextIOWrapper(err, encoding="utf-8", write_through=True))
+        saved = (sys.stdin, sys.stdout, sys.stderr)
+        saved_env = {k: os.environ.get(k) for k in (env or {})}
+        sys.stdin, sys.stdout, sys.stderr = streams
+        os.environ.update(env or {})
+        code = 0
+        try:
             run(list(args))
-
-        result = CliRunner().invoke(entry, [], input=input, env=env, catch_exceptions=False)
-        return Result(result.exit_code, result.stdout, result.stderr, result.stdout_bytes)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        finally:
+            for stream in streams[1:]:
+                try:
+                    stream.flush()
+                except ValueError:  # closed by aigw itself (BrokenPipe handling)
+                    pass
+            sys.stdin, sys.stdout, sys.stderr = saved
+            for k, v in saved_env.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        raw = out.getvalue()
+        return Result(code, raw.decode("utf-8", errors="replace"), err.getvalue().decode("utf-8", errors="replace"), raw)
 
     def subprocess(self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None,
                    timeout: float = 120) -> Result:

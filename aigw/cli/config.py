@@ -3,49 +3,46 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
 from aigw.cli.output import STATE
 
 app = typer.Typer(help="Show and edit settings (config.toml) and provider keys (keys.toml).", no_args_is_help=True)
-keys_app = typer.Typer(help="Provider keys, kept in keys.toml (mode 0600). Never passed as arguments.", no_args_is_help=True)
+keys_app = typer.Typer(help="Provider keys, kept in keys.toml (mode 0600). Never passed as arguments.",
+                       no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+# `keys set` takes whatever follows the provider name, only to refuse it without echoing it.
+_SWALLOW = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
 @app.command("path")
 def path_cmd() -> None:
-    """Print the config file, the keys file and the cache directory."""
+    """Print the config file, the keys file and the cache directory, one per line."""
     from aigw import settings
+    from aigw.cli.output import print_lines, stdout_is_tty
 
-    cfg = settings.config_path()
     try:
         cache = settings.load().settings.cache_dir or settings.default_cache_dir()
     except Exception:  # a broken config must not hide where the files are
         cache = settings.default_cache_dir()
-    print(f"config\t{cfg}")
-    print(f"keys\t{settings.keys_path()}")
-    print(f"cache\t{cache}")
-
-
-def _flat_effective() -> tuple[list[tuple[str, object, str]], object]:
-    from aigw.services.config_view import effective
-
-    return effective()
+    paths = [str(settings.config_path()), str(settings.keys_path()), str(cache)]
+    if stdout_is_tty():
+        paths = [f"{label}\t{p}" for label, p in zip(("config", "keys", "cache"), paths)]
+    print_lines(paths)
 
 
 @app.command("show")
 def show_cmd(as_json: bool = typer.Option(False, "--json", help="One JSON object: key -> {value, source}.")) -> None:
     """Every effective setting with where it came from; secrets masked."""
-    rows, _ = _flat_effective()
+    from aigw.cli.output import print_json, print_lines, stdout_is_tty
+    from aigw.services.config_view import effective
+
+    rows, _ = effective()
     if as_json:
-        from aigw.cli.output import print_json
-
         print_json({key: {"value": value, "source": source} for key, value, source in rows})
-        return
-    from aigw.cli.output import stdout_is_tty
-
-    if stdout_is_tty():
+    elif stdout_is_tty():
         from rich.console import Console
         from rich.table import Table
 
@@ -54,56 +51,44 @@ def show_cmd(as_json: bool = typer.Option(False, "--json", help="One JSON object
             table.add_row(key, _text(value), source)
         Console().print(table)
     else:
-        for key, value, source in rows:
-            print(f"{key}\t{_text(value)}\t{source}")
+        print_lines([f"{key}\t{_text(value)}\t{source}" for key, value, source in rows])
 
 
-def _text(value: object) -> str:
+def _text(value: Any) -> str:
     import json
 
     if value is None:
         return ""
     if isinstance(value, bool):
         return str(value).lower()
-    return value if isinstance(value, str) else json.dumps(value)
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 @app.command("get")
 def get_cmd(key: str = typer.Argument(..., help="Dotted key, e.g. defaults.image_model")) -> None:
-    """Print one effective setting (secrets masked)."""
-    from aigw.errors import UsageError
+    """Print one effective setting (secrets masked); a table prints `key<TAB>value` lines."""
+    from aigw.cli.output import print_lines
+    from aigw.services.config_view import get
 
-    rows, _ = _flat_effective()
-    values = {k: v for k, v, _ in rows}
-    if key in values:
-        print(_text(values[key]))
-        return
-    nested = {k: v for k, v in values.items() if k.startswith(key + ".")}
-    if nested:
-        for k, v in nested.items():
-            print(f"{k}\t{_text(v)}")
-        return
-    import difflib
-
-    close = difflib.get_close_matches(key, list(values), n=3)
-    raise UsageError(f"unknown setting {key}", hint=f"did you mean {', '.join(close)}?" if close else "see 'aigw config show'")
-
-
-def _validate(candidate: object) -> None:
-    from aigw.settings.loader import load
-
-    load(candidate)  # type: ignore[arg-type]
+    found = get(key)
+    if isinstance(found, list):
+        print_lines([f"{k}\t{_text(v)}" for k, v, _ in found])
+    elif found is not None:
+        print_lines([_text(found)])
 
 
 @app.command("set")
-def set_cmd(key: str = typer.Argument(..., help="Dotted key"), value: str = typer.Argument(..., help="Value (TOML literal or text)")) -> None:
-    """Set a key in config.toml, keeping its comments; refused if the result is invalid."""
+def set_cmd(key: str = typer.Argument(..., help="Dotted key, e.g. routing.retries"),
+            value: str = typer.Argument(..., help='A TOML value (3, true, "x", ["a", "b"]) or plain text')) -> None:
+    """Set a key in config.toml, keeping its comments; refused if the result is invalid. Never a key."""
     from aigw import settings
-    from aigw.settings.files import set_config_value
+    from aigw.settings.edit import set_value
+
+    import tomlkit
 
     path = settings.config_path()
-    stored = set_config_value(path, key, value, validate=_validate)
-    STATE.info(f"{key} = {stored!r} in {path}")
+    stored = set_value(path, key, value)
+    STATE.info(f"{key} = {tomlkit.item(stored).as_string()} in {path}")
 
 
 @app.command("unset")
@@ -111,63 +96,61 @@ def unset_cmd(key: str = typer.Argument(..., help="Dotted key")) -> None:
     """Remove a key from config.toml (its default or another source takes over)."""
     from aigw import settings
     from aigw.errors import UsageError
-    from aigw.settings.files import unset_config_value
+    from aigw.services.config_view import not_set_hint
+    from aigw.settings.edit import unset_value
 
     path = settings.config_path()
-    if not unset_config_value(path, key, validate=_validate):
-        raise UsageError(f"{key} is not set in {path}")
+    if not unset_value(path, key):
+        raise UsageError(f"{key} is not set in {path}", hint=not_set_hint(key))
     STATE.info(f"removed {key} from {path}")
 
 
-@keys_app.command("set")
-def keys_set(provider: str = typer.Argument(..., help="Provider name, e.g. openai")) -> None:
+@keys_app.command("set", context_settings=_SWALLOW)
+def keys_set(ctx: typer.Context, provider: str = typer.Argument(..., help="Provider name, e.g. openai")) -> None:
     """Store a provider key: read from stdin when piped, else from a hidden prompt."""
     from aigw import settings
     from aigw.errors import UsageError
-    from aigw.settings.files import read_keys, write_keys
+    from aigw.settings import keys
 
-    name = provider.lower()
-    _require_known_provider(name)
-    if sys.stdin is not None and not sys.stdin.isatty():
-        key = sys.stdin.readline().strip()
-    else:
-        import getpass
-
-        key = getpass.getpass(f"{name} key (input hidden): ").strip()
+    name = keys.check_name(provider)
+    if ctx.args:
+        raise UsageError("a key is never taken as an argument, where shell history would keep it",
+                         hint=f"run 'aigw config keys set {name}' and paste it at the hidden prompt, "
+                              f"or pipe it in: printf %s \"$KEY\" | aigw config keys set {name}")
+    keys.require_known(name, settings.config_path())
+    key = _read_secret(f"{name} key (input hidden): ")
     if not key:
-        raise UsageError("no key given", hint=f"paste it at the prompt, or: printf %s \"$KEY\" | aigw config keys set {name}")
+        raise UsageError("no key given", hint=f"paste it at the prompt of 'aigw config keys set {name}', "
+                                              f"or pipe it in: printf %s \"$KEY\" | aigw config keys set {name}")
     path = settings.keys_path()
-    keys = read_keys(path)
-    keys[name] = key
-    write_keys(path, keys)
+    keys.store(path, name, key)
     STATE.info(f"saved the {name} key in {path}")
+    for var in keys.overriding_variables(name):
+        STATE.warn(f"{var} is set and takes precedence over the stored key; unset {var} to use the stored one")
 
 
-def _require_known_provider(name: str) -> None:
-    from aigw.errors import UsageError
-    from aigw.providers.registry import BUILTIN
+def _read_secret(prompt: str) -> str:
+    if sys.stdin is not None and not sys.stdin.isatty():
+        return sys.stdin.readline().strip()
+    import getpass
 
-    if name in BUILTIN:
-        return
-    try:
-        from aigw import settings
-
-        if name in settings.load().settings.providers:
-            return
-    except Exception:  # an invalid config should not stop a key from being stored for a known name
-        pass
-    raise UsageError(f"unknown provider {name}",
-                     hint=f"built-in: {', '.join(sorted(BUILTIN))}; or add [providers.{name}] with type = \"openai\" first")
+    return getpass.getpass(prompt).strip()
 
 
 @keys_app.command("list")
 def keys_list() -> None:
-    """Providers with a stored key, masked."""
+    """Providers with a stored key, masked: `provider<TAB>masked key` lines."""
     from aigw import settings
-    from aigw.settings.files import mask, read_keys
+    from aigw.cli.output import print_lines
+    from aigw.settings.files import read_keys
+    from aigw.settings.keys import overriding_variables
+    from aigw.settings.masking import mask
 
-    for name, key in sorted(read_keys(settings.keys_path()).items()):
-        print(f"{name}\t{mask(key)}")
+    stored = read_keys(settings.keys_path())
+    print_lines([f"{name}\t{mask(key)}" for name, key in sorted(stored.items())])
+    for name in sorted(stored):
+        for var in overriding_variables(name):
+            STATE.info(f"{name}: {var} is set and takes precedence over the stored key")
 
 
 @keys_app.command("unset")
@@ -175,12 +158,10 @@ def keys_unset(provider: str = typer.Argument(..., help="Provider name")) -> Non
     """Remove a provider's stored key."""
     from aigw import settings
     from aigw.errors import UsageError
-    from aigw.settings.files import read_keys, write_keys
+    from aigw.settings import keys
 
+    name = keys.check_name(provider)
     path = settings.keys_path()
-    keys = read_keys(path)
-    if provider.lower() not in keys:
-        raise UsageError(f"no stored key for {provider}", hint="see 'aigw config keys list'")
-    del keys[provider.lower()]
-    write_keys(path, keys)
-    STATE.info(f"removed the {provider.lower()} key from {path}")
+    if not keys.remove(path, name):
+        raise UsageError(f"no stored key for {name} in {path}", hint="'aigw config keys list' shows the stored keys")
+    STATE.info(f"removed the {name} key from {path}")

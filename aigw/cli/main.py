@@ -45,24 +45,31 @@ app.add_typer(config.app, name="config")
 app.command("bench", help=bench.HELP)(bench.command)
 
 
+def _click_classes() -> tuple[type[Exception], type[Exception]]:
+    """(ClickException, UsageError) of the click that this typer uses: typer 0.29 vendors its own
+    copy, older releases use the click package. Found through typer's public BadParameter."""
+    mro = typer.BadParameter.__mro__
+    return (next(c for c in mro if c.__name__ == "ClickException"),
+            next(c for c in mro if c.__name__ == "UsageError"))
+
+
 def run(argv: list[str] | None = None) -> None:
     """Console-script entry point: never lets an exception escape as a traceback unless -v."""
-    import click
-
+    click_exception, usage_error = _click_classes()
     args = sys.argv[1:] if argv is None else argv
     STATE.verbose = "-v" in args or "--verbose" in args
     code = 0
     try:
         result = app(args=args, prog_name="aigw", standalone_mode=False)
         code = result if isinstance(result, int) else 0
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         code = exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         STATE.error("interrupted")
         code = 130
-    except click.ClickException as exc:
-        exc.show(file=sys.stderr)
-        code = 2 if isinstance(exc, click.UsageError) else exc.exit_code
+    except click_exception as exc:
+        exc.show(file=sys.stderr)  # type: ignore[attr-defined]
+        code = 2 if isinstance(exc, usage_error) else exc.exit_code  # type: ignore[attr-defined]
     except KeyboardInterrupt:
         STATE.error("interrupted")
         code = 130
@@ -73,18 +80,14 @@ def run(argv: list[str] | None = None) -> None:
     except Exception as exc:
         from aigw.errors import AigwError
 
-        if isinstance(exc, AigwError):
-            if STATE.verbose:
-                import traceback
+        if STATE.verbose:
+            import traceback
 
-                traceback.print_exc()
+            traceback.print_exc()
+        if isinstance(exc, AigwError):
             STATE.error(exc.message, exc.hint)
             code = exc.exit_code
         else:
-            if STATE.verbose:
-                import traceback
-
-                traceback.print_exc()
             STATE.error(f"unexpected {type(exc).__name__}: {exc}", "run again with -v for the traceback")
             code = 1
     sys.exit(code)

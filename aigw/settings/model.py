@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from aigw.providers.registry import BUILTIN, PROTOCOL_TYPES
+
+# Settings whose value is a free-form table: any key below them is the user's, not a setting name.
+FREE_FORM = frozenset({"fallbacks", "paths", "models", "headers"})
 
 
 class _Section(BaseModel):
@@ -85,17 +88,40 @@ class Settings(BaseSettings):
             return {str(k).lower(): v for k, v in value.items()}
         return value
 
-    @model_validator(mode="after")
-    def _provider_types_known(self) -> Settings:
-        for name, p in self.providers.items():
-            kind = p.type or name
-            if kind not in BUILTIN and kind not in PROTOCOL_TYPES:
-                known = ", ".join(sorted(BUILTIN))
-                raise ValueError(
-                    f"provider '{name}' has no known type (built-in providers: {known}); "
-                    f"set providers.{name}.type = \"openai\" for an OpenAI-compatible server"
-                )
-        return self
+    @field_validator("cache_dir")
+    @classmethod
+    def _expand_home(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
 
     def provider(self, name: str) -> ProviderSettings:
         return self.providers.get(name) or ProviderSettings()
+
+
+def provider_type_problem(name: str, provider: object) -> str | None:
+    """Why a [providers.NAME] table cannot be used, or None. Checked by the loader, which knows
+    where the table came from; `provider` is the raw table."""
+    declared = provider.get("type") if isinstance(provider, dict) else None
+    if declared is not None and declared not in BUILTIN and declared not in PROTOCOL_TYPES:
+        return f"unknown provider type {declared!r} (types: {', '.join(sorted(PROTOCOL_TYPES | set(BUILTIN)))})"
+    if declared is None and name not in BUILTIN:
+        return f"provider '{name}' is not built in and has no type"
+    return None
+
+
+def known_keys(provider_names: list[str]) -> list[str]:
+    """Every dotted setting name, providers' fields under the given names; for suggestions."""
+    out: list[str] = []
+
+    def walk(prefix: str, model: type[BaseModel]) -> None:
+        for name, info in model.model_fields.items():
+            key = f"{prefix}{name}"
+            kind = info.annotation
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                walk(key + ".", kind)
+            elif name != "providers":
+                out.append(key)
+
+    walk("", Settings)
+    for provider in provider_names:
+        walk(f"providers.{provider}.", ProviderSettings)
+    return out

@@ -1,0 +1,67 @@
+"""Secrets are shown masked wherever aigw shows settings: keys, auth headers, credentials in URLs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SECRET_FIELDS = frozenset({"api_key"})
+_SECRET_WORDS = ("auth", "key", "token", "secret", "password", "cookie", "signature")
+
+
+def mask(secret: str) -> str:
+    """Enough to tell two keys apart, never enough to use one: short secrets are hidden entirely."""
+    if len(secret) < 20:
+        return "****"
+    return f"{secret[:3]}…{secret[-4:]}"
+
+
+def is_secret_name(name: str) -> bool:
+    lowered = name.lower().replace("-", "_")
+    return lowered in SECRET_FIELDS or any(word in lowered for word in _SECRET_WORDS)
+
+
+def mask_url(url: str) -> str:
+    """Hide a password in the userinfo and secret-looking query parameters."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "****@" + netloc.rsplit("@", 1)[1]
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, mask(v) if is_secret_name(k) else v) for k, v in pairs], safe="*…")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def masked(dotted: str, value: Any) -> Any:
+    """The value of a dotted setting as it may be shown."""
+    if value is None:
+        return None
+    leaf = dotted.rsplit(".", 1)[-1]
+    if leaf in SECRET_FIELDS:
+        return mask(str(value))
+    if leaf == "headers" and isinstance(value, dict):
+        return {h: (mask(str(v)) if is_secret_name(h) else v) for h, v in value.items()}
+    if leaf == "base_url" and isinstance(value, str):
+        return mask_url(value)
+    if isinstance(value, dict):
+        return {k: masked(f"{dotted}.{k}", v) for k, v in value.items()}
+    return value
+
+
+def contains_secret(value: Any) -> bool:
+    """True when a table about to be written holds a key (`{ api_key = "..." }`) or an auth header."""
+    if not isinstance(value, dict):
+        return False
+    for key, inner in value.items():
+        name = str(key).lower()
+        if name in SECRET_FIELDS or (name == "headers" and isinstance(inner, dict) and any(map(is_secret_name, inner))):
+            return True
+        if contains_secret(inner):
+            return True
+    return False
