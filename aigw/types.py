@@ -20,14 +20,13 @@ class Frozen(BaseModel):
 # ---- requests, as the user asked ---------------------------------------------------------------
 
 
-class ImageRequest(Frozen):
-    prompt: str
-    model: str
+class ImageParams(Frozen):
+    """What shapes an image, in aigw's vocabulary: the same in a request and in a provider call."""
+
     size: str | None = None  # exact WIDTHxHEIGHT, or "auto"
     aspect_ratio: str | None = None  # "16:9"; used where a provider speaks ratios, or to derive a size
     quality: str | None = None
-    style: str | None = None  # a model style (DALL-E 3 vivid/natural) or a preset appended to the prompt
-    enhancers: tuple[str, ...] = ()
+    style: str | None = None
     n: int = 1
     format: ImageFormat | None = None
     seed: int | None = None
@@ -36,12 +35,18 @@ class ImageRequest(Frozen):
     guidance: float | None = None
 
 
+class ImageRequest(ImageParams):
+    """As the user asked. `style` may be a model style (DALL-E 3 vivid/natural) or a preset."""
+
+    prompt: str
+    model: str
+    enhancers: tuple[str, ...] = ()
+
+
 Timestamps = Literal["segment", "word"]
 
 
-class TranscribeRequest(Frozen):
-    file: Path
-    model: str
+class TranscribeParams(Frozen):
     language: str | None = None
     prompt: str | None = None
     format: TranscriptFormat = "text"
@@ -50,24 +55,20 @@ class TranscribeRequest(Frozen):
     translate: bool = False
 
 
+class TranscribeRequest(TranscribeParams):
+    file: Path
+    model: str
+
+
 # ---- what one provider is asked to do (model id and parameters already mapped) -----------------
 
 
-class ImageCall(Frozen):
-    """One request to one provider, in aigw's vocabulary; the provider maps it onto its wire."""
+class ImageCall(ImageParams):
+    """One request to one provider; the provider maps it onto its wire. `prompt` has presets and
+    enhancers appended; `style` is only a style the model itself offers."""
 
     provider_model: str
-    prompt: str  # presets and enhancers already appended
-    size: str | None = None
-    aspect_ratio: str | None = None
-    quality: str | None = None
-    style: str | None = None  # only a style the model itself offers
-    n: int = 1
-    format: ImageFormat | None = None
-    seed: int | None = None
-    negative_prompt: str | None = None
-    steps: int | None = None
-    guidance: float | None = None
+    prompt: str
 
 
 class AudioUpload(Frozen):
@@ -78,15 +79,11 @@ class AudioUpload(Frozen):
     duration_s: float | None = None
 
 
-class TranscribeCall(Frozen):
+class TranscribeCall(TranscribeParams):
+    """`format` is what `body` must hold; providers render it when their wire lacks it."""
+
     provider_model: str
     audio: AudioUpload
-    language: str | None = None
-    prompt: str | None = None
-    format: TranscriptFormat = "text"  # what to return in `body`; providers render it if the wire lacks it
-    temperature: float | None = None
-    timestamps: Timestamps | None = None
-    translate: bool = False
 
 
 class ImageBlob(BaseModel):

@@ -16,7 +16,7 @@ from aigw.services.image_params import default_size
 from aigw.services.planning import Plan, Planned, enforce_costs, execute, plan_groups
 from aigw.services.results import save_images
 from aigw.store import RunLog
-from aigw.types import ImageCall, ImageRequest, ProviderImages, RunResult
+from aigw.types import ImageCall, ImageParams, ImageRequest, ProviderImages, RunResult
 
 DEFAULT_IMAGE_TIMEOUT_S = 300.0
 
@@ -42,14 +42,12 @@ def _group(ctx: Context, req: ImageRequest, options: RunOptions, model_id: str, 
                                   only=list(options.providers) or None)
     planned = []
     for cand in cands:
-        params: dict[str, Any] = {"size": req.size, "quality": req.quality, "style": model_style,
-                                  "n": req.n, "format": req.format}
+        params: dict[str, Any] = {**req.model_dump(include=set(ImageParams.model_fields)), "style": model_style}
         if cand.substitution is not None or not primary:
-            params, cand.warnings = image_params.carry_over(model, cand.model, size=req.size, quality=req.quality,
-                                                            style=model_style, n=req.n, fmt=req.format)
-        call = ImageCall(provider_model=cand.provider_model, prompt=prompt, aspect_ratio=req.aspect_ratio,
-                         seed=req.seed, negative_prompt=req.negative_prompt, steps=req.steps,
-                         guidance=req.guidance, **params)
+            carried, cand.warnings = image_params.carry_over(model, cand.model, size=req.size, quality=req.quality,
+                                                             style=model_style, n=req.n, fmt=req.format)
+            params.update(carried)
+        call = ImageCall(provider_model=cand.provider_model, prompt=prompt, **params)
         call, notes = ctx.planning_provider(cand.provider).prepare_image(call)
         cand.warnings = [*cand.warnings, *notes]
         estimate = pricing.estimate_image(cand.model, cand.offer, size=call.size or default_size(cand.model),

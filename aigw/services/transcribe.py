@@ -18,7 +18,7 @@ from aigw.services.planning import Plan, Planned, enforce_costs, execute, plan_g
 from aigw.services.results import save_text
 from aigw.store import RunLog
 from aigw.transcripts import render
-from aigw.types import AudioUpload, ProviderTranscript, RunResult, TranscribeCall, TranscribeRequest
+from aigw.types import AudioUpload, ProviderTranscript, RunResult, TranscribeCall, TranscribeParams, TranscribeRequest
 
 DEFAULT_AUDIO_TIMEOUT_S = 600.0
 EXTENSIONS = {"text": "txt", "json": "json", "verbose_json": "json", "srt": "srt", "vtt": "vtt"}
@@ -46,9 +46,8 @@ def _group(ctx: Context, req: TranscribeRequest, options: RunOptions, upload: Au
                                   only=list(options.providers) or None)
     planned = []
     for cand in cands:
-        call = TranscribeCall(provider_model=cand.provider_model, audio=upload, language=req.language,
-                              prompt=req.prompt, format=wire_format(cand.model, req.format),
-                              temperature=req.temperature, timestamps=req.timestamps, translate=req.translate)
+        params = {**req.model_dump(include=set(TranscribeParams.model_fields)), "format": wire_format(cand.model, req.format)}
+        call = TranscribeCall(provider_model=cand.provider_model, audio=upload, **params)
         call, notes = ctx.planning_provider(cand.provider).prepare_transcribe(call)
         cand.warnings = [*cand.warnings, *notes]
         planned.append(Planned(cand, call, pricing.estimate_audio(cand.offer, duration_s=upload.duration_s)))
