@@ -101,7 +101,8 @@ class Usage(Frozen):
     input_audio_tokens: int | None = None
     output_image_tokens: int | None = None
     output_text_tokens: int | None = None
-    seconds: float | None = None
+    seconds: float | None = None  # of audio
+    gpu_seconds: float | None = None  # billed compute time (Replicate predict_time, RunPod executionTime)
     cost_usd: float | None = None  # some providers report the charge itself
 
 

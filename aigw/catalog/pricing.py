@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aigw.catalog.schema import Model, Offer, Price
+from aigw.catalog.schema import WILDCARD, Model, Offer, Price
 from aigw.types import CostEstimate, Usage
 
 _REFERENCE_AREA = 1024 * 1024
@@ -42,17 +42,24 @@ def estimate_image(model: Model, offer: Offer, *, size: str | None, quality: str
         table = price.per_image
         if size in table:
             by_quality = table[size]  # type: ignore[index]
+        elif WILDCARD in table:
+            by_quality = table[WILDCARD]
         else:
             # "auto" or no size: the provider picks, so assume the dearest it could pick.
             by_quality = max(table.values(), key=lambda qs: max(qs.values()))
             notes.append("size auto counted as the dearest standard size")
         if q in by_quality:
             each = by_quality[q]  # type: ignore[index]
+        elif WILDCARD in by_quality:
+            each = by_quality[WILDCARD]
         else:
             each = max(by_quality.values())
             if q:
                 notes.append(f"quality {q} counted as the dearest quality")
         return _est(price, round(each * n, 6), "per image", _merge(notes, price))
+    if price.per_gpu_second is not None and price.estimate_gpu_seconds is not None:
+        usd = price.per_gpu_second * price.estimate_gpu_seconds * n
+        return _est(price, round(usd, 6), "GPU time (estimated)", _merge(notes, price))
     if price.tokens and price.estimate_output_tokens and price.tokens.image_out:
         est = price.estimate_output_tokens
         per_ref = est.get(q or "", max(est.values()))
@@ -73,6 +80,8 @@ def actual_image(offer: Offer, usage: Usage | None, estimate: CostEstimate) -> f
     price = offer.price
     if usage is not None and usage.cost_usd is not None:
         return usage.cost_usd
+    if price is not None and price.per_gpu_second is not None and usage is not None and usage.gpu_seconds is not None:
+        return round(price.per_gpu_second * usage.gpu_seconds, 6)
     if price is not None and price.tokens and usage is not None and usage.output_image_tokens is not None:
         r = price.tokens
         usd = (
@@ -98,6 +107,9 @@ def estimate_audio(offer: Offer, *, duration_s: float | None) -> CostEstimate:
         return _est(price, round(price.per_minute * duration_s / 60, 6), "per audio minute", list(price.assumptions))
     if price.per_second is not None:
         return _est(price, round(price.per_second * duration_s, 6), "per second", list(price.assumptions))
+    if price.per_gpu_second is not None and price.estimate_gpu_seconds is not None:
+        usd = price.per_gpu_second * price.estimate_gpu_seconds * duration_s
+        return _est(price, round(usd, 6), "GPU time (estimated)", list(price.assumptions))
     return _unknown("no audio price rule")
 
 
@@ -110,6 +122,8 @@ def actual_audio(offer: Offer, usage: Usage | None, estimate: CostEstimate) -> f
     if usage is not None:
         if usage.cost_usd is not None:
             return usage.cost_usd
+        if price.per_gpu_second is not None and usage.gpu_seconds is not None:
+            return round(price.per_gpu_second * usage.gpu_seconds, 6)
         if price.tokens and (usage.input_audio_tokens is not None or usage.output_text_tokens is not None):
             r = price.tokens
             usd = (

@@ -12,6 +12,9 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+WILDCARD = "*"  # a per_image key that matches any size or quality
+
+
 class TokenRates(_Strict):
     """USD per million tokens."""
 
@@ -30,14 +33,19 @@ class Price(_Strict):
     per_megapixel: float | None = None
     tokens: TokenRates | None = None
     estimate_output_tokens: dict[str, int] | None = None  # quality -> image tokens at 1024x1024
-    per_minute: float | None = None
-    per_second: float | None = None
+    per_minute: float | None = None  # per minute of audio
+    per_second: float | None = None  # per second of audio
+    # Billed by GPU time (Replicate, RunPod workers): the rate, and the GPU-seconds an estimate
+    # assumes per image, or per second of audio for transcription.
+    per_gpu_second: float | None = None
+    estimate_gpu_seconds: float | None = None
     free: bool = False
     assumptions: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _has_a_rule(self) -> Price:
-        rules = [self.per_image, self.per_megapixel, self.tokens, self.per_minute, self.per_second]
+        rules = [self.per_image, self.per_megapixel, self.tokens, self.per_minute, self.per_second,
+                 self.per_gpu_second]
         if not self.free and all(r is None for r in rules):
             raise ValueError("a price needs at least one rule (or free = true)")
         if self.tokens and self.tokens.image_out and not (self.per_image or self.estimate_output_tokens):
@@ -100,7 +108,7 @@ class Model(_Strict):
             if offer.retired and not offer.successor:
                 raise ValueError(f"{self.id}: retired at {name} without a successor")
             if offer.price and offer.price.per_image:
-                unknown = set(offer.price.per_image) - set(self.sizes)
+                unknown = set(offer.price.per_image) - set(self.sizes) - {WILDCARD}
                 if unknown:
                     raise ValueError(f"{self.id}: prices for sizes it does not offer: {sorted(unknown)}")
         return self

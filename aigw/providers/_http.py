@@ -26,11 +26,14 @@ REFUSAL_CODES = {
     "responsibleaipolicyviolation",
     "content_filtered",
     "safety",
+    "content_moderation",  # Stability: 403 {"name": "content_moderation"} when the prompt is flagged
 }
 QUOTA_CODES = {"insufficient_quota", "billing_hard_limit_reached", "quota_exceeded"}
 MAX_IMAGE_BYTES_DEFAULT = 64 * 1024 * 1024
 AUTH_HINTS = {
     "openai": "check the key: 'aigw config keys set openai' or OPENAI_API_KEY",
+    "azure": "check the key and endpoint: 'aigw config keys set azure' or AZURE_OPENAI_API_KEY, and AZURE_OPENAI_ENDPOINT",
+    "stability": "check the key: 'aigw config keys set stability' or STABILITY_API_KEY",
 }
 
 
@@ -61,6 +64,10 @@ def error_fields(response: httpx.Response) -> tuple[str, str | None, str | None]
         return err, None, None
     if not isinstance(err, dict):
         return str(err)[:300], None, None
+    listed, name = err.get("errors"), err.get("name")
+    if isinstance(listed, list) and isinstance(name, str):
+        # Stability: {"id": "...", "name": "bad_request", "errors": ["prompt: is required"]}
+        return ("; ".join(str(e) for e in listed)[:300] or name), name, None
     message = err.get("message") or err.get("detail") or body.get("detail") or body.get("message") or str(body)[:300]
     if isinstance(message, (list, dict)):
         message = str(message)[:300]

@@ -13,7 +13,7 @@ from aigw.router import candidates as plan_candidates
 from aigw.services import image_params, model_ref, presets
 from aigw.services.context import Context, RunOptions
 from aigw.services.image_params import default_size
-from aigw.services.planning import Plan, Planned, enforce_costs, execute, plan_groups
+from aigw.services.planning import Plan, Planned, all_refused, enforce_costs, execute, plan_groups, prepared
 from aigw.services.results import save_images
 from aigw.store import RunLog
 from aigw.types import ImageCall, ImageParams, ImageRequest, ProviderImages, RunResult
@@ -40,7 +40,8 @@ def _group(ctx: Context, req: ImageRequest, options: RunOptions, model_id: str, 
     prompt = presets.apply(req.prompt, preset=preset, enhancers=req.enhancers)
     cands = plan_candidates.build(ctx.catalog, ctx.settings, model, substitute=ctx.substitute(options),
                                   only=list(options.providers) or None)
-    planned = []
+    planned: list[Planned[ImageCall]] = []
+    refusals: list[UsageError] = []
     for cand in cands:
         params: dict[str, Any] = {**req.model_dump(include=set(ImageParams.model_fields)), "style": model_style}
         if cand.substitution is not None or not primary:
@@ -48,11 +49,15 @@ def _group(ctx: Context, req: ImageRequest, options: RunOptions, model_id: str, 
                                                              style=model_style, n=req.n, fmt=req.format)
             params.update(carried)
         call = ImageCall(provider_model=cand.provider_model, prompt=prompt, **params)
-        call, notes = ctx.planning_provider(cand.provider).prepare_image(call)
-        cand.warnings = [*cand.warnings, *notes]
+        mapped = prepared(ctx, cand, ctx.planning_provider(cand.provider).prepare_image, call, refusals)
+        if mapped is None:
+            continue
+        call = mapped
         estimate = pricing.estimate_image(cand.model, cand.offer, size=call.size or default_size(cand.model),
                                           quality=call.quality, n=call.n, prompt=prompt)
         planned.append(Planned(cand, call, estimate))
+    if not planned and refusals:
+        raise all_refused(refusals)
     return planned
 
 

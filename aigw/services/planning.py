@@ -55,14 +55,17 @@ def plan_groups(ctx: Context, requested: str, options: RunOptions, log: RunLog |
     """Candidates for each model in turn, each group ordered by the routing strategy; a fallback
     model no configured provider serves is left out rather than failing the whole request."""
     items: list[Planned[C]] = []
+    refused: errors.UsageError | None = None
     for index, model_id in enumerate(models_to_try(ctx, requested, options)):
         primary = index == 0
         try:
             group = build_group(model_id, primary)
         except errors.AigwError as exc:
-            if primary:
+            if primary and not isinstance(exc, NoCandidateCanTakeIt):
                 raise
-            ctx.notify(f"warning: fallback {model_id} left out: {exc.message}")
+            refused = refused or (exc if isinstance(exc, errors.UsageError) else None)
+            if not primary:
+                ctx.notify(f"warning: fallback {model_id} left out: {exc.message}")
             continue
         for planned in group:
             planned.model_group = model_id
@@ -70,7 +73,32 @@ def plan_groups(ctx: Context, requested: str, options: RunOptions, log: RunLog |
             group, strategy=ctx.settings.routing.strategy, candidate=lambda p: p.candidate,
             estimate=lambda p: p.estimate.usd, history=None if log is None else log.state,
             key=model_id, advance=not options.dry_run))
+    if not items and refused is not None:
+        raise refused
     return Plan(requested, items)
+
+
+class NoCandidateCanTakeIt(errors.UsageError):
+    """Every provider of a model refused the request's parameters before anything was sent."""
+
+
+def prepared(ctx: Context, cand: Candidate, prepare: Callable[[Any], tuple[C, list[str]]],
+             call: C, refusals: list[errors.UsageError]) -> C | None:
+    """A provider's own mapping of the call, with its warnings kept on the candidate; a provider
+    that cannot take the request at all is left out (the others may), noted on stderr."""
+    try:
+        mapped, notes = prepare(call)
+    except errors.UsageError as exc:
+        refusals.append(exc)
+        ctx.notify(f"warning: {cand.provider} left out: {exc.message}")
+        return None
+    cand.warnings = [*cand.warnings, *notes]
+    return mapped
+
+
+def all_refused(refusals: list[errors.UsageError]) -> NoCandidateCanTakeIt:
+    first = refusals[0]
+    return NoCandidateCanTakeIt(first.message, hint=first.hint)
 
 
 def enforce_costs(ctx: Context, plan: Plan[C], options: RunOptions, log: RunLog) -> Plan[C]:
