@@ -40,14 +40,14 @@ def _stamp(seconds: float) -> str:
 
 
 def render(fmt: str, *, text: str, segments: list[Segment], language: str | None,
-           duration: float | None, extra: dict[str, Any] | None = None) -> str:
+           duration: float | None, extra: dict[str, Any] | None = None, task: str = "transcribe") -> str:
     if fmt == "text":
         return text
     if fmt == "json":
         return json.dumps({"text": text, **(extra or {})}, ensure_ascii=False)
     if fmt == "verbose_json":
         doc: dict[str, Any] = {
-            "task": "transcribe",
+            "task": task,
             "language": LANGUAGE_NAMES.get(language or "", language),
             "duration": duration,
             "text": text,

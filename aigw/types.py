@@ -109,6 +109,7 @@ class Usage(Frozen):
 class ProviderImages(Frozen):
     images: list[ImageBlob]
     usage: Usage | None = None
+    warnings: list[str] = Field(default_factory=list)  # e.g. images dropped by a safety checker
     bytes_up: int = 0
     bytes_down: int = 0
     http_status: int | None = None
@@ -116,6 +117,7 @@ class ProviderImages(Frozen):
 
 class ProviderTranscript(Frozen):
     text: str
+    warnings: list[str] = Field(default_factory=list)
     body: str  # exactly what the user asked for in `format` (plain text, JSON, SRT, VTT)
     format: TranscriptFormat
     language: str | None = None

@@ -111,6 +111,8 @@ async def _run(ctx: Context, req: ImageRequest, options: RunOptions, plan: Plan[
         result = await provider.generate(item.call, timeout=timeout)
         # Paid for: on disk and in the log before anything else can fail.
         saved["paths"] = save_images(ctx, log, run_id, created, result.images)
+        for warning in result.warnings:
+            ctx.notify("warning: " + warning)
         return result
 
     outcome, run_id, created = await execute(

@@ -94,6 +94,8 @@ async def _run(ctx: Context, req: TranscribeRequest, options: RunOptions, plan: 
         value = await provider.transcribe(item.call, timeout=timeout)
         saved["body"] = user_body(req, value)
         saved["path"] = save_text(ctx, log, run_id, created, saved["body"], EXTENSIONS[req.format])
+        for warning in value.warnings:
+            ctx.notify("warning: " + warning)
         return value
 
     outcome, run_id, created = await execute(
