@@ -166,6 +166,13 @@ def no_candidates(catalog: Catalog, settings: Settings, requested: Model, refuse
             hint=f"use -m {sub.served}, drop --no-substitute, or add a gateway that still serves {sub.requested}",
         )
     providers = list(requested.providers)
+    unmapped = [n for n, _ in configured_providers(settings)
+                if n in requested.providers and requested.providers[n].needs_mapping]
+    if unmapped and not only:
+        name = unmapped[0]
+        return errors.ConfigError(
+            f"{name} serves {requested.id} only from your own endpoint, and none is mapped",
+            hint=f"aigw config set providers.{name}.models '{{\"{requested.id}\" = \"ENDPOINT_ID\"}}'")
     if only:
         return errors.UsageError(f"none of the providers {', '.join(only)} can serve {requested.id} now",
                                  hint=f"{requested.id} is served by: {', '.join(providers)}")

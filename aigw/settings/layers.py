@@ -186,5 +186,9 @@ def _env_value(var: str, raw: str) -> Any:
     try:
         return json.loads(raw)
     except json.JSONDecodeError as exc:
+        try:  # the TOML inline form `aigw config set` hints print: {"a" = "b"}
+            return tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            pass
         raise ConfigError(f"environment variable {var}: invalid JSON: {exc.msg} at character {exc.pos + 1}",
                           hint=f"fix or unset {var}; lists and tables are JSON, e.g. {var}='[\"a\", \"b\"]'") from exc
