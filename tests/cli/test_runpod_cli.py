@@ -180,10 +180,18 @@ def test_transcribe_through_a_mapped_whisper_endpoint(cli, fake, cache_dir, spee
     assert "estimated cost: unknown" in r.stderr
 
 
-def test_the_toml_form_of_the_mapping_in_a_variable_is_a_config_error(cli, fake, speech_wav, monkeypatch):
+def test_the_toml_form_of_the_mapping_in_a_variable_works_too(cli, fake, speech_wav, monkeypatch):
     monkeypatch.setenv("AIGW_PROVIDERS__RUNPOD__MODELS", '{"whisper-large-v3"="ep123"}')
+    fake.add_endpoint("ep123", "faster-whisper")
     r = cli("transcribe", str(speech_wav), "-m", "whisper-large-v3")
-    assert r.code == 3 and "AIGW_PROVIDERS__RUNPOD__MODELS" in r.stderr and "JSON" in r.stderr
+    assert r.code == 0, r.stderr
+    assert fake.count() > 0
+
+
+def test_a_malformed_table_in_a_variable_is_a_config_error(cli, fake, speech_wav, monkeypatch):
+    monkeypatch.setenv("AIGW_PROVIDERS__RUNPOD__MODELS", '{"whisper-large-v3": ep123')
+    r = cli("transcribe", str(speech_wav), "-m", "whisper-large-v3")
+    assert r.code == 3 and "AIGW_PROVIDERS__RUNPOD__MODELS" in r.stderr
     assert fake.count() == 0
 
 
