@@ -49,6 +49,8 @@ class OpenAIProvider(ProviderBase):
             path = routes["images"]
         elif path == self.transcription_path and "transcriptions" in routes:
             path = routes["transcriptions"]
+        elif path == self.translation_path and "translations" in routes:
+            path = routes["translations"]
         elif path == "/models" and "models" in routes:
             path = routes["models"]
         return self.base_url + "/" + path.lstrip("/")
@@ -131,19 +133,37 @@ class OpenAIProvider(ProviderBase):
 
     # ---- transcription ---------------------------------------------------------------------
 
+    translation_path: ClassVar[str] = "/audio/translations"
+
+    def prepare_transcribe(self, call: TranscribeCall) -> tuple[TranscribeCall, list[str]]:
+        """Word/segment timestamps exist only in verbose_json; translation has no `language`."""
+        notes: list[str] = []
+        if call.timestamps and call.format != "verbose_json":
+            notes.append(f"{self.name}: timestamps come only with --format verbose_json; not sent")
+            call = call.model_copy(update={"timestamps": None})
+        if call.translate and call.language:
+            notes.append(f"{self.name}: translation is always into English; --language {call.language} not sent")
+            call = call.model_copy(update={"language": None})
+        return call, notes
+
     async def transcribe(self, call: TranscribeCall, *, timeout: float) -> ProviderTranscript:
-        form: dict[str, str] = {"model": call.provider_model, "response_format": call.format}
+        form: dict[str, str | list[str]] = {"model": call.provider_model, "response_format": call.format}
         if call.language:
             form["language"] = call.language
         if call.prompt:
             form["prompt"] = call.prompt
         if call.temperature is not None:
             form["temperature"] = str(call.temperature)
+        if call.timestamps:
+            # The SDK's list fields carry a [] suffix (httpx repeats a list value); word timing
+            # needs segment timing beside it.
+            form["timestamp_granularities[]"] = ["segment", "word"] if call.timestamps == "word" else ["segment"]
         audio = call.audio
+        path = self.translation_path if call.translate else self.transcription_path
         with open(audio.path, "rb") as fh, translated(self.name):
             # httpx streams file objects in 64 KiB chunks: the upload is never read whole.
-            resp = await self.client.post(
-                self.url(self.transcription_path),
+            resp = await self.http.post(
+                self.url(path),
                 data=form,
                 files={"file": (audio.filename, fh, audio.content_type)},
                 headers=self.headers(),

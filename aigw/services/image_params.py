@@ -36,11 +36,17 @@ def size_allowed(model: Model, size: str) -> bool:
     )
 
 
+def _ratio(value: float) -> str:
+    """0.3334 -> "1:3", 4.0 -> "4:1"."""
+    return f"1:{round(1 / value)}" if value < 1 else f"{round(value)}:1"
+
+
 def _allowed_sizes_text(model: Model) -> str:
     text = ", ".join(model.sizes)
     if model.custom_sizes:
         r = model.custom_sizes
-        text += f", or any WxH in steps of {r.multiple_of} up to {r.max_width}x{r.max_height}, aspect 1:3 to 3:1"
+        text += (f", or any WxH in steps of {r.multiple_of} up to {r.max_width}x{r.max_height}, "
+                 f"aspect {_ratio(r.min_ratio)} to {_ratio(r.max_ratio)}")
     return text
 
 

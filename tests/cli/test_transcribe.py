@@ -159,3 +159,25 @@ def test_the_installed_entry_point_transcribes_the_example(cli, speech_wav):
     r = cli.subprocess("transcribe", str(speech_wav))
     assert r.code == 0, r.stderr
     assert r.stdout.strip() == SENTENCE
+
+
+def test_translate_goes_to_the_translations_route(cli, fake_openai, speech_wav):
+    r = cli("transcribe", str(speech_wav), "-m", "whisper-1", "--translate", "-l", "de")
+    assert r.code == 0, r.stderr
+    req = fake_openai.requests_to("/audio/translations")[-1]
+    assert "language" not in req.form and "translation is always into English" in r.stderr
+
+
+def test_word_timestamps_in_verbose_json(cli, fake_openai, speech_wav):
+    r = cli("transcribe", str(speech_wav), "-m", "whisper-1", "-f", "verbose_json", "--timestamps", "word")
+    assert r.code == 0, r.stderr
+    req = fake_openai.requests_to("/audio/transcriptions")[-1]
+    assert req.form_list("timestamp_granularities[]") == ["segment", "word"]
+    assert json.loads(r.stdout)["words"]
+
+
+def test_local_word_timestamps_and_translation(cli, speech_wav):
+    r = cli("transcribe", str(speech_wav), "-f", "verbose_json", "--timestamps", "word")
+    assert r.code == 0, r.stderr
+    words = json.loads(r.stdout)["words"]
+    assert words[0]["word"] == "Welcome" and words[0]["end"] > words[0]["start"]
