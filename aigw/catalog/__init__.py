@@ -127,3 +127,35 @@ def load() -> Catalog:
             if catalog.require(model_id).kind != kind:
                 raise ValueError(f"default_order.{kind}: {model_id} is not an {kind} model")
     return catalog
+
+
+def config_price(rule: dict[str, Any], *, today: Any) -> Any:
+    """A price rule from the user's config: dated when read unless it says when it was true."""
+    from aigw.catalog.schema import Price
+
+    return Price.model_validate({"as_of": today, "source": "config", **rule})
+
+
+def with_user_models(base: Catalog, models: dict[str, dict[str, Any]], *, today: Any) -> Catalog:
+    """The catalog plus the models a user's config adds (or replaces), validated like the rest."""
+    if not models:
+        return base
+    from aigw.catalog.schema import Model
+
+    out = dict(base.models)
+    for model_id, raw in models.items():
+        entry: dict[str, Any] = {k: v for k, v in raw.items() if k != "extends"}
+        if "extends" in raw:
+            parent = out.get(raw["extends"])
+            if parent is None:
+                raise ValueError(f"models.{model_id}: extends unknown model {raw['extends']!r}")
+            entry = {**parent.model_dump(exclude={"id", "providers"}), **entry}
+        offers = {}
+        for name, offer in (entry.get("providers") or {}).items():
+            table = {"model": offer} if isinstance(offer, str) else dict(offer)
+            if "price" in table:
+                table["price"] = config_price(table["price"], today=today)
+            offers[name] = table
+        entry.update(id=model_id, providers=offers)
+        out[model_id] = Model.model_validate(entry)
+    return Catalog(list(out.values()), base.default_order)

@@ -18,9 +18,20 @@ def make_context() -> Context:
     from aigw import catalog, settings
     from aigw.services.context import Context
 
+    from datetime import date
+
+    from aigw.errors import ConfigError
+
     loaded = settings.load()
     cache_dir = loaded.settings.cache_dir or settings.default_cache_dir()
-    return Context(loaded=loaded, catalog=catalog.load(), cache_dir=cache_dir, notify=STATE.notify)
+    try:
+        models = catalog.with_user_models(catalog.load(), loaded.settings.models, today=date.today())
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        first = exc.errors()[0] if hasattr(exc, "errors") else None
+        detail = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}" if first else str(exc)
+        raise ConfigError(f"{loaded.config_path}: invalid [models] entry: {detail}",
+                          hint="entries take the fields of aigw/catalog/models.toml; see README 'Your own models'") from exc
+    return Context(loaded=loaded, catalog=models, cache_dir=cache_dir, notify=STATE.notify)
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:

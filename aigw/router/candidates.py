@@ -75,19 +75,21 @@ def configured_providers(settings: Settings) -> list[tuple[str, ProviderSettings
 
 def gateway_offer(catalog: Catalog, model: Model, p: ProviderSettings) -> Offer | None:
     """An OpenAI-compatible provider serves exactly the models its config lists, under the
-    upstream's names, retired or not; priced as the catalog prices that model elsewhere."""
+    upstream's names, retired or not; priced as the catalog prices that model elsewhere, unless
+    its own `prices` say otherwise."""
     listed = p.models or []
     upstream = listed.get(model.id) if isinstance(listed, dict) else (model.id if model.id in listed else None)
     if upstream is None:
         return None
     priced = next((o.price for o in model.providers.values() if o.price is not None), None)
-    return Offer(model=upstream, price=priced)
+    return priced_by_config(Offer(model=upstream, price=priced), p, model.id)
 
 
 def offer_for(catalog: Catalog, model: Model, name: str, p: ProviderSettings) -> Offer | None:
     kind = provider_type(name, p)
     if model.open_params:  # PROVIDER/MODEL: that provider only, as written
-        return model.providers.get(name)
+        offer = model.providers.get(name)
+        return None if offer is None else priced_by_config(offer, p, offer.model)
     if name in model.providers and (name in BUILTIN or kind == name):
         offer: Offer | None = model.providers[name]
     elif kind in PROTOCOL_TYPES and name not in BUILTIN:
@@ -98,10 +100,28 @@ def offer_for(catalog: Catalog, model: Model, name: str, p: ProviderSettings) ->
     # id, an Azure deployment, a local model directory.
     mapped = p.models.get(model.id) if isinstance(p.models, dict) else None
     if mapped:
-        return offer.model_copy(update={"model": mapped, "needs_mapping": False})  # type: ignore[union-attr]
-    if offer is not None and offer.needs_mapping:
+        offer = offer.model_copy(update={"model": mapped, "needs_mapping": False})  # type: ignore[union-attr]
+    if offer is None or offer.needs_mapping:
         return None
-    return offer
+    return priced_by_config(offer, p, model.id)
+
+
+def priced_by_config(offer: Offer, p: ProviderSettings, key: str) -> Offer:
+    """The user's `[providers.NAME.prices]` entry for this model, if any, replaces the catalog's."""
+    rule = (p.prices or {}).get(key)
+    if rule is None:
+        return offer
+    from datetime import date
+
+    from aigw.catalog import config_price
+
+    try:
+        price = config_price(rule, today=date.today())
+    except ValueError as exc:
+        raise errors.ConfigError(f"providers.{key}: invalid price: {exc}",
+                                 hint="a price rule is e.g. { per_image = { \"*\" = { \"*\" = 0.04 } } } or "
+                                      "{ per_megapixel = 0.03 } or { per_minute = 0.006 }") from exc
+    return offer.model_copy(update={"price": price})
 
 
 def local_model_present(name: str) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from aigw.providers.registry import BUILTIN, PROTOCOL_TYPES
 
 # Settings whose value is a free-form table: any key below them is the user's, not a setting name.
-FREE_FORM = frozenset({"fallbacks", "paths", "models", "headers"})
+FREE_FORM = frozenset({"fallbacks", "paths", "models", "headers", "prices"})
 
 
 class _Section(BaseModel):
@@ -33,6 +33,10 @@ class ProviderSettings(_Section):
     # rate limits
     rpm: int | None = Field(default=None, gt=0)
     max_concurrency: int | None = Field(default=None, gt=0)
+    # Prices for this provider's models, overriding the catalog: catalog id (or, for a PROVIDER/MODEL
+    # id, the provider's own id) -> a price rule as in the catalog (per_image, per_megapixel,
+    # per_minute, per_gpu_second, ...). `as_of` defaults to when aigw reads it, `source` to "config".
+    prices: dict[str, dict[str, Any]] | None = None
     # Azure OpenAI
     api_version: str | None = None
     # local models
@@ -80,6 +84,9 @@ class Settings(BaseSettings):
     routing: Routing = Field(default_factory=Routing)
     budget: Budget = Field(default_factory=Budget)
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    # Models to add to the catalog: id -> an entry as in models.toml (kind, sizes, formats, limits,
+    # providers = { fal = "fal-ai/flux-pro/v1.1" } or full offer tables with prices).
+    models: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @field_validator("providers", mode="before")
     @classmethod
