@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -136,5 +137,7 @@ async def route(ctx: Context, log: RunLog, run_id: str, candidates: list[Candida
         log.fail_run(run_id, exit_code=exc.exit_code, error=exc.message)
         raise
     except BaseException as exc:
-        log.fail_run(run_id, exit_code=130 if isinstance(exc, (KeyboardInterrupt,)) else 1, error=repr(exc))
+        # Ctrl-C reaches a coroutine as CancelledError (asyncio.run cancels the main task).
+        interrupted = isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
+        log.fail_run(run_id, exit_code=130 if interrupted else 1, error="interrupted" if interrupted else repr(exc))
         raise
