@@ -127,9 +127,10 @@ class RunPodProvider(ProviderBase):
         costs = [d.cost for d in done if d.cost is not None]
         seconds = [d.seconds for d in done if d.seconds is not None]
         usage = Usage(
-            # RunPod reports each public job's charge; a user's endpoint bills GPU time, which aigw does not price.
+            # RunPod reports each public job's charge; a user's endpoint bills GPU time (executionTime),
+            # priced only when the user's config gives a per_gpu_second rate.
             cost_usd=round(sum(costs), 8) if public and len(costs) == len(done) else None,
-            seconds=round(sum(seconds), 3) if len(seconds) == len(done) else None,
+            gpu_seconds=round(sum(seconds), 3) if len(seconds) == len(done) else None,
         )
         return ProviderImages(images=[b for d in done for b in d.blobs], usage=usage,
                               bytes_up=sum(d.sent for d in done), bytes_down=sum(d.received for d in done),
@@ -176,7 +177,7 @@ class RunPodProvider(ProviderBase):
                                               started=self.clock.monotonic())
         seconds = _exec_seconds(job)
         return wire.parse_whisper(job.get("output"), call, inp, provider=self.name,
-                                  usage=Usage(seconds=seconds) if seconds is not None else None,
+                                  usage=Usage(gpu_seconds=seconds) if seconds is not None else None,
                                   bytes_up=sent, bytes_down=received)
 
     # ---- the job flow --------------------------------------------------------------------------

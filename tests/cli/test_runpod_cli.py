@@ -222,3 +222,14 @@ def test_sdxl_endpoint_from_the_config_file(cli, fake, config_file, cache_dir):
     assert data["cost_usd"] is None
     assert fake.inputs() == [{"prompt": "a fox", "width": 1152, "height": 896, "num_images": 1}]
     assert len(jobs(cache_dir)) == 1
+
+
+def test_a_user_endpoint_priced_in_config_costs_its_gpu_time(cli, fake, speech_wav, config_file):
+    fake.add_endpoint("ep7", "faster-whisper")
+    config_file.parent.mkdir(parents=True, exist_ok=True)
+    config_file.write_text('[providers.runpod]\nmodels = { "whisper-large-v3" = "ep7" }\n'
+                           'prices = { "whisper-large-v3" = { per_gpu_second = 0.001, estimate_gpu_seconds = 0.5 } }\n')
+    r = cli("transcribe", str(speech_wav), "-m", "whisper-large-v3", "--json")
+    assert r.code == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["estimated_cost_usd"] > 0 and data["cost_usd"] is not None and data["cost_usd"] > 0

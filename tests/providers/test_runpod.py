@@ -152,7 +152,7 @@ def test_flux_request_shape_and_a_finished_runsync(fake):
     [job] = fake.jobs.values()
     assert job.output["cost"] == round(1024 * 768 / 1e6 * 0.0024, 8)
     assert result.usage.cost_usd == job.output["cost"]  # the actual charge, as reported
-    assert result.usage.seconds == pytest.approx(1.234)
+    assert result.usage.gpu_seconds == pytest.approx(1.234)
     job_id = next(iter(fake.jobs))
     assert h.statuses() == [(job_id, "submitted"), (job_id, "completed")]
     assert h.jobs[0][2]["cancel_url"].endswith(f"/{SCHNELL}/cancel/{job_id}")
@@ -360,7 +360,7 @@ def test_sdxl_worker_schema_batches_and_both_output_shapes(fake, output):
     assert inputs[0] == {"prompt": "a fox", "width": 1152, "height": 896, "negative_prompt": "blurry",
                          "num_inference_steps": 30, "guidance_scale": 6.0, "seed": 3, "num_images": 2}
     assert len(result.images) == 3 and all(i.ext == "png" for i in result.images)
-    assert result.usage.cost_usd is None and result.usage.seconds == pytest.approx(2.468)  # GPU time, unpriced
+    assert result.usage.cost_usd is None and result.usage.gpu_seconds == pytest.approx(2.468)  # GPU time, unpriced
 
 
 def test_sdxl_format_other_than_png_is_a_warning(fake):
@@ -396,7 +396,7 @@ def test_whisper_request_shape(fake, speech_wav):
                    "initial_prompt": "gateway", "word_timestamps": True}
     assert json.loads(result.body) == {"text": DEFAULT_TRANSCRIPT}
     assert result.text == DEFAULT_TRANSCRIPT and result.language == "en"
-    assert result.usage.seconds == pytest.approx(1.234) and result.usage.cost_usd is None
+    assert result.usage.gpu_seconds == pytest.approx(1.234) and result.usage.cost_usd is None
     assert [s for _, s in h.statuses()] == ["submitted", "completed"]
 
 
