@@ -34,6 +34,9 @@ AUTH_HINTS = {
     "openai": "check the key: 'aigw config keys set openai' or OPENAI_API_KEY",
     "azure": "check the key and endpoint: 'aigw config keys set azure' or AZURE_OPENAI_API_KEY, and AZURE_OPENAI_ENDPOINT",
     "stability": "check the key: 'aigw config keys set stability' or STABILITY_API_KEY",
+    "groq": "check the key: 'aigw config keys set groq' or GROQ_API_KEY",
+    "together": "check the key: 'aigw config keys set together' or TOGETHER_API_KEY",
+    "deepgram": "check the key: 'aigw config keys set deepgram' or DEEPGRAM_API_KEY",
 }
 
 
@@ -62,12 +65,31 @@ def error_fields(response: httpx.Response) -> tuple[str, str | None, str | None]
     err: Any = body.get("error", body) if isinstance(body, dict) else body
     if isinstance(err, str):
         return err, None, None
+    listed_errors = err if isinstance(err, list) else (err.get("errors") if isinstance(err, dict) and "name" not in err else None)
+    if isinstance(listed_errors, list) and listed_errors and all(isinstance(e, dict) and "message" in e for e in listed_errors):
+        # Cloudflare's API envelope (AI Gateway's own errors): {"success": false, "error" or "errors":
+        # [{"code": 2003, "message": "Rate limited"}]}
+        first_code = listed_errors[0].get("code")
+        return ("; ".join(str(e["message"]) for e in listed_errors)[:300],
+                str(first_code) if first_code is not None else None, None)
     if not isinstance(err, dict):
         return str(err)[:300], None, None
     listed, name = err.get("errors"), err.get("name")
     if isinstance(listed, list) and isinstance(name, str):
         # Stability: {"id": "...", "name": "bad_request", "errors": ["prompt: is required"]}
         return ("; ".join(str(e) for e in listed)[:300] or name), name, None
+    if "err_code" in err or "err_msg" in err:
+        # Deepgram, older style: {"err_code": "Bad Request", "err_msg": "...", "request_id": "..."}
+        legacy_code = err.get("err_code")
+        return (str(err.get("err_msg") or legacy_code or "no message")[:300],
+                str(legacy_code) if legacy_code is not None else None, None)
+    if isinstance(err.get("category"), str) and "code" not in err:
+        # Deepgram, newer style: {"category": "INVALID_AUTH", "message": "...", "details": "...", "request_id": "..."}
+        details = err.get("details")
+        text = str(err.get("message") or err["category"])
+        if isinstance(details, str) and details and details not in text:
+            text = f"{text}: {details}"
+        return text[:300], err["category"], None
     message = err.get("message") or err.get("detail") or body.get("detail") or body.get("message") or str(body)[:300]
     if isinstance(message, (list, dict)):
         message = str(message)[:300]
@@ -102,10 +124,24 @@ def classify(response: httpx.Response, provider: str, *, now: float | None = Non
         return errors.RateLimitedError(text, retry_after=retry_after(response.headers, now=now), **kw)
     if status in (400, 403, 422) and is_refusal(code, etype, message):
         return errors.ContentRefusedError(text, **kw)
+    if status == 400 and etype == "no_db_connection":
+        # A LiteLLM proxy without a database knows only its master key: any other key gets
+        # 400 "No connected db." (seen with litellm[proxy] 1.106.2). It is a wrong key, not a bad request.
+        return errors.AuthError(text, hint=f"this LiteLLM proxy has no database, so only its master key is accepted: "
+                                           f"check the key ('aigw config keys set {provider}')", **kw)
+    if status == 400 and message.startswith("cannot use own model"):
+        # Kong AI Proxy: the route's target is configured for another model.
+        return errors.BadRequestError(text, hint=f"the gateway route serves only the model it names; list that one in "
+                                                 f"providers.{provider}.models", **kw)
     if status in (401, 403):
         return errors.AuthError(text, hint=AUTH_HINTS.get(provider, f"check the key: 'aigw config keys set {provider}'"), **kw)
     if status == 404 and (code == "model_not_found" or "model" in message.lower()):
         return errors.ModelUnavailableError(text, **kw)
+    if status == 413 and "request size limit" in message.lower():
+        # A gateway's own body cap, far below the provider's (Kong: {"message": "Request size limit exceeded"}).
+        return errors.BadRequestError(text, hint="the gateway's request body limit is below this file (Kong AI Proxy: "
+                                                 "max_request_body_size, 1 MiB by default); raise it there, or split or "
+                                                 "compress the file", **kw)
     if status == 413:
         return errors.BadRequestError(text, hint="the file is over the provider's upload limit; split or compress it", **kw)
     if status in (408, 409) or status >= 500:

@@ -122,7 +122,8 @@ class OpenAIProvider(ProviderBase):
         except errors.ProviderError as exc:
             return {"reachable": False, "key_accepted": None, "latency_ms": None, "detail": exc.message}
         latency = round((self.clock.monotonic() - started) * 1000, 1)
-        if resp.status_code in (401, 403):
+        if resp.status_code in (401, 403) or (resp.status_code == 400 and isinstance(classify(resp, self.name), errors.AuthError)):
+            # 400 too: a LiteLLM proxy without a database answers "No connected db." to a wrong key.
             accepted: bool | None = False
         elif resp.status_code < 400:
             accepted = True
