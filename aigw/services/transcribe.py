@@ -33,7 +33,7 @@ def wire_format(model: Model, wanted: str) -> str:
         return wanted
     allowed = sorted(set(model.formats) | ({"text"} if "json" in model.formats else set()))
     raise errors.UsageError(f"{model.id} does not produce {wanted}", hint=f"allowed: {', '.join(allowed)}; "
-                            "srt, vtt and verbose_json need whisper-1 or a local model")
+                            "for subtitles use a model with timestamps, e.g. whisper-1 or whisper-large-v3")
 
 
 def _group(ctx: Context, req: TranscribeRequest, options: RunOptions, upload: AudioUpload, display_name: str,

@@ -1,0 +1,81 @@
+"""OpenAI's multipart transcription on servers that answer fewer formats (Groq, Together).
+
+Groq answers json / text / verbose_json and Together json / verbose_json (PROVIDERS.md §7, §8): what
+they lack is asked for as `verbose_json` with segment timestamps and rendered by aigw
+(`aigw.transcripts.render`), so `--format srt` still gets real subtitles. The upload limit is the
+provider's, not the model's (whisper-large-v3 is 25 MB at Groq, 80 MB at Together), so it is checked in
+`prepare_transcribe`, before anything is sent.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from aigw import errors
+from aigw.providers.openai import OpenAIProvider
+from aigw.transcripts import Segment, Word, render
+from aigw.types import ProviderTranscript, TranscribeCall, Usage
+
+# Bytes a multipart body adds around the file: boundaries, part headers and the small form fields.
+MULTIPART_OVERHEAD = 2048
+
+
+class LimitedFormatsProvider(OpenAIProvider):
+    """An OpenAI-shaped transcription wire with its own formats, upload cap and billing minimum."""
+
+    wire_formats: ClassVar[frozenset[str]] = frozenset({"json", "verbose_json"})
+    upload_limit_bytes: ClassVar[int | None] = None
+    min_billed_seconds: ClassVar[float] = 0.0
+
+    def prepare_transcribe(self, call: TranscribeCall) -> tuple[TranscribeCall, list[str]]:
+        limit = self.upload_limit_bytes
+        if limit and call.audio.size_bytes + MULTIPART_OVERHEAD > limit:
+            raise errors.UsageError(
+                f"{self.name}: {call.audio.filename} is {call.audio.size_bytes:,} bytes; "
+                f"{self.name} takes at most {limit:,} bytes per upload",
+                hint="compress it (e.g. ffmpeg -i in.wav -b:a 64k out.mp3), split it, or use another provider (-p)")
+        return super().prepare_transcribe(call)
+
+    def wire_call(self, call: TranscribeCall) -> TranscribeCall:
+        """What goes over the wire for the format asked."""
+        if call.format in self.wire_formats:
+            return call
+        if call.format == "text":
+            return call.model_copy(update={"format": "json"})
+        return call.model_copy(update={"format": "verbose_json", "timestamps": "segment"})
+
+    async def transcribe(self, call: TranscribeCall, *, timeout: float) -> ProviderTranscript:
+        wire = self.wire_call(call)
+        value = await super().transcribe(wire, timeout=timeout)
+        if wire.format != call.format:
+            value = value.model_copy(update={"body": self._rendered(call, value), "format": call.format})
+        if value.usage is None and value.duration_s is not None:
+            # No usage in the answer: the provider bills the audio's length (at least its minimum).
+            value = value.model_copy(update={"usage": Usage(seconds=max(value.duration_s, self.min_billed_seconds))})
+        return value
+
+    def _rendered(self, call: TranscribeCall, value: ProviderTranscript) -> str:
+        if call.format == "text":
+            return value.text
+        payload: Any = json.loads(value.body)
+        segments = segments_of(payload, duration=value.duration_s, text=value.text)
+        return render(call.format, text=value.text, segments=segments, language=value.language,
+                      duration=value.duration_s, task="translate" if call.translate else "transcribe")
+
+
+def segments_of(payload: Any, *, duration: float | None, text: str) -> list[Segment]:
+    """Segments (with their words, by time) from an OpenAI-shaped verbose_json answer; one segment
+    spanning the audio when the server sent none."""
+    raw = payload.get("segments") if isinstance(payload, dict) else None
+    words = [Word(float(w["start"]), float(w["end"]), str(w["word"]))
+             for w in (payload.get("words") or []) if isinstance(w, dict) and {"start", "end", "word"} <= set(w)]
+    out: list[Segment] = []
+    for seg in raw if isinstance(raw, list) else []:
+        if not isinstance(seg, dict) or not isinstance(seg.get("text"), str):
+            continue
+        start, end = float(seg.get("start") or 0.0), float(seg.get("end") or 0.0)
+        out.append(Segment(start, end, seg["text"], tuple(w for w in words if start <= w.start < end)))
+    if not out and text.strip():
+        out.append(Segment(0.0, float(duration or 0.0), text, tuple(words)))
+    return out
