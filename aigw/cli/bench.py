@@ -7,8 +7,10 @@ from typing import List, Optional
 
 import typer
 
-HELP = """Run the same request several times at each provider that serves a model, one provider at a
-time (no failover), and report success rate, median and p95 latency, and cost.
+HELP = """Benchmark the providers that serve a model: success rate, latency, cost.
+
+Runs the same request several times at each provider, one provider at a time (no failover), and
+reports success rate, median and p95 latency, and cost.
 
 Paid runs need --yes, after the estimated total is shown. Every run is logged like any other.
 
