@@ -6,7 +6,7 @@ complete -c aigw -n '__fish_use_subcommand' -l quiet -s q -d 'Only errors on std
 complete -c aigw -n '__fish_use_subcommand' -l version -d 'Print the version.'
 complete -c aigw -n '__fish_use_subcommand' -l install-completion -d 'Install completion for the current shell.'
 complete -c aigw -n '__fish_use_subcommand' -l show-completion -d 'Show completion for the current shell, to copy it or customize the installation.'
-complete -c aigw -n '__fish_use_subcommand' -a bench -d 'Run the same request several times at each provider that serves a model, one provider at a'
+complete -c aigw -n '__fish_use_subcommand' -a bench -d 'Benchmark the providers that serve a model: success rate, latency, cost.'
 complete -c aigw -n '__fish_seen_subcommand_from bench' -l help -s h -d 'Show help and exit.'
 complete -c aigw -n '__fish_seen_subcommand_from bench' -l yes -s y -d 'Agree to the estimated spend.'
 complete -c aigw -n '__fish_seen_subcommand_from bench' -l json -d 'One JSON array, one object per provider.'

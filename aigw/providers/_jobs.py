@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aigw import errors
 from aigw.clock import Clock
@@ -13,6 +13,7 @@ from aigw.clock import Clock
 T = TypeVar("T")
 
 CANCEL_GRACE_S = 5.0
+POLL_ERRORS_TOLERATED = 5  # consecutive transient poll failures before giving up (the SDKs retry GETs ~10x)
 
 
 async def poll_until(
@@ -50,7 +51,53 @@ async def poll_until(
 async def _cancel_quietly(cancel: Callable[[], Awaitable[object]] | None) -> None:
     if cancel is None:
         return
+    await quietly(cancel())
+
+
+async def quietly(coro: Awaitable[object]) -> None:
+    """Best effort, bounded: cancelling a job that may already be gone must not fail the run."""
     try:
-        await asyncio.wait_for(cancel(), timeout=CANCEL_GRACE_S)
+        await asyncio.wait_for(coro, timeout=CANCEL_GRACE_S)
     except Exception:  # the job may already be gone; cancelling is best effort
         pass
+
+
+class PollState:
+    """One job's polling: the last status seen, bytes read, and a cancel that runs at most once.
+
+    A failed poll says nothing about the job, which is still running (and billing), so a transient
+    failure keeps the last status, waits out any Retry-After, and counts; only `limit` failures in a
+    row (or one the caller calls fatal) give up."""
+
+    def __init__(self, *, clock: Clock, timeout: float, initial: dict[str, Any] | None = None,
+                 limit: int = POLL_ERRORS_TOLERATED) -> None:
+        self.clock = clock
+        self.timeout = timeout
+        self.last: dict[str, Any] = dict(initial or {})
+        self.bytes = 0
+        self.errors = 0
+        self.limit = limit
+        self.cancelled = False
+
+    async def failed(self, exc: errors.RetryableError, *, fatal: bool = False) -> dict[str, Any]:
+        self.errors += 1
+        if fatal or self.errors > self.limit:
+            raise exc
+        if isinstance(exc, errors.RateLimitedError) and exc.retry_after:
+            await self.clock.sleep(min(exc.retry_after, max(self.timeout, 0.0)))
+        return dict(self.last)
+
+    def seen(self, status: dict[str, Any], size: int) -> dict[str, Any]:
+        self.errors = 0
+        self.bytes += size
+        self.last = status
+        return status
+
+    def once(self, send: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+        async def cancel() -> None:
+            if self.cancelled:
+                return
+            self.cancelled = True
+            await send()
+
+        return cancel

@@ -35,7 +35,7 @@ import httpx
 from aigw import errors
 from aigw.providers import _fal_models as models
 from aigw.providers._http import MAX_IMAGE_BYTES_DEFAULT, classify, download_image, json_body, sniff_image, translated
-from aigw.providers._jobs import poll_until
+from aigw.providers._jobs import PollState, poll_until, quietly
 from aigw.providers.base import ProviderBase
 from aigw.types import ImageBlob, ImageCall, ProviderImages, ProviderTranscript, TranscribeCall
 
@@ -47,7 +47,6 @@ STATES = {"IN_QUEUE", "IN_PROGRESS", "COMPLETED"}
 # storage and streamed from disk, so the submit body stays small and fal's request history does not
 # keep a copy of a large file inline.
 DATA_URI_MAX_BYTES = 1024 * 1024
-POLL_ERRORS_TOLERATED = 5  # consecutive transient status failures before giving up (the SDK retries 10x)
 RESULT_TRIES = 3  # a finished job is paid for: fetch its result again rather than resubmit it
 AUTH_HINT = "check the key: set FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET), or run 'aigw config keys set fal'"
 LOCKED_WORDS = ("balance", "billing", "budget", "locked", "payment")
@@ -241,7 +240,7 @@ class FalProvider(ProviderBase):
         return out
 
     async def _poll(self, rid: str, urls: dict[str, str], *, timeout: float) -> tuple[dict[str, Any], int]:
-        state: dict[str, Any] = {"last": {}, "bytes": 0, "errors": 0, "cancelled": False}
+        poll = PollState(clock=self.clock, timeout=timeout)
 
         async def fetch() -> dict[str, Any]:
             try:
@@ -254,27 +253,17 @@ class FalProvider(ProviderBase):
                     raise self._error(resp, during="status")
                 status = json_body(resp, self.name)
             except errors.RetryableError as exc:
-                # One failed poll says nothing about the job, which is still running (and billing).
-                state["errors"] += 1
-                if state["errors"] > POLL_ERRORS_TOLERATED:
-                    raise
-                if isinstance(exc, errors.RateLimitedError) and exc.retry_after:
-                    await self.clock.sleep(min(exc.retry_after, max(timeout, 0.0)))
-                return dict(state["last"])
+                return await poll.failed(exc)
             if not isinstance(status, dict) or status.get("status") not in STATES:
                 shown = status.get("status") if isinstance(status, dict) else status
                 raise errors.RetryableError(f"{self.name}: job {rid} has unknown status {shown!r}", provider=self.name)
-            state["errors"] = 0
-            state["bytes"] += len(resp.content)
-            state["last"] = status
-            return status
+            return poll.seen(status, len(resp.content))
 
-        async def cancel() -> None:
-            if state["cancelled"]:
-                return
-            state["cancelled"] = True
+        async def send_cancel() -> None:
             with translated(self.name):
                 await self.http.put(urls["cancel_url"], headers=self.headers(), timeout=10.0)
+
+        cancel = poll.once(send_cancel)
 
         try:
             status = await poll_until(fetch, lambda s: s.get("status") == "COMPLETED", clock=self.clock,
@@ -284,10 +273,10 @@ class FalProvider(ProviderBase):
             self.job(rid, "cancelled", **urls, reason="interrupted")
             raise
         except errors.ProviderError as exc:
-            await _quietly(cancel())  # poll_until cancels on timeout; no other failure may leave it running
+            await quietly(cancel())  # poll_until cancels on timeout; no other failure may leave it running
             self.job(rid, "cancelled", **urls, reason=exc.message)
             raise
-        return status, int(state["bytes"])
+        return status, poll.bytes
 
     async def _result(self, rid: str, urls: dict[str, str], status: dict[str, Any], *,
                       timeout: float) -> tuple[Any, int]:
@@ -411,9 +400,3 @@ def _error_type(resp: httpx.Response) -> str | None:
     found = body.get("error_type") if isinstance(body, dict) else None
     return str(found) if found else resp.headers.get("x-fal-error-type")
 
-
-async def _quietly(coro: Any) -> None:
-    try:
-        await asyncio.wait_for(coro, timeout=5.0)
-    except Exception:  # cancelling is best effort: the job may be gone already
-        pass

@@ -32,7 +32,7 @@ import httpx
 from aigw import errors
 from aigw.providers import _replicate_inputs as inputs
 from aigw.providers._http import MAX_IMAGE_BYTES_DEFAULT, classify, download_image, json_body, sniff_image, translated
-from aigw.providers._jobs import poll_until
+from aigw.providers._jobs import PollState, poll_until, quietly
 from aigw.providers._replicate_output import parse_transcript
 from aigw.providers.base import ProviderBase
 from aigw.types import ImageBlob, ImageCall, ProviderImages, ProviderTranscript, TranscribeCall, Usage
@@ -41,7 +41,6 @@ TERMINAL = {"succeeded", "failed", "canceled"}
 MAX_WAIT_S = 60  # the longest `Prefer: wait` Replicate honours
 DATA_URL_MAX_BYTES = 256 * 1024  # larger inputs are uploaded (PROVIDERS.md §5.1)
 RETRY_AFTER_DATE_CAP_S = 60.0  # as the SDK caps ISO-date Retry-After values
-POLL_ERRORS_TOLERATED = 5  # consecutive transient poll failures before giving up (the SDK retries GETs 10x)
 # The models' safety checkers ("NSFW content detected", cog-flux's "All generated images contained NSFW
 # content") and Replicate's own "flagged as sensitive" (E005).
 REFUSAL = re.compile(r"nsfw|safety|flagged as sensitive|content (?:policy|filter)|inappropriate", re.IGNORECASE)
@@ -173,7 +172,7 @@ class ReplicateProvider(ProviderBase):
 
     async def _poll(self, pid: str, urls: dict[str, str], name: str, *, timeout: float) -> tuple[dict[str, Any], int]:
         get_url, cancel_url = urls["status_url"], urls["cancel_url"]
-        state: dict[str, Any] = {"last": {}, "bytes": 0, "errors": 0, "cancelled": False}
+        poll = PollState(clock=self.clock, timeout=timeout)
 
         async def fetch() -> dict[str, Any]:
             try:
@@ -185,24 +184,14 @@ class ReplicateProvider(ProviderBase):
                     raise self._error(resp)
                 pred = self._prediction(resp)
             except errors.RetryableError as exc:
-                # A poll failing says nothing about the prediction, which is still running (and billing).
-                state["errors"] += 1
-                if state["errors"] > POLL_ERRORS_TOLERATED:
-                    raise
-                if isinstance(exc, errors.RateLimitedError) and exc.retry_after:
-                    await self.clock.sleep(min(exc.retry_after, max(timeout, 0.0)))
-                return dict(state["last"])
-            state["errors"] = 0
-            state["bytes"] += len(resp.content)
-            state["last"] = pred
-            return pred
+                return await poll.failed(exc)
+            return poll.seen(pred, len(resp.content))
 
-        async def cancel() -> None:
-            if state["cancelled"]:
-                return
-            state["cancelled"] = True
+        async def send_cancel() -> None:
             with translated(self.name):
                 await self.http.post(cancel_url, headers=self._headers(), timeout=10.0)
+
+        cancel = poll.once(send_cancel)
 
         try:
             pred = await poll_until(fetch, lambda p: self._finished(p, name), clock=self.clock, timeout=timeout,
@@ -212,10 +201,10 @@ class ReplicateProvider(ProviderBase):
             self.job(pid, "cancelled", **urls, reason="interrupted")
             raise
         except errors.ProviderError:
-            await _quietly(cancel())  # poll_until cancels on timeout; any other failure must not leave it running
+            await quietly(cancel())  # poll_until cancels on timeout; any other failure must not leave it running
             self.job(pid, "cancelled", **urls, reason="gave up waiting")
             raise
-        return pred, int(state["bytes"])
+        return pred, poll.bytes
 
     def _finished(self, pred: dict[str, Any], name: str) -> bool:
         if pred.get("status") in TERMINAL:
@@ -362,9 +351,3 @@ def _same_origin(url: str, base: str) -> bool:
     a, b = urlsplit(url), urlsplit(base)
     return (a.scheme, a.netloc) == (b.scheme, b.netloc)
 
-
-async def _quietly(coro: Any) -> None:
-    try:
-        await asyncio.wait_for(coro, timeout=5.0)
-    except Exception:  # cancelling is best effort: the prediction may be gone already
-        pass

@@ -39,7 +39,7 @@ import httpx
 from aigw import errors
 from aigw.providers import _runpod_inputs as wire
 from aigw.providers._http import MAX_IMAGE_BYTES_DEFAULT, classify, download_image, json_body, sniff_image, translated
-from aigw.providers._jobs import CANCEL_GRACE_S, poll_until
+from aigw.providers._jobs import CANCEL_GRACE_S, PollState, poll_until, quietly
 from aigw.providers.base import ProviderBase
 from aigw.types import ImageBlob, ImageCall, ProviderImages, ProviderTranscript, TranscribeCall, Usage
 
@@ -51,7 +51,6 @@ WAIT_MIN_MS, WAIT_MAX_MS = 1_000, 300_000
 SYNC_MARGIN_S = 5.0  # the answer to /runsync needs this long after the wait ends, at most
 SUBMIT_TIMEOUT_S = 60.0
 POLL_INTERVAL_S, POLL_MAX_INTERVAL_S = 0.5, 2.0  # the SDK polls every second
-POLL_ERRORS_TOLERATED = 5
 BAD_INPUT = ("invalid parameter", "unexpected input", "is a required input", "should be <class",
              "does not meet the constraints", "must provide either audio")
 REFUSAL = ("nsfw", "safety checker", "content policy")
@@ -255,8 +254,7 @@ class RunPodProvider(ProviderBase):
 
     async def _poll(self, endpoint: str, job_id: str, *, timeout: float) -> tuple[dict[str, Any], int]:
         status_url, cancel_url = self._url(endpoint, "status", job_id), self._url(endpoint, "cancel", job_id)
-        state: dict[str, Any] = {"last": {"id": job_id, "status": "IN_QUEUE"}, "bytes": 0, "errors": 0,
-                                 "cancelled": False}
+        poll = PollState(clock=self.clock, timeout=timeout, initial={"id": job_id, "status": "IN_QUEUE"})
 
         async def fetch() -> dict[str, Any]:
             try:
@@ -270,24 +268,14 @@ class RunPodProvider(ProviderBase):
                     raise self._error(resp, endpoint)
                 job = self._job_body(resp)
             except errors.RetryableError as exc:
-                # A failed poll says nothing about the job, which is still running (and billing).
-                state["errors"] += 1
-                if exc.code == "job_expired" or state["errors"] > POLL_ERRORS_TOLERATED:
-                    raise
-                if isinstance(exc, errors.RateLimitedError) and exc.retry_after:
-                    await self.clock.sleep(min(exc.retry_after, max(timeout, 0.0)))
-                return dict(state["last"])
-            state["errors"] = 0
-            state["bytes"] += len(resp.content)
-            state["last"] = job
-            return job
+                return await poll.failed(exc, fatal=exc.code == "job_expired")
+            return poll.seen(job, len(resp.content))
 
-        async def cancel() -> None:
-            if state["cancelled"]:
-                return
-            state["cancelled"] = True
+        async def send_cancel() -> None:
             with translated(self.name):
                 await self.http.post(cancel_url, headers=self._headers(), timeout=10.0)
+
+        cancel = poll.once(send_cancel)
 
         try:
             job = await poll_until(fetch, lambda j: j.get("status") in TERMINAL, clock=self.clock, timeout=timeout,
@@ -300,10 +288,10 @@ class RunPodProvider(ProviderBase):
             if exc.code == "job_expired":
                 self.job(job_id, "expired", endpoint=endpoint, status_url=status_url, reason=exc.message)
                 raise
-            await _quietly(cancel())  # poll_until cancels on timeout; any other failure must not leave it running
+            await quietly(cancel())  # poll_until cancels on timeout; any other failure must not leave it running
             self.job(job_id, "cancelled", endpoint=endpoint, status_url=status_url, reason=exc.message)
             raise
-        return job, int(state["bytes"])
+        return job, poll.bytes
 
     def _finished(self, endpoint: str, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
         status = job.get("status")
@@ -417,12 +405,6 @@ async def _all(coros: list[Any]) -> list[Any]:
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
 
-
-async def _quietly(coro: Any) -> None:
-    try:
-        await asyncio.wait_for(coro, timeout=5.0)
-    except Exception:  # cancelling is best effort: the job may be gone already
-        pass
 
 
 def _json_or_none(resp: httpx.Response) -> Any:

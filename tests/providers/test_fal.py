@@ -17,6 +17,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from aigw.providers._jobs import POLL_ERRORS_TOLERATED
 from aigw import errors
 from aigw.clock import FakeClock
 from aigw.providers import fal as fal_module
@@ -266,7 +267,7 @@ def test_a_vanished_job_gives_up_after_a_few_polls_and_cancels(h, fake):
     fake.inject(Fault(status=404, body={"detail": "Not Found"}), route="/status", times=None)
     with pytest.raises(errors.RetryableError, match="not found"):
         h.generate()
-    assert fake.count("/status") == fal_module.POLL_ERRORS_TOLERATED + 1
+    assert fake.count("/status") == POLL_ERRORS_TOLERATED + 1
     assert fake.count("/cancel") == 1
 
 
