@@ -49,5 +49,5 @@ def read_stdin_text(what: str) -> str:
     from aigw.errors import UsageError
 
     if sys.stdin is None or sys.stdin.isatty():
-        raise UsageError(f"no {what} given", hint=f'pass it as an argument, or pipe it in: echo "..." | aigw ... -')
+        raise UsageError(f"no {what} given", hint='pass it as an argument, or pipe it in: echo "..." | aigw ... -')
     return sys.stdin.read().strip()

@@ -23,6 +23,7 @@ from typing import Any
 from aigw import errors
 from aigw.transcripts import Segment, Word, render
 from aigw.types import ImageCall, ProviderTranscript, TranscribeCall
+from aigw.providers._sizes import parse_size, ratio_size
 
 SCHNELL = "fal-ai/flux/schnell"
 DEV = "fal-ai/flux/dev"
@@ -69,26 +70,7 @@ def check_model_id(model: str) -> None:
                                 hint="fal ids are OWNER/APP[/PATH], e.g. -m fal/fal-ai/flux/dev")
 
 
-def parse_size(size: str | None) -> tuple[int, int] | None:
-    if not size or "x" not in size.lower():
-        return None
-    try:
-        w, h = (int(v) for v in size.lower().split("x"))
-    except ValueError:
-        return None
-    return (w, h) if w > 0 and h > 0 else None
 
-
-def ratio_size(ratio: str) -> tuple[int, int] | None:
-    """'16:9' -> (1024, 576): long side 1024, the other side to the nearest multiple of 16."""
-    try:
-        a, b = (float(v) for v in ratio.split(":"))
-    except ValueError:
-        return None
-    if a <= 0 or b <= 0:
-        return None
-    short = max(SIZE_STEP, round(LONG_SIDE * min(a, b) / max(a, b) / SIZE_STEP) * SIZE_STEP)
-    return (LONG_SIDE, short) if a >= b else (short, LONG_SIDE)
 
 
 def _rounded(value: int) -> int:
@@ -101,7 +83,7 @@ def _size(call: ImageCall, notes: list[str], name: str) -> tuple[int, int] | Non
         notes.append(f"{name}: fal has no size auto; the model's default size is used")
         return None
     wh = parse_size(call.size)
-    from_ratio = ratio_size(call.aspect_ratio) if call.aspect_ratio else None
+    from_ratio = ratio_size(call.aspect_ratio, long_side=LONG_SIDE, step=SIZE_STEP) if call.aspect_ratio else None
     if call.aspect_ratio and from_ratio is None:
         notes.append(f"{name}: aspect ratio {call.aspect_ratio} is not W:H; not sent")
     if wh is None and call.size:

@@ -19,6 +19,7 @@ from typing import Any
 
 from aigw.errors import UsageError
 from aigw.types import ImageCall, TranscribeCall
+from aigw.providers._sizes import parse_ratio, parse_size
 
 FLUX_ASPECTS: dict[str, tuple[int, int]] = {
     "1:1": (1024, 1024), "16:9": (1344, 768), "21:9": (1536, 640), "3:2": (1216, 832), "2:3": (832, 1216),
@@ -37,24 +38,8 @@ def model_name(provider_model: str) -> str:
     return provider_model.split(":", 1)[0]
 
 
-def parse_size(size: str | None) -> tuple[int, int] | None:
-    if not size or "x" not in size.lower():
-        return None
-    try:
-        w, h = (int(v) for v in size.lower().split("x"))
-    except ValueError:
-        return None
-    return (w, h) if w > 0 and h > 0 else None
 
 
-def parse_ratio(ratio: str | None) -> float | None:
-    if not ratio or ":" not in ratio:
-        return None
-    try:
-        w, h = (float(v) for v in ratio.split(":"))
-    except ValueError:
-        return None
-    return w / h if w > 0 and h > 0 else None
 
 
 def _clamp(value: int | float, low: int | float, high: int | float) -> int | float:

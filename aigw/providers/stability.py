@@ -41,6 +41,7 @@ from aigw import __version__, errors
 from aigw.providers._http import classify, json_body, sniff_image, translated
 from aigw.providers.base import ProviderBase
 from aigw.types import ImageBlob, ImageCall, ProviderImages
+from aigw.providers._sizes import parse_ratio, parse_size
 
 GENERATE_PATH = "/v2beta/stable-image/generate/"
 ACCOUNT_PATH = "/v1/user/account"
@@ -84,31 +85,19 @@ def endpoint(provider_model: str) -> Endpoint:
                             hint="use ultra, core, sd3.5-large, sd3.5-large-turbo or sd3.5-medium")
 
 
-def _ratio(text: str | None) -> float | None:
-    try:
-        w, h = (float(v) for v in (text or "").split(":"))
-    except ValueError:
-        return None
-    return w / h if w > 0 and h > 0 else None
 
 
-def _size(text: str | None) -> tuple[int, int] | None:
-    try:
-        w, h = (int(v) for v in (text or "").lower().split("x"))
-    except ValueError:
-        return None
-    return (w, h) if w > 0 and h > 0 else None
 
 
 def nearest_aspect(ratio: float) -> str:
     """The offered W:H closest to `ratio` (by the ratios themselves, not their nominal sizes)."""
-    return min(ASPECTS, key=lambda a: abs(math.log(_ratio(a) or 1.0) - math.log(ratio)))
+    return min(ASPECTS, key=lambda a: abs(math.log(parse_ratio(a) or 1.0) - math.log(ratio)))
 
 
 def _aspect(call: ImageCall, notes: list[str]) -> str:
-    wh = _size(call.size)
+    wh = parse_size(call.size)
     if call.aspect_ratio:
-        asked = _ratio(call.aspect_ratio)
+        asked = parse_ratio(call.aspect_ratio)
         if asked is None:
             raise errors.UsageError(f"bad aspect ratio {call.aspect_ratio}", hint="write it as W:H, e.g. 16:9")
         aspect = call.aspect_ratio if call.aspect_ratio in ASPECTS else nearest_aspect(asked)

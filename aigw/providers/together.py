@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from aigw import errors
 from aigw.providers._whisper_compat import LimitedFormatsProvider
 from aigw.types import ImageCall, TranscribeCall
+from aigw.providers._sizes import parse_size, ratio_size
 
 UPLOAD_LIMIT_BYTES = 80 * 1024 * 1024  # "80 MB" (SDK docstring), taken as MiB
 SIZE_STEP = 16
@@ -48,23 +49,8 @@ def api_root(base_url: str) -> str:
     return base if urlsplit(base).path.rstrip("/").endswith("/v1") else base + "/v1"
 
 
-def parse_size(size: str) -> tuple[int, int] | None:
-    try:
-        w, h = (int(v) for v in size.lower().split("x"))
-    except ValueError:
-        return None
-    return (w, h) if w > 0 and h > 0 else None
 
 
-def ratio_size(ratio: str) -> tuple[int, int] | None:
-    try:
-        a, b = (float(v) for v in ratio.split(":"))
-    except ValueError:
-        return None
-    if a <= 0 or b <= 0:
-        return None
-    short = max(SIZE_STEP, round(LONG_SIDE * min(a, b) / max(a, b) / SIZE_STEP) * SIZE_STEP)
-    return (LONG_SIDE, short) if a >= b else (short, LONG_SIDE)
 
 
 def _step(value: int) -> int:
@@ -72,7 +58,7 @@ def _step(value: int) -> int:
 
 
 def _size(call: ImageCall, notes: list[str], name: str) -> tuple[int, int]:
-    from_ratio = ratio_size(call.aspect_ratio) if call.aspect_ratio else None
+    from_ratio = ratio_size(call.aspect_ratio, long_side=LONG_SIDE, step=SIZE_STEP) if call.aspect_ratio else None
     if call.aspect_ratio and from_ratio is None:
         notes.append(f"{name}: aspect ratio {call.aspect_ratio} is not W:H; not sent")
     if call.size == "auto":

@@ -6,6 +6,7 @@ import math
 
 from aigw import errors
 from aigw.catalog.schema import Model
+from aigw.providers._sizes import parse_size
 
 
 def default_size(model: Model) -> str | None:
@@ -13,12 +14,6 @@ def default_size(model: Model) -> str | None:
     return None if not model.sizes or "auto" in model.sizes else model.sizes[0]
 
 
-def parse_size(size: str) -> tuple[int, int] | None:
-    try:
-        w, h = size.lower().split("x")
-        return int(w), int(h)
-    except ValueError:
-        return None
 
 
 def size_allowed(model: Model, size: str) -> bool:
