@@ -63,14 +63,24 @@ def is_configured(name: str, p: ProviderSettings) -> bool:
 
 
 def configured_providers(settings: Settings) -> list[tuple[str, ProviderSettings]]:
-    """Enabled providers that can be used now, by `priority` (lower first) then config order.
-    `local` counts as configured whenever its extra is installed, even with no [providers.local]."""
+    """Enabled providers that can be used now, by `priority` (lower first) then config order, with
+    `local` after the others unless it has a priority. `local` counts as configured whenever its
+    extra is installed, even with no [providers.local]."""
     names = list(settings.providers)
     if "local" not in names:
         names.append("local")
     found = [(n, settings.provider(n)) for n in names if is_configured(n, settings.provider(n))]
     order = {n: i for i, n in enumerate(names)}
-    return sorted(found, key=lambda item: (item[1].priority if item[1].priority is not None else 1000, order[item[0]]))
+
+    def rank(item: tuple[str, ProviderSettings]) -> tuple[int, int]:
+        name, p = item
+        if p.priority is not None:
+            return p.priority, order[name]
+        # This machine is the last resort unless told otherwise: slower than a cloud GPU, but free
+        # and always up.
+        return (2000 if provider_type(name, p) == "local" else 1000), order[name]
+
+    return sorted(found, key=rank)
 
 
 def gateway_offer(catalog: Catalog, model: Model, p: ProviderSettings) -> Offer | None:
