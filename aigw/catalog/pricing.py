@@ -62,6 +62,8 @@ def estimate_image(model: Model, offer: Offer, *, size: str | None, quality: str
         return _est(price, round(usd, 6), "GPU time (estimated)", _merge(notes, price))
     if price.tokens and price.estimate_output_tokens and price.tokens.image_out:
         est = price.estimate_output_tokens
+        if (q or "") not in est:
+            notes.append(f"quality {q or 'auto'} counted as {max(est, key=est.get)}")
         per_ref = est.get(q or "", max(est.values()))
         area = _area(size or "") or _REFERENCE_AREA
         out_tokens = per_ref * area / _REFERENCE_AREA

@@ -45,8 +45,11 @@ def _group(ctx: Context, req: ImageRequest, options: RunOptions, model_id: str, 
     for cand in cands:
         params: dict[str, Any] = {**req.model_dump(include=set(ImageParams.model_fields)), "style": model_style}
         if cand.substitution is not None or not primary:
-            carried, cand.warnings = image_params.carry_over(model, cand.model, size=req.size, quality=req.quality,
-                                                             style=model_style, n=req.n, fmt=req.format)
+            # Carry what the requested model would have used, defaults included: a DALL-E 3 request
+            # with no size or quality means 1024x1024 standard, not the successor's "auto".
+            carried, cand.warnings = image_params.carry_over(
+                model, cand.model, size=req.size or default_size(model), quality=req.quality or _fixed_default(model),
+                style=model_style, n=req.n, fmt=req.format)
             params.update(carried)
         call = ImageCall(provider_model=cand.provider_model, prompt=prompt, **params)
         mapped = prepared(ctx, cand, ctx.planning_provider(cand.provider).prepare_image, call, refusals)
@@ -59,6 +62,11 @@ def _group(ctx: Context, req: ImageRequest, options: RunOptions, model_id: str, 
     if not planned and refusals:
         raise all_refused(refusals)
     return planned
+
+
+def _fixed_default(model: Model) -> str | None:
+    quality = pricing.default_quality(model)
+    return None if quality == "auto" else quality
 
 
 def plan_image(ctx: Context, req: ImageRequest, options: RunOptions, log: RunLog | None = None) -> Plan[ImageCall]:
@@ -100,13 +108,9 @@ async def generate(ctx: Context, req: ImageRequest, options: RunOptions) -> RunR
 
 async def _run(ctx: Context, req: ImageRequest, options: RunOptions, plan: Plan[ImageCall], log: RunLog) -> RunResult:
     saved: dict[str, list[str]] = {}
-    noticed: set[int] = set()
 
     async def invoke(item: Planned[ImageCall], client: httpx.AsyncClient, timeout: float, run_id: str,
                      created: Any) -> ProviderImages:
-        if item.candidate.substitution is not None and id(item) not in noticed:
-            noticed.add(id(item))
-            ctx.notify(substitution_notice(item, req))
         provider = ctx.live_provider(item.candidate.provider, client, log, run_id)
         result = await provider.generate(item.call, timeout=timeout)
         # Paid for: on disk and in the log before anything else can fail.
@@ -119,7 +123,8 @@ async def _run(ctx: Context, req: ImageRequest, options: RunOptions, plan: Plan[
         ctx, log, plan, options, kind="image", request=req.model_dump(mode="json"),
         default_timeout=DEFAULT_IMAGE_TIMEOUT_S, invoke=invoke,
         actual_cost=lambda item, value: pricing.actual_image(item.candidate.offer, value.usage, item.estimate),
-        sizes_of=lambda v: (v.bytes_up, v.bytes_down, v.http_status))
+        sizes_of=lambda v: (v.bytes_up, v.bytes_down, v.http_status),
+        announce=lambda item: substitution_notice(item, req) if item.candidate.substitution else None)
     cand = outcome.candidate
     item = next(p for p in plan.items if p.candidate is cand)
     served = outcome.attempts[-1]

@@ -176,7 +176,8 @@ async def execute(ctx: Context, log: RunLog, plan: Plan[C], options: RunOptions,
                   request: dict[str, Any], default_timeout: float,
                   invoke: Callable[[Planned[C], Any, float, str, datetime], Awaitable[T]],
                   actual_cost: Callable[[Planned[C], T], float | None],
-                  sizes_of: Callable[[T], tuple[int, int, int | None]]) -> tuple[Outcome[T], str, datetime]:
+                  sizes_of: Callable[[T], tuple[int, int, int | None]],
+                  announce: Callable[[Planned[C]], str | None] = lambda item: None) -> tuple[Outcome[T], str, datetime]:
     """Record the run, route it, and return the outcome; every attempt lands in the log as it ends."""
     first = plan.first
     ctx.notify(estimate_line(first.estimate, first.candidate))
@@ -197,6 +198,9 @@ async def execute(ctx: Context, log: RunLog, plan: Plan[C], options: RunOptions,
                 announced.add(id(cand))
                 if item.model_group != plan.requested and cand is not first.candidate:
                     ctx.notify(f"falling back to {item.model_group}")
+                notice = announce(item)
+                if notice:
+                    ctx.notify(notice)
                 for warning in cand.warnings:
                     ctx.notify("warning: " + warning)
             return await invoke(item, client, timeout, run_id, created)
