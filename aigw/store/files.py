@@ -15,11 +15,21 @@ def result_path(cache_dir: Path, run_id: str, created_at: datetime, ext: str, in
     return cache_dir / "results" / f"{created_at:%Y-%m-%d}" / f"{run_id}{suffix}.{ext}"
 
 
+_made: set[Path] = set()
+
+
+def _ensure_dir(directory: Path) -> None:
+    """mkdir -p once per directory per process: a day's results all land in one folder."""
+    if directory not in _made:
+        directory.mkdir(parents=True, exist_ok=True)
+        _made.add(directory)
+
+
 def write_atomic(path: Path, data: bytes) -> str:
     """Write bytes so that a reader sees either nothing or the whole file; return its sha256.
     No fsync: the rename is atomic against a crashed process, and a sync per image would cost
     more than all of aigw's other per-request work together."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _ensure_dir(path.parent)
     tmp = path.with_name(f".{path.name}.part")
     with open(tmp, "wb") as fh:
         fh.write(data)
