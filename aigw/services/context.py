@@ -156,9 +156,11 @@ async def route(ctx: Context, log: RunLog, run_id: str, candidates: list[Candida
     try:
         return await router.run(candidates, timed_call, cost_of=cost_of, sizes_of=sizes_of)
     except errors.AigwError as exc:
+        log.end_group()
         log.fail_run(run_id, exit_code=exc.exit_code, error=exc.message)
         raise
     except BaseException as exc:
+        log.end_group()
         # Ctrl-C reaches a coroutine as CancelledError (asyncio.run cancels the main task).
         interrupted = isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
         log.fail_run(run_id, exit_code=130 if interrupted else 1, error="interrupted" if interrupted else repr(exc))

@@ -113,7 +113,9 @@ async def _run(ctx: Context, req: ImageRequest, options: RunOptions, plan: Plan[
                      created: Any) -> ProviderImages:
         provider = ctx.live_provider(item.candidate.provider, client, log, run_id)
         result = await provider.generate(item.call, timeout=timeout)
-        # Paid for: on disk and in the log before anything else can fail.
+        # Paid for: on disk and in the log before anything else can fail (one commit with the
+        # attempt and the run's end, or at once if something fails first).
+        log.begin_group()
         saved["paths"] = save_images(ctx, log, run_id, created, result.images)
         for warning in result.warnings:
             ctx.notify("warning: " + warning)
@@ -139,4 +141,5 @@ async def _run(ctx: Context, req: ImageRequest, options: RunOptions, plan: Plan[
         revised_prompt=next((i.revised_prompt for i in outcome.value.images if i.revised_prompt), None),
     )
     log.finish_run(result)
+    log.end_group()
     return result

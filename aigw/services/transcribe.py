@@ -93,6 +93,7 @@ async def _run(ctx: Context, req: TranscribeRequest, options: RunOptions, plan: 
         provider = ctx.live_provider(item.candidate.provider, client, log, run_id)
         value = await provider.transcribe(item.call, timeout=timeout)
         saved["body"] = user_body(req, value)
+        log.begin_group()
         saved["path"] = save_text(ctx, log, run_id, created, saved["body"], EXTENSIONS[req.format])
         for warning in value.warnings:
             ctx.notify("warning: " + warning)
@@ -116,6 +117,7 @@ async def _run(ctx: Context, req: TranscribeRequest, options: RunOptions, plan: 
         text=value.text, format=req.format, language=value.language, duration_s=value.duration_s,
     )
     log.finish_run(result)
+    log.end_group()
     return result, saved["body"]
 
 

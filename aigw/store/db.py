@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -43,16 +41,16 @@ class RunLog:
     def really_close(self) -> None:
         self.conn.close()
 
-    @contextmanager
-    def batch(self) -> Iterator[None]:
-        """Several writes in one transaction: one commit for what a run records when it ends."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+    def begin_group(self) -> None:
+        """Group the writes that end a successful run (its files, its attempt, the run) into one
+        commit. Nothing between here and end_group() waits on the network."""
+        if not self.conn.in_transaction:
+            self.conn.execute("BEGIN IMMEDIATE")
+
+    def end_group(self) -> None:
+        """Commit the group, also when what followed failed: a paid result stays logged."""
+        if self.conn.in_transaction:
+            self.conn.execute("COMMIT")
 
     def start_run(self, run_id: str, *, kind: str, created_at: datetime, requested_model: str,
                   request: dict[str, Any], estimated_cost_usd: float | None) -> None:

@@ -27,6 +27,9 @@ class SQLiteRoutingState:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        if self.conn.in_transaction:  # inside a run's group commit: already serialised
+            yield self.conn
+            return
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
