@@ -36,6 +36,12 @@ class ProviderFigures:
 
 async def bench(ctx: Context, *, kind: str, model: str, prompt: str | None, file: Path | None, runs: int,
                 providers: list[str]) -> list[dict[str, Any]]:
+    async with ctx.session():  # one run log and one connection pool for every run
+        return await _bench(ctx, kind=kind, model=model, prompt=prompt, file=file, runs=runs, providers=providers)
+
+
+async def _bench(ctx: Context, *, kind: str, model: str, prompt: str | None, file: Path | None, runs: int,
+                 providers: list[str]) -> list[dict[str, Any]]:
     from aigw.services.generate import generate
     from aigw.services.transcribe import transcribe
     from aigw.types import ImageRequest, TranscribeRequest
