@@ -18,6 +18,9 @@ body's shape: DALL-E's `response_format`/`style`, or GPT image's `output_format`
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import contextvars
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
@@ -99,29 +102,27 @@ class AzureOpenAIProvider(OpenAIProvider):
         body["model"] = call.provider_model
         return body
 
-    async def generate(self, call: ImageCall, *, timeout: float) -> ProviderImages:
-        token = _deployment.set(call.provider_model)
+    @contextlib.contextmanager
+    def _on_deployment(self, deployment: str) -> Iterator[None]:
+        """URLs built inside go to this deployment; a 404 for it is explained in aigw's terms."""
+        token = _deployment.set(deployment)
         try:
-            return await super().generate(call, timeout=timeout)
+            yield
         except errors.BadRequestError as exc:
-            explained = self._explained(exc, call.provider_model)
+            explained = self._explained(exc, deployment)
             if explained is exc:
                 raise
             raise explained from exc
         finally:
             _deployment.reset(token)
 
+    async def generate(self, call: ImageCall, *, timeout: float) -> ProviderImages:
+        with self._on_deployment(call.provider_model):
+            return await super().generate(call, timeout=timeout)
+
     async def transcribe(self, call: TranscribeCall, *, timeout: float) -> ProviderTranscript:
-        token = _deployment.set(call.provider_model)
-        try:
+        with self._on_deployment(call.provider_model):
             return await super().transcribe(call, timeout=timeout)
-        except errors.BadRequestError as exc:
-            explained = self._explained(exc, call.provider_model)
-            if explained is exc:
-                raise
-            raise explained from exc
-        finally:
-            _deployment.reset(token)
 
     def _explained(self, exc: errors.BadRequestError, deployment: str) -> errors.ProviderError:
         """404 DeploymentNotFound: this resource does not serve the model as configured, so the next
