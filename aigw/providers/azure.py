@@ -19,9 +19,8 @@ body's shape: DALL-E's `response_format`/`style`, or GPT image's `output_format`
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-
 import contextvars
+from collections.abc import Iterator
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
