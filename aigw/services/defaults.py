@@ -40,5 +40,6 @@ def default_model(ctx: Context, kind: str) -> str:
         )
     raise errors.MissingKeyError(
         "no image provider is configured",
-        hint="set OPENAI_API_KEY (or run 'aigw config keys set openai'), or pass --model",
+        hint="set a provider's key, e.g. OPENAI_API_KEY, FAL_KEY, REPLICATE_API_TOKEN or STABILITY_API_KEY "
+             "(or run 'aigw config keys set NAME'); 'aigw models' lists who serves what",
     )
