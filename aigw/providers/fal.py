@@ -59,13 +59,21 @@ def sdk_queue_url() -> str | None:
     host = host.rstrip("/")
     if not host:
         return None
-    return host if "://" in host else f"https://{host}"
+    return _with_scheme(host)
+
+
+def _with_scheme(host: str) -> str:
+    """Host names get https, as in fal_client, except a loopback host (a local fake or proxy)."""
+    if "://" in host:
+        return host
+    name = urlsplit(f"//{host}").hostname
+    return f"{'http' if name in LOOPBACK else 'https'}://{host}"
 
 
 def rest_url(base_url: str) -> str:
     host = os.environ.get("FAL_REST_HOST", "").strip().rstrip("/")
     if host:
-        return host if "://" in host else f"https://{host}"
+        return _with_scheme(host)
     parts = urlsplit(base_url)
     if parts.hostname in LOOPBACK:
         return f"{parts.scheme}://{parts.netloc}"

@@ -183,3 +183,13 @@ def test_models_check_reaches_fal(cli, fake):
     rows = [row for row in json.loads(r.stdout) if row["provider"] == "fal"]
     assert rows and rows[0]["reachable"] is True and rows[0]["key_accepted"] is True
     assert fake.requests_to("/storage/auth/token", method="POST")
+
+
+def test_the_sdk_queue_host_variable_reaches_a_loopback_fake(cli, monkeypatch):
+    with FakeFal() as server:
+        monkeypatch.delenv("AIGW_PROVIDERS__FAL__BASE_URL", raising=False)
+        monkeypatch.setenv("FAL_KEY", "test-key")
+        monkeypatch.setenv("FAL_QUEUE_RUN_HOST", server.base_url.split("://", 1)[1])
+        r = cli("generate", "x", "-m", "flux-schnell")
+        assert r.code == 0, r.stderr
+        assert server.requests_to("/fal-ai/flux/schnell", method="POST")
