@@ -31,18 +31,24 @@ def make_context() -> Context:
         detail = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}" if first else str(exc)
         raise ConfigError(f"{loaded.config_path}: invalid [models] entry: {detail}",
                           hint="entries take the fields of aigw/catalog/models.toml; see README 'Your own models'") from exc
-    return Context(loaded=loaded, catalog=models, cache_dir=cache_dir, notify=STATE.notify)
+    from aigw.cli import status
+
+    return Context(loaded=loaded, catalog=models, cache_dir=cache_dir, notify=STATE.notify,
+                   events=status.sink_for(STATE))
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
     import asyncio
 
+    from aigw.cli import status
     from aigw.errors import Interrupted
 
     try:
         return asyncio.run(coro)
     except KeyboardInterrupt as exc:
         raise Interrupted("interrupted; what was already saved is in the cache directory") from exc
+    finally:
+        status.close_all()  # the live status line goes before the error or the result is printed
 
 
 def read_stdin_text(what: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from aigw import errors
 from aigw.clock import Clock
+from aigw.events import EventSink, JobStatus, Waiting, no_events
 
 T = TypeVar("T")
 
@@ -67,11 +68,17 @@ class PollState:
 
     A failed poll says nothing about the job, which is still running (and billing), so a transient
     failure keeps the last status, waits out any Retry-After, and counts; only `limit` failures in a
-    row (or one the caller calls fatal) give up."""
+    row (or one the caller calls fatal) give up. Each new status (and queue position, fal's
+    `queue_position`) goes to `events` as a JobStatus."""
 
     def __init__(self, *, clock: Clock, timeout: float, initial: dict[str, Any] | None = None,
-                 limit: int = POLL_ERRORS_TOLERATED) -> None:
+                 limit: int = POLL_ERRORS_TOLERATED, events: EventSink = no_events, provider: str = "",
+                 job_id: str = "") -> None:
         self.clock = clock
+        self.events = events
+        self.provider = provider
+        self.job_id = job_id
+        self._shown: JobStatus | None = None
         self.timeout = timeout
         self.last: dict[str, Any] = dict(initial or {})
         self.bytes = 0
@@ -84,14 +91,26 @@ class PollState:
         if fatal or self.errors > self.limit:
             raise exc
         if isinstance(exc, errors.RateLimitedError) and exc.retry_after:
-            await self.clock.sleep(min(exc.retry_after, max(self.timeout, 0.0)))
+            pause = min(exc.retry_after, max(self.timeout, 0.0))
+            self.events(Waiting(self.provider, "poll", f"status poll: {exc.status or 429}, Retry-After "
+                                f"{exc.retry_after:g} s", pause))
+            await self.clock.sleep(pause)
         return dict(self.last)
 
     def seen(self, status: dict[str, Any], size: int) -> dict[str, Any]:
         self.errors = 0
         self.bytes += size
         self.last = status
+        self._tell(status)
         return status
+
+    def _tell(self, status: dict[str, Any]) -> None:
+        position = status.get("queue_position")
+        event = JobStatus(self.provider, self.job_id, str(status.get("status")),
+                          position if isinstance(position, int) else None)
+        if event != self._shown:
+            self._shown = event
+            self.events(event)
 
     def once(self, send: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
         async def cancel() -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from aigw.clock import Clock, SystemClock
 from aigw.errors import UsageError
+from aigw.events import EventSink, no_events
 from aigw.providers.registry import BUILTIN
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class Provider(Protocol):
     name: str
     kinds: ClassVar[frozenset[str]]
     on_job: JobListener | None
+    events: EventSink
 
     def prepare_image(self, call: ImageCall) -> tuple[ImageCall, list[str]]: ...
 
@@ -60,6 +62,7 @@ class ProviderBase:
         self.clock = clock or SystemClock()
         self.base_url = (settings.base_url or self.default_base_url).rstrip("/")
         self.on_job: JobListener | None = None
+        self.events: EventSink = no_events  # what the run is waiting on (queue status), for a status line
 
     @property
     def http(self) -> httpx.AsyncClient:

@@ -248,7 +248,7 @@ class FalProvider(ProviderBase):
         return out
 
     async def _poll(self, rid: str, urls: dict[str, str], *, timeout: float) -> tuple[dict[str, Any], int]:
-        poll = PollState(clock=self.clock, timeout=timeout)
+        poll = PollState(clock=self.clock, timeout=timeout, events=self.events, provider=self.name, job_id=rid)
 
         async def fetch() -> dict[str, Any]:
             try:

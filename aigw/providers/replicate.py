@@ -172,7 +172,7 @@ class ReplicateProvider(ProviderBase):
 
     async def _poll(self, pid: str, urls: dict[str, str], name: str, *, timeout: float) -> tuple[dict[str, Any], int]:
         get_url, cancel_url = urls["status_url"], urls["cancel_url"]
-        poll = PollState(clock=self.clock, timeout=timeout)
+        poll = PollState(clock=self.clock, timeout=timeout, events=self.events, provider=self.name, job_id=pid)
 
         async def fetch() -> dict[str, Any]:
             try:

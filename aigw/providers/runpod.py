@@ -254,7 +254,8 @@ class RunPodProvider(ProviderBase):
 
     async def _poll(self, endpoint: str, job_id: str, *, timeout: float) -> tuple[dict[str, Any], int]:
         status_url, cancel_url = self._url(endpoint, "status", job_id), self._url(endpoint, "cancel", job_id)
-        poll = PollState(clock=self.clock, timeout=timeout, initial={"id": job_id, "status": "IN_QUEUE"})
+        poll = PollState(clock=self.clock, timeout=timeout, initial={"id": job_id, "status": "IN_QUEUE"},
+                         events=self.events, provider=self.name, job_id=job_id)
 
         async def fetch() -> dict[str, Any]:
             try:

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 from aigw import errors
 from aigw.clock import Clock
+from aigw.events import EventSink, Waiting, no_events
 
 # Failures that say the provider is unhealthy; refusals, bad requests and rate limits do not.
 COUNTED = (errors.EmptyResultError, errors.AuthError, errors.QuotaExceededError)
 OPEN_AT_ONCE = (errors.AuthError, errors.QuotaExceededError)
+SLOT_WAIT_TOLD_S = 1.0  # a rate-limit wait longer than this is announced (a Waiting event)
+CONCURRENCY_RECHECK_S = 0.05  # the state asks again this soon when max_concurrency is what blocks
 
 
 class CircuitLike(Protocol):
@@ -47,13 +50,15 @@ class Skip(Exception):
 
 class Gate:
     def __init__(self, state: RoutingState, clock: Clock, *, failures: int, cooldown: float,
-                 limits: dict[str, Limits], notify=lambda message: None) -> None:  # type: ignore[no-untyped-def]
+                 limits: dict[str, Limits], notify=lambda message: None,  # type: ignore[no-untyped-def]
+                 events: EventSink = no_events) -> None:
         self.state = state
         self.clock = clock
         self.failures = failures
         self.cooldown = cooldown
         self.limits = limits
         self.notify = notify
+        self.events = events
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
@@ -82,8 +87,8 @@ class Gate:
             if remaining is not None and waited + wait > remaining:
                 raise Skip(f"{provider}: no rate-limit slot within the deadline (rpm {limits.rpm}, "
                            f"concurrency {limits.max_concurrency})")
-            if not told and wait >= 0.5:
-                self.notify(f"{provider}: waiting {wait:.1f} s for a rate-limit slot")
+            if not told and waited + wait > SLOT_WAIT_TOLD_S:
+                self.events(_slot_wait(provider, limits, wait, self.clock.now()))
                 told = True
             await self.clock.sleep(wait)
             waited += wait
@@ -106,3 +111,17 @@ class Gate:
                                             open_now=isinstance(exc, OPEN_AT_ONCE), error=exc.message)
         if circuit.open_until is not None:
             self.notify(f"{provider}: circuit opened for {self.cooldown:g} s")
+
+
+def _slot_wait(provider: str, limits: Limits, wait: float, now: datetime) -> Waiting:
+    """Which limit holds the request back, and until when when that is known. The state asks again
+    within CONCURRENCY_RECHECK_S when max_concurrency blocks, and after the exact time left in the
+    rpm window otherwise; a long single wait is the rpm window, whose end is known. Short repeated
+    waits (a request in flight must end first) have no known end."""
+    if limits.max_concurrency is not None and (limits.rpm is None or wait <= CONCURRENCY_RECHECK_S):
+        cause = f"max_concurrency {limits.max_concurrency}"
+    else:
+        cause = f"rpm {limits.rpm}"
+    if wait > SLOT_WAIT_TOLD_S:
+        return Waiting(provider, "rate_limit_slot", cause, wait, now + timedelta(seconds=wait))
+    return Waiting(provider, "rate_limit_slot", cause)

@@ -12,10 +12,12 @@ from __future__ import annotations
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Generic, TypeVar
 
 from aigw import errors
 from aigw.clock import Clock
+from aigw.events import AttemptFinished, AttemptStarted, EventSink, Waiting, no_events, retry_cause
 from aigw.router.candidates import Candidate
 from aigw.router.gate import Gate, Skip
 from aigw.types import Attempt
@@ -50,6 +52,7 @@ class Hooks:
 
     on_attempt: Callable[[Attempt], None]
     notify: Callable[[str], None] = lambda message: None
+    events: EventSink = no_events
     rng: random.Random = field(default_factory=random.Random)
 
 
@@ -108,6 +111,7 @@ class Router:
                 if slot_wait and remaining is not None:
                     timeout = max(min(timeout, remaining - slot_wait), 0.001)
                 hop += 1
+                self.hooks.events(AttemptStarted(cand.provider, cand.model.id, hop, cand.provider_model))
                 t0 = self.clock.monotonic()
                 began = self.clock.now()
                 try:
@@ -125,6 +129,7 @@ class Router:
                     )
                     attempts.append(attempt)
                     self.hooks.on_attempt(attempt)
+                    self.hooks.events(AttemptFinished(attempt))
                     waited = 0.0
                     wait = self._decide(exc, is_last=is_last, tries=tries, started=started)
                     if wait is None:
@@ -133,6 +138,8 @@ class Router:
                     tries += 1
                     if wait > 0:
                         self.hooks.notify(f"{cand.provider}: {exc.failure_class}; retrying in {wait:.1f} s")
+                        self.hooks.events(Waiting(cand.provider, "retry", retry_cause(exc), wait,
+                                                  self.clock.now() + timedelta(seconds=wait)))
                         await self.clock.sleep(wait)
                     waited = wait
                     continue
@@ -151,6 +158,7 @@ class Router:
                 )
                 attempts.append(attempt)
                 self.hooks.on_attempt(attempt)
+                self.hooks.events(AttemptFinished(attempt))
                 return Outcome(value, cand, attempts, hop)
         if last is None:
             raise errors.NoProviderSucceeded(

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aigw import errors
 from aigw.clock import Clock, SystemClock
+from aigw.events import EventSink, no_events
 from aigw.router.candidates import Candidate
 from aigw.router.run import Hooks, Outcome, Policy, Router
 from aigw.store import RunLog, open_store
@@ -49,6 +50,7 @@ class Context:
     cache_dir: Path
     clock: Clock = field(default_factory=SystemClock)
     notify: Callable[[str], None] = lambda message: None
+    events: EventSink = no_events  # AttemptStarted, Waiting, JobStatus...: what a status line shows
     transport: httpx.AsyncBaseTransport | None = None  # tests may inject one; real runs use the network
     started: float | None = None  # clock.monotonic() when aigw began handling the request
     _session: tuple[RunLog, Any] | None = field(default=None, repr=False)
@@ -107,6 +109,7 @@ class Context:
         from aigw.providers import base
 
         provider = base.build(name, self.settings.provider(name), client, clock=self.clock)
+        provider.events = self.events
         if log is not None:
             provider.on_job = lambda job_id, status, details: log.record_job(
                 run_id, name, job_id, status, details, self.clock.now())
@@ -130,7 +133,7 @@ class Context:
         limits = {name: Limits(p.rpm, p.max_concurrency) for name, p in self.settings.providers.items()
                   if p.rpm or p.max_concurrency}
         return Gate(log.state, self.clock, failures=breaker.failures, cooldown=breaker.cooldown, limits=limits,
-                    notify=self.notify)
+                    notify=self.notify, events=self.events)
 
     def substitute(self, options: RunOptions) -> bool:
         return options.substitute if options.substitute is not None else self.settings.routing.substitute_retired
@@ -147,7 +150,8 @@ async def route(ctx: Context, log: RunLog, run_id: str, candidates: list[Candida
                 sizes_of: Callable[[T], tuple[int, int, int | None]]) -> Outcome[T]:
     """Run the router with the run log attached; a failed run is marked failed with its exit code."""
     router = Router(clock=ctx.clock, policy=ctx.policy(options, default_timeout),
-                    hooks=Hooks(on_attempt=lambda a: log.add_attempt(run_id, a), notify=ctx.notify),
+                    hooks=Hooks(on_attempt=lambda a: log.add_attempt(run_id, a), notify=ctx.notify,
+                                events=ctx.events),
                     gate=ctx.gate(log))
 
     async def timed_call(cand: Candidate, timeout: float) -> T:

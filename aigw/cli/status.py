@@ -1,0 +1,157 @@
+"""What a person sees while a run waits on a provider: subscribers of `aigw.events`.
+
+On a terminal, `StatusLine` keeps one transient line on stderr (rich Live, redrawn 8 times a
+second): the provider and model, the attempt's elapsed time, a queued job's status and position,
+and any wait with its cause. Notices printed meanwhile go above it (Live redirects stderr), and it
+is erased when the attempt is served, when the run fails and on Ctrl-C (`close_all`, called by
+`run_async`). When stderr is not a terminal, `PlainWaits` says only what a person waiting on a log
+must know: a rate-limit slot wait of more than a second, as one line. `-q` silences both. Rich
+loads when the line first draws, never on the start-up path.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aigw.events import AttemptFinished, AttemptStarted, Event, EventSink, JobStatus, Waiting, no_events
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.live import Live
+
+    from aigw.cli.output import UI
+
+REFRESH_PER_SECOND = 8
+
+
+def slot_wait_message(event: Waiting) -> str:
+    """"waiting for a rate-limit slot at openai (rpm 30) until 12:03:04" (local time)."""
+    if event.until is not None:
+        until = f"until {event.until.astimezone():%H:%M:%S}"
+    else:
+        until = "until a request in flight ends"
+    return f"waiting for a rate-limit slot at {event.provider} ({event.cause}) {until}"
+
+
+class StatusLine:
+    """One live line: built from the events it is handed, drawn by rich on `console` (stderr)."""
+
+    def __init__(self, console: Console | None = None, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._console = console
+        self._monotonic = monotonic
+        self._live: Live | None = None
+        self._spinner: Any = None
+        self.provider = ""
+        self.model = ""
+        self.hop = 0
+        self.since = monotonic()
+        self.job: JobStatus | None = None
+        self.waiting: Waiting | None = None
+        self.waiting_since = self.since
+        self.failed = ""
+
+    def __call__(self, event: Event) -> None:
+        now = self._monotonic()
+        if isinstance(event, AttemptStarted):
+            self.provider, self.model, self.hop = event.provider, event.model, event.hop
+            self.since, self.job, self.waiting, self.failed = now, None, None, ""
+        elif isinstance(event, Waiting):
+            self.waiting, self.waiting_since = event, now
+            if event.kind == "rate_limit_slot":  # before the attempt: the line is about this provider now
+                self.provider, self.since, self.job, self.failed = event.provider, now, None, ""
+        elif isinstance(event, JobStatus):
+            self.job = event
+            if self.waiting is not None and self.waiting.kind == "poll":
+                self.waiting = None
+        elif isinstance(event, AttemptFinished):
+            if event.attempt.served:
+                self.close()
+                return
+            self.failed = event.attempt.failure_class or "failed"
+            self.waiting = None
+        self._show()
+
+    def text(self) -> str:
+        """The line as plain text (what the spinner is followed by)."""
+        now = self._monotonic()
+        wait = self.waiting
+        if wait is not None and wait.kind == "rate_limit_slot":
+            return f"{slot_wait_message(wait)} · {now - self.since:.1f} s"
+        parts = [self.provider]
+        if self.model:
+            parts.append(self.model)
+        if self.hop > 1:
+            parts.append(f"try {self.hop}")
+        parts.append(f"{now - self.since:.1f} s")
+        if self.job is not None:
+            parts.append(self.job.status + ("" if self.job.position is None else f", position {self.job.position}"))
+        if self.failed:
+            parts.append(self.failed)
+        if wait is not None:
+            left = None if wait.seconds is None else max(wait.seconds - (now - self.waiting_since), 0.0)
+            what = "retrying" if wait.kind == "retry" else "polling again"
+            parts.append(f"{wait.cause}; {what}" + ("" if left is None else f" in {left:.1f} s"))
+        return " · ".join(parts)
+
+    def __rich__(self) -> Any:
+        self._spinner.update(text=self.text())
+        return self._spinner
+
+    def _show(self) -> None:
+        if self._live is not None:
+            return
+        from rich.console import Console
+        from rich.live import Live
+        from rich.spinner import Spinner
+
+        if self._console is None:
+            self._console = Console(stderr=True)
+        self._spinner = Spinner("dots", style="cyan")
+        self._live = Live(self, console=self._console, transient=True, refresh_per_second=REFRESH_PER_SECOND,
+                          redirect_stdout=False, redirect_stderr=True)
+        self._live.start()
+
+    def close(self) -> None:
+        """Erase the line and give stderr back; safe to call more than once."""
+        live, self._live = self._live, None
+        if live is not None:
+            live.stop()
+
+
+class PlainWaits:
+    """stderr is not a terminal: no live line, but a long rate-limit slot wait is one plain line."""
+
+    def __init__(self, ui: UI) -> None:
+        self.ui = ui
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Waiting) and event.kind == "rate_limit_slot":
+            self.ui.notice(slot_wait_message(event))
+
+
+_open: list[StatusLine] = []
+
+
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def sink_for(ui: UI) -> EventSink:
+    """The subscriber for this process's stderr: a live line, plain slot waits, or nothing (-q)."""
+    if ui.quiet:
+        return no_events
+    if not stderr_is_terminal():
+        return PlainWaits(ui)
+    line = StatusLine()
+    _open.append(line)
+    return line
+
+
+def close_all() -> None:
+    """Erase any live line (success, error or Ctrl-C): nothing may draw after the run ends."""
+    while _open:
+        _open.pop().close()
