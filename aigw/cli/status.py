@@ -85,7 +85,7 @@ class StatusLine:
         if self.model:
             parts.append(self.model)
         if self.hop > 1:
-            parts.append(f"try {self.hop}")
+            parts.append(f"attempt {self.hop}")
         parts.append(f"{now - self.since:.1f} s")
         if self.job is not None:
             parts.append(self.job.status + ("" if self.job.position is None else f", position {self.job.position}"))
@@ -103,6 +103,7 @@ class StatusLine:
 
     def _show(self) -> None:
         if self._live is not None:
+            self._live.refresh()  # every change drawn at once, however short it lasts
             return
         from rich.console import Console
         from rich.live import Live
