@@ -216,3 +216,25 @@ def test_off_a_terminal_only_the_slot_wait_is_said(capsys):
 def test_quiet_silences_the_plain_line(capsys, quiet):
     sink_for(UI(quiet=quiet))(Waiting("openai", "rate_limit_slot", "rpm 3"))
     assert bool(capsys.readouterr().err) is not quiet
+
+
+@pytest.mark.parametrize("ending", ["error", "interrupt"])
+def test_run_async_erases_the_line_when_the_run_fails_or_is_interrupted(monkeypatch, ending):
+    import sys
+
+    from aigw.cli import status
+    from aigw.cli.common import run_async
+
+    line, _, out = terminal()
+    monkeypatch.setattr(status, "_open", [line])
+    stderr = sys.stderr
+
+    async def run() -> None:
+        line(AttemptStarted("fal", "flux-schnell", 1))
+        line(JobStatus("fal", "r1", "IN_QUEUE", 4))
+        raise KeyboardInterrupt if ending == "interrupt" else errors.NoProviderSucceeded("none left")
+
+    with pytest.raises(errors.Interrupted if ending == "interrupt" else errors.NoProviderSucceeded):
+        run_async(run())
+    assert status._open == [] and sys.stderr is stderr
+    assert "IN_QUEUE, position 4" in out.getvalue() and out.getvalue().endswith("\x1b[2K")
