@@ -89,7 +89,7 @@ class StatusLine:
         parts.append(f"{now - self.since:.1f} s")
         if self.job is not None:
             parts.append(self.job.status + ("" if self.job.position is None else f", position {self.job.position}"))
-        if self.failed:
+        if self.failed and wait is None:  # a retry's cause says what failed
             parts.append(self.failed)
         if wait is not None:
             left = None if wait.seconds is None else max(wait.seconds - (now - self.waiting_since), 0.0)

@@ -70,7 +70,7 @@ def test_a_429_shows_its_retry_after_then_the_retry_and_vanishes(fake_openai):
     (path,) = out.splitlines()  # stdout: the path only, nothing of the status line
     assert Path(path).is_file()
     states = drawn(term)
-    assert any(re.fullmatch(r"openai · gpt-image-1-mini · \d+\.\d s · rate_limited · 429, Retry-After 1 s; "
+    assert any(re.fullmatch(r"openai · gpt-image-1-mini · \d+\.\d s · 429, Retry-After 1 s; "
                             r"retrying in \d\.\d s", s) for s in states), states
     assert any(re.fullmatch(r"openai · gpt-image-1-mini · attempt 2 · \d+\.\d s", s) for s in states), states
     # The notice went above the line, on a line of its own; the line was erased before the cost line.

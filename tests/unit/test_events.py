@@ -155,9 +155,10 @@ def test_a_failed_attempt_then_its_retry_wait_and_cause():
         line(AttemptStarted("openai", "gpt-image-1-mini", 1))
         ticker.t += 0.3
         line(AttemptFinished(attempt(served=False, failure_class="rate_limited")))
+        assert line.text() == "openai · gpt-image-1-mini · 0.3 s · rate_limited"  # until the router decides
         line(Waiting("openai", "retry", "429, Retry-After 2 s", 2.0))
         ticker.t += 0.5
-        assert line.text() == "openai · gpt-image-1-mini · 0.8 s · rate_limited · 429, Retry-After 2 s; retrying in 1.5 s"
+        assert line.text() == "openai · gpt-image-1-mini · 0.8 s · 429, Retry-After 2 s; retrying in 1.5 s"
         line(AttemptStarted("openai", "gpt-image-1-mini", 2))
         assert line.text() == "openai · gpt-image-1-mini · attempt 2 · 0.0 s"
     finally:
