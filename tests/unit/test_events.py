@@ -239,3 +239,13 @@ def test_run_async_erases_the_line_when_the_run_fails_or_is_interrupted(monkeypa
         run_async(run())
     assert status._open == [] and sys.stderr is stderr
     assert "IN_QUEUE, position 4" in out.getvalue() and out.getvalue().endswith("\x1b[2K")
+
+
+def test_help_loads_neither_the_status_line_nor_rich_live():
+    import subprocess
+    import sys
+
+    probe = ("import sys\nfrom aigw.cli.main import run\ntry:\n    run(['generate', '--help'])\nexcept SystemExit:\n"
+             "    pass\nprint('LOADED', sorted(m for m in ('rich.live', 'rich.spinner', 'aigw.cli.status') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60).stdout
+    assert out.splitlines()[-1] == "LOADED []"
