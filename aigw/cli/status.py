@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -53,9 +54,17 @@ class StatusLine:
         self.waiting: Waiting | None = None
         self.waiting_since = self.since
         self.failed = ""
+        self._lock = threading.Lock()  # rich redraws from its own thread
 
     def __call__(self, event: Event) -> None:
-        now = self._monotonic()
+        if isinstance(event, AttemptFinished) and event.attempt.served:
+            self.close()
+            return
+        with self._lock:
+            self._take(event, self._monotonic())
+        self._show()
+
+    def _take(self, event: Event, now: float) -> None:
         if isinstance(event, AttemptStarted):
             self.provider, self.model, self.hop = event.provider, event.model, event.hop
             self.since, self.job, self.waiting, self.failed = now, None, None, ""
@@ -68,16 +77,15 @@ class StatusLine:
             if self.waiting is not None and self.waiting.kind == "poll":
                 self.waiting = None
         elif isinstance(event, AttemptFinished):
-            if event.attempt.served:
-                self.close()
-                return
             self.failed = event.attempt.failure_class or "failed"
             self.waiting = None
-        self._show()
 
     def text(self) -> str:
         """The line as plain text (what the spinner is followed by)."""
-        now = self._monotonic()
+        with self._lock:
+            return self._text(self._monotonic())
+
+    def _text(self, now: float) -> str:
         wait = self.waiting
         if wait is not None and wait.kind == "rate_limit_slot":
             return f"{slot_wait_message(wait)} · {now - self.since:.1f} s"
