@@ -124,7 +124,7 @@ def test_in_a_pipe_a_429_retry_adds_nothing_but_the_usual_notice(cli, fake_opena
 
 def test_in_a_pipe_a_slot_wait_is_one_plain_line_with_its_reason_and_end(cli, fake_openai, cache_dir, monkeypatch):
     monkeypatch.setenv("AIGW_PROVIDERS__OPENAI__RPM", "1")
-    hold_rpm_slot(cache_dir, "openai", ended_ago=58.6)  # the window frees 1.4 s from now
+    hold_rpm_slot(cache_dir, "openai", ended_ago=57.8)  # the window frees 2.2 s from now (start-up eats some)
     r = cli("generate", "a cat", "-m", "gpt-image-1-mini")
     assert r.code == 0, r.stderr
     waits = [line for line in r.stderr.splitlines() if "rate-limit slot" in line]
