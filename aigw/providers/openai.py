@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import httpx
 
 from aigw import errors
+from aigw.providers._options import BY_MODEL, MAPPED, NOT_SENT, SENT, Support, not_sent
 from aigw.providers._http import MAX_IMAGE_BYTES_DEFAULT, classify, download_image, json_body, sniff_image, translated
 from aigw.providers.base import ProviderBase
 from aigw.transcripts import plain_text
@@ -31,6 +32,14 @@ class OpenAIProvider(ProviderBase):
     default_base_url: ClassVar[str] = "https://api.openai.com/v1"
     image_path: ClassVar[str] = "/images/generations"
     transcription_path: ClassVar[str] = "/audio/transcriptions"
+    image_options: ClassVar[dict[str, Support]] = {
+        "size": SENT, "aspect_ratio": MAPPED, "quality": SENT, "style": BY_MODEL, "n": SENT, "format": BY_MODEL,
+        "seed": NOT_SENT, "negative_prompt": NOT_SENT, "steps": NOT_SENT, "guidance": NOT_SENT,
+    }
+    audio_options: ClassVar[dict[str, Support]] = {
+        "language": SENT, "prompt": BY_MODEL, "temperature": SENT, "timestamps": BY_MODEL, "translate": BY_MODEL,
+    }
+    ratio_as_size: ClassVar[bool] = True
 
     def headers(self) -> dict[str, str]:
         """Bearer by default; `api-key` for Azure-style gateways; none where the gateway holds the key."""
@@ -56,6 +65,16 @@ class OpenAIProvider(ProviderBase):
         return self.base_url + "/" + path.lstrip("/")
 
     # ---- images ----------------------------------------------------------------------------
+
+    def prepare_image(self, call: ImageCall) -> tuple[ImageCall, list[str]]:
+        """Sizes, qualities, n and (GPT image) output_format or (DALL-E) style go on the wire; seeds,
+        negative prompts, steps and guidance have no field at OpenAI: a warning each, not sent."""
+        honoured = {"size", "quality", "n"}
+        if is_dalle(call.provider_model):
+            honoured |= {"style"} | ({"format"} if call.format in (None, "png") else set())  # DALL-E makes PNG
+        else:
+            honoured.add("format")  # GPT image models reject `style` (PROVIDERS.md §12.1)
+        return not_sent(call, honoured, name=self.name, model=call.provider_model)
 
     def image_body(self, call: ImageCall) -> dict[str, Any]:
         body: dict[str, Any] = {"model": call.provider_model, "prompt": call.prompt, "n": call.n}

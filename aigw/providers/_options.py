@@ -1,0 +1,70 @@
+"""Which of aigw's options each provider honours, as data, and the one function that warns for the rest.
+
+Each provider class declares `image_options` / `audio_options`: for every option of the shared
+vocabulary, how it reaches that provider's wire. README's option table is rendered from these
+declarations (`support_table`), and a test keeps the two equal. `not_sent` is the shared mapping
+step: an option the model cannot take gets one warning and is cleared from the call, so what the
+plan shows is what is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel
+
+Support = Literal["sent", "mapped", "not sent", "by model"]
+SENT: Support = "sent"  # on the wire as asked
+MAPPED: Support = "mapped"  # moved to the nearest value the provider offers, with one warning
+NOT_SENT: Support = "not sent"  # one warning, and left out of the request
+BY_MODEL: Support = "by model"  # sent where the model takes it, else one warning and left out
+SYMBOLS: dict[Support, str] = {SENT: "✓", MAPPED: "~", NOT_SENT: "✗", BY_MODEL: "✓/✗"}
+
+# Call field -> the flag the user wrote it with, in the order README's table lists them.
+IMAGE_FLAGS: dict[str, str] = {
+    "size": "--size", "aspect_ratio": "--aspect-ratio", "quality": "--quality", "style": "--style",
+    "n": "-n", "format": "--format", "seed": "--seed", "negative_prompt": "--negative-prompt",
+    "steps": "--steps", "guidance": "--guidance",
+}
+AUDIO_FLAGS: dict[str, str] = {
+    "language": "--language", "prompt": "--prompt", "temperature": "--temperature",
+    "timestamps": "--timestamps", "translate": "--translate",
+}
+
+C = TypeVar("C", bound=BaseModel)
+
+
+def _flags(call: BaseModel) -> dict[str, str]:
+    return IMAGE_FLAGS if "negative_prompt" in type(call).model_fields else AUDIO_FLAGS
+
+
+def not_sent(call: C, honoured: Collection[str], *, name: str, model: str) -> tuple[C, list[str]]:
+    """Every option asked of `call` that is not in `honoured`: one warning each ("openai: gpt-image-2
+    does not take --seed; not sent"), and its default put back so nothing of it reaches the wire."""
+    notes: list[str] = []
+    update: dict[str, Any] = {}
+    for field, flag in _flags(call).items():
+        default = type(call).model_fields[field].default
+        value = getattr(call, field)
+        if field in honoured or value == default:
+            continue
+        notes.append(f"{name}: {model} does not take {flag}; not sent")
+        update[field] = default
+    return (call.model_copy(update=update) if update else call), notes
+
+
+def support_table(columns: Mapping[str, Mapping[str, Support]], flags: Mapping[str, str]) -> str:
+    """A Markdown table: one row per option, one column per provider, cells from SYMBOLS."""
+    head = "| option | " + " | ".join(columns) + " |"
+    rule = "|---|" + "---|" * len(columns)
+    rows = [f"| `{flag}` | " + " | ".join(SYMBOLS[col[field]] for col in columns.values()) + " |"
+            for field, flag in flags.items()]
+    return "\n".join([head, rule, *rows])
+
+
+def check_declared(declared: Mapping[str, Support], flags: Mapping[str, str], owner: str) -> None:
+    """A declaration names every option, and only options (called by tests and the table)."""
+    if set(declared) != set(flags):
+        missing, extra = sorted(set(flags) - set(declared)), sorted(set(declared) - set(flags))
+        raise ValueError(f"{owner}: option declaration differs from the vocabulary: missing {missing}, extra {extra}")
