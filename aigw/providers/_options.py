@@ -14,12 +14,13 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
-Support = Literal["sent", "mapped", "not sent", "by model"]
+Support = Literal["sent", "mapped", "not sent", "refused", "by model"]
 SENT: Support = "sent"  # on the wire as asked
 MAPPED: Support = "mapped"  # moved to the nearest value the provider offers, with one warning
 NOT_SENT: Support = "not sent"  # one warning, and left out of the request
-BY_MODEL: Support = "by model"  # sent where the model takes it, else one warning and left out
-SYMBOLS: dict[Support, str] = {SENT: "✓", MAPPED: "~", NOT_SENT: "✗", BY_MODEL: "✓/✗"}
+REFUSED: Support = "refused"  # exit 2 before any request: leaving it out would change what comes back
+BY_MODEL: Support = "by model"  # sent where the model takes it; else warned and left out, or refused
+SYMBOLS: dict[Support, str] = {SENT: "✓", MAPPED: "~", NOT_SENT: "✗", REFUSED: "exit 2", BY_MODEL: "✓/✗"}
 
 # Call field -> the flag the user wrote it with, in the order README's table lists them.
 IMAGE_FLAGS: dict[str, str] = {

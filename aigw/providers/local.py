@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from aigw import errors
+from aigw.providers._options import SENT, Support
 from aigw.providers.base import ProviderBase
 from aigw.transcripts import Segment, Word, render
 from aigw.types import ProviderTranscript, TranscribeCall, Usage
@@ -74,6 +75,9 @@ def pick_device(settings: ProviderSettings) -> tuple[str, str]:
 
 class LocalProvider(ProviderBase):
     kinds: ClassVar[frozenset[str]] = frozenset({"audio"})
+    audio_options: ClassVar[dict[str, Support]] = {
+        "language": SENT, "prompt": SENT, "temperature": SENT, "timestamps": SENT, "translate": SENT,
+    }
 
     async def check(self, *, timeout: float) -> dict[str, Any]:
         bundled = bundled_model_path()

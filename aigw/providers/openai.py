@@ -156,8 +156,15 @@ class OpenAIProvider(ProviderBase):
     translation_path: ClassVar[str] = "/audio/translations"
 
     def prepare_transcribe(self, call: TranscribeCall) -> tuple[TranscribeCall, list[str]]:
-        """Word/segment timestamps exist only in verbose_json; translation has no `language`."""
-        notes: list[str] = []
+        """Word/segment timestamps exist only in verbose_json; translation has no `language`; only
+        Whisper translates (/audio/translations takes whisper-1 alone); the diarizing model takes no
+        prompt (PROVIDERS.md §2.5)."""
+        model = call.provider_model
+        if call.translate and model.startswith(("gpt-", "chatgpt-")):
+            raise errors.UsageError(f"{self.name}: {model} does not translate (only Whisper does)",
+                                    hint="use -m whisper-1 with --translate")
+        honoured = {"language", "temperature", "timestamps", "translate"} | (set() if "diarize" in model else {"prompt"})
+        call, notes = not_sent(call, honoured, name=self.name, model=model)
         if call.timestamps and call.format != "verbose_json":
             notes.append(f"{self.name}: timestamps come only with --format verbose_json; not sent")
             call = call.model_copy(update={"timestamps": None})
