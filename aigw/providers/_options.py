@@ -64,6 +64,28 @@ def support_table(columns: Mapping[str, Mapping[str, Support]], flags: Mapping[s
     return "\n".join([head, rule, *rows])
 
 
+def provider_columns(kind: str) -> dict[str, Mapping[str, Support]]:
+    """Each built-in provider of this kind and its declaration, in registry order (README's columns).
+    A gateway configured with `type = "openai"` is the `openai` column."""
+    from aigw.providers.base import provider_class
+    from aigw.providers.registry import BUILTIN
+
+    out: dict[str, Mapping[str, Support]] = {}
+    for name in BUILTIN:
+        cls = provider_class(name)
+        if kind in cls.kinds:
+            declared = cls.image_options if kind == "image" else cls.audio_options
+            check_declared(declared, IMAGE_FLAGS if kind == "image" else AUDIO_FLAGS, name)
+            out[f"`{name}`"] = declared
+    return out
+
+
+def readme_tables() -> str:
+    """README's option tables, exactly as they must appear there."""
+    return (support_table(provider_columns("image"), IMAGE_FLAGS) + "\n\n"
+            + support_table(provider_columns("audio"), AUDIO_FLAGS))
+
+
 def check_declared(declared: Mapping[str, Support], flags: Mapping[str, str], owner: str) -> None:
     """A declaration names every option, and only options (called by tests and the table)."""
     if set(declared) != set(flags):
