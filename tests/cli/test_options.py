@@ -142,3 +142,64 @@ def test_each_provider_warns_exactly_for_what_it_declares_not_sent(cli, monkeypa
             assert count == 1, (flag, warnings)
         elif support != BY_MODEL:
             assert count == 0, (flag, warnings)
+
+
+# ---- transcription: sent, or warned about and not sent, or refused before any request -----------
+
+
+def test_the_diarizing_model_gets_no_prompt_and_says_so(cli, fake_openai, speech_wav):
+    r = cli("transcribe", str(speech_wav), "-m", "gpt-4o-transcribe-diarize", "--prompt", "aigw", "-l", "en")
+    assert r.code == 0, r.stderr
+    form = fake_openai.requests_to("/audio/transcriptions")[-1].form
+    assert "prompt" not in form and form["language"] == "en"
+    assert r.stderr.count("gpt-4o-transcribe-diarize does not take --prompt; not sent") == 1
+
+
+def test_a_prompt_reaches_gpt_4o_transcribe(cli, fake_openai, speech_wav):
+    r = cli("transcribe", str(speech_wav), "-m", "gpt-4o-transcribe", "--prompt", "aigw", "--temperature", "0.2")
+    assert r.code == 0, r.stderr
+    form = fake_openai.requests_to("/audio/transcriptions")[-1].form
+    assert form["prompt"] == "aigw" and form["temperature"] == "0.2" and "not sent" not in r.stderr
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-transcribe"])
+def test_translation_by_a_gpt_transcription_model_is_refused_before_sending(cli, fake_openai, speech_wav, model):
+    r = cli.subprocess("transcribe", str(speech_wav), "-m", model, "--translate")
+    assert r.code == 2, r.stderr
+    assert "does not translate" in r.stderr and "whisper-1" in r.stderr
+    assert fake_openai.count() == 0
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-transcribe",
+                                   "gpt-4o-transcribe-diarize"])
+@pytest.mark.parametrize("fmt", ["srt", "vtt", "verbose_json"])
+def test_subtitles_from_a_model_without_timestamps_are_refused_naming_one_with_them(cli, fake_openai, speech_wav,
+                                                                                    model, fmt):
+    r = cli("transcribe", str(speech_wav), "-m", model, "-f", fmt)
+    assert r.code == 2, r.stderr
+    assert f"{model} does not produce {fmt}" in r.stderr and "whisper-1" in r.stderr
+    assert fake_openai.count() == 0
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-transcribe", "gpt-transcribe", "gpt-4o-transcribe-diarize"])
+def test_text_from_a_json_only_model_is_asked_as_json(cli, fake_openai, speech_wav, model):
+    r = cli("transcribe", str(speech_wav), "-m", model, "-f", "text")
+    assert r.code == 0, r.stderr
+    assert fake_openai.requests_to("/audio/transcriptions")[-1].form["response_format"] == "json"
+    assert r.stdout.strip()
+
+
+def test_word_timestamps_outside_verbose_json_are_warned_about_not_sent(cli, fake_openai, speech_wav):
+    r = cli("transcribe", str(speech_wav), "-m", "whisper-1", "--timestamps", "word", "-f", "json")
+    assert r.code == 0, r.stderr
+    assert not fake_openai.requests_to("/audio/transcriptions")[-1].form_list("timestamp_granularities[]")
+    assert r.stderr.count("timestamps come only with --format verbose_json; not sent") == 1
+
+
+def test_an_english_only_local_model_warns_that_it_neither_translates_nor_takes_another_language(cli):
+    r = cli("transcribe", str(Path(__file__).resolve().parents[2] / "examples" / "hello.wav"), "-m", "whisper-tiny.en",
+            "-l", "de", "--translate", "--dry-run", "--json")
+    assert r.code == 0, r.stderr
+    warnings = "\n".join(json.loads(r.stdout)["candidates"][0]["warnings"])
+    assert warnings.count("(English only) does not take --language; not sent") == 1
+    assert warnings.count("(English only) does not take --translate; not sent") == 1
