@@ -49,7 +49,7 @@ def _group(ctx: Context, req: ImageRequest, options: RunOptions, model_id: str, 
             # Carry what the requested model would have used, defaults included: a DALL-E 3 request
             # with no size or quality means 1024x1024 standard, not the successor's "auto".
             carried, cand.warnings = image_params.carry_over(
-                model, cand.model, size=req.size or default_size(model), quality=req.quality or _fixed_default(model),
+                model, cand.model, size=req.size or (None if req.aspect_ratio else default_size(model)), quality=req.quality or _fixed_default(model),
                 style=model_style, n=req.n, fmt=req.format)
             params.update(carried)
         call = ImageCall(provider_model=cand.provider_model, prompt=prompt, **params)

@@ -203,3 +203,13 @@ def test_an_english_only_local_model_warns_that_it_neither_translates_nor_takes_
     warnings = "\n".join(json.loads(r.stdout)["candidates"][0]["warnings"])
     assert warnings.count("(English only) does not take --language; not sent") == 1
     assert warnings.count("(English only) does not take --translate; not sent") == 1
+
+
+def test_a_ratio_asked_of_a_retired_model_becomes_its_successors_size(cli, fake_openai):
+    r = cli("generate", "a cat", "-m", "dall-e-3", "-a", "16:9", "--json")
+    assert r.code == 0, r.stderr
+    body = fake_openai.requests_to("/images/generations")[-1].json
+    assert body["model"] == "gpt-image-1.5" and body["size"] == "1536x1024"
+    assert json.loads(r.stdout)["size"] == "1536x1024"
+    assert r.stderr.count("--aspect-ratio 16:9 sent as the nearest size, 1536x1024") == 1
+    assert "decides the shape" not in r.stderr
