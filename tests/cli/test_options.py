@@ -213,3 +213,19 @@ def test_a_ratio_asked_of_a_retired_model_becomes_its_successors_size(cli, fake_
     assert json.loads(r.stdout)["size"] == "1536x1024"
     assert r.stderr.count("--aspect-ratio 16:9 sent as the nearest size, 1536x1024") == 1
     assert "decides the shape" not in r.stderr
+
+
+def _openai_audio_formats() -> list[tuple[str, str]]:
+    from aigw.catalog import load
+
+    return [(m.id, fmt) for m in load().models.values()
+            if m.kind == "audio" and "openai" in m.providers for fmt in m.formats]
+
+
+@pytest.mark.parametrize(("model", "fmt"), _openai_audio_formats())
+def test_every_format_the_catalog_gives_an_openai_model_is_one_openai_accepts(cli, fake_openai, speech_wav, model, fmt):
+    # The fake rejects (400) a response_format the model does not take (PROVIDERS.md §2.5 matrix).
+    r = cli("transcribe", str(speech_wav), "-m", model, "-f", fmt, "-p", "openai")
+    assert r.code == 0, r.stderr
+    sent = fake_openai.requests_to("/audio/transcriptions")[-1].form["response_format"]
+    assert sent == ("json" if fmt == "text" else fmt)  # text comes from JSON, which carries the usage
