@@ -164,7 +164,7 @@ def test_a_prompt_reaches_gpt_4o_transcribe(cli, fake_openai, speech_wav):
 
 @pytest.mark.parametrize("model", ["gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-transcribe"])
 def test_translation_by_a_gpt_transcription_model_is_refused_before_sending(cli, fake_openai, speech_wav, model):
-    r = cli.subprocess("transcribe", str(speech_wav), "-m", model, "--translate")
+    r = cli("transcribe", str(speech_wav), "-m", model, "--translate")
     assert r.code == 2, r.stderr
     assert "does not translate" in r.stderr and "whisper-1" in r.stderr
     assert fake_openai.count() == 0
