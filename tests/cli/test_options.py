@@ -125,16 +125,20 @@ KEYS = {"OPENAI_API_KEY": "k", "FAL_KEY": "k", "REPLICATE_API_TOKEN": "k", "RUNP
 SERVED = [("openai", "gpt-image-2"), ("openai", "gpt-image-1-mini"), ("fal", "flux-schnell"), ("fal", "flux-dev"),
           ("fal", "sdxl"), ("replicate", "flux-schnell"), ("replicate", "sdxl"), ("runpod", "flux-schnell"),
           ("runpod", "flux-dev"), ("together", "flux-schnell"), ("stability", "stable-image-core"),
-          ("stability", "sd3.5-large-turbo"), ("stability", "stable-image-ultra")]
+          ("stability", "sd3.5-large-turbo"), ("stability", "stable-image-ultra"), ("stability", "sd3.5-large")]
 
 
-@pytest.mark.parametrize(("provider", "model"), SERVED)
-def test_each_provider_warns_exactly_for_what_it_declares_not_sent(cli, monkeypatch, provider, model):
+def _planned_warnings(cli, monkeypatch, provider: str, model: str) -> str:
     for var, value in KEYS.items():
         monkeypatch.setenv(var, value)
     r = cli("generate", "a cat", "-m", model, "-p", provider, *DIFFUSION_ARGS, "--dry-run", "--json")
     assert r.code == 0, r.stderr
-    warnings = "\n".join(json.loads(r.stdout)["candidates"][0]["warnings"])
+    return "\n".join(json.loads(r.stdout)["candidates"][0]["warnings"])
+
+
+@pytest.mark.parametrize(("provider", "model"), SERVED)
+def test_each_provider_warns_exactly_for_what_it_declares_not_sent(cli, monkeypatch, provider, model):
+    warnings = _planned_warnings(cli, monkeypatch, provider, model)
     declared = provider_columns("image")[f"`{provider}`"]
     for flag, count in _not_sent_warnings(warnings).items():
         support = declared[next(f for f, fl in IMAGE_FLAGS.items() if fl == flag)]
@@ -229,3 +233,14 @@ def test_every_format_the_catalog_gives_an_openai_model_is_one_openai_accepts(cl
     assert r.code == 0, r.stderr
     sent = fake_openai.requests_to("/audio/transcriptions")[-1].form["response_format"]
     assert sent == ("json" if fmt == "text" else fmt)  # text comes from JSON, which carries the usage
+
+
+def test_an_option_declared_by_model_is_sent_to_some_models_and_warned_about_at_others(cli, monkeypatch):
+    counts: dict[tuple[str, str], set[int]] = {}
+    for provider, model in SERVED:
+        for flag, count in _not_sent_warnings(_planned_warnings(cli, monkeypatch, provider, model)).items():
+            counts.setdefault((provider, flag), set()).add(count)
+    for (provider, flag), seen in counts.items():
+        field = next(f for f, fl in IMAGE_FLAGS.items() if fl == flag)
+        if provider_columns("image")[f"`{provider}`"][field] == BY_MODEL:
+            assert seen == {0, 1}, (provider, flag, seen)
