@@ -48,8 +48,10 @@ def _group(ctx: Context, req: ImageRequest, options: RunOptions, model_id: str, 
         if cand.substitution is not None or not primary:
             # Carry what the requested model would have used, defaults included: a DALL-E 3 request
             # with no size or quality means 1024x1024 standard, not the successor's "auto".
+            # A ratio with no size is mapped onto the successor's own sizes, not the old default's shape.
+            size = req.size or (None if req.aspect_ratio else default_size(model))
             carried, cand.warnings = image_params.carry_over(
-                model, cand.model, size=req.size or (None if req.aspect_ratio else default_size(model)), quality=req.quality or _fixed_default(model),
+                model, cand.model, size=size, quality=req.quality or _fixed_default(model),
                 style=model_style, n=req.n, fmt=req.format)
             params.update(carried)
         call = ImageCall(provider_model=cand.provider_model, prompt=prompt, **params)

@@ -121,7 +121,8 @@ def ratio_to_size(model: Model, call: ImageCall) -> tuple[ImageCall, list[str]]:
     asked = call.aspect_ratio
     if call.size is not None:
         return call.model_copy(update={"aspect_ratio": None}), [
-            f"{model.id} takes a size, not a ratio: --size {call.size} decides the shape; --aspect-ratio {asked} not sent"]
+            f"{model.id} takes a size, not a ratio: --size {call.size} decides the shape; "
+            f"--aspect-ratio {asked} not sent"]
     if not [s for s in model.sizes if parse_size(s)]:
         return call, []
     size = _ratio_size(model, asked)
