@@ -244,3 +244,10 @@ def test_an_option_declared_by_model_is_sent_to_some_models_and_warned_about_at_
         field = next(f for f, fl in IMAGE_FLAGS.items() if fl == flag)
         if provider_columns("image")[f"`{provider}`"][field] == BY_MODEL:
             assert seen == {0, 1}, (provider, flag, seen)
+
+
+def test_a_plain_dry_run_says_what_would_not_be_sent(cli, fake_openai):
+    r = cli("generate", "a cat", "-m", "gpt-image-2", "--seed", "7", "--dry-run")
+    assert r.code == 0, r.stderr
+    assert r.stderr.count("warning: openai: gpt-image-2 does not take --seed; not sent") == 1
+    assert "does not take" not in r.stdout and fake_openai.count() == 0
