@@ -27,8 +27,8 @@ from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 from aigw import errors
-from aigw.providers._options import REFUSED, NOT_SENT, SENT, Support, not_sent
 from aigw.providers._http import classify, json_body, translated
+from aigw.providers._options import NOT_SENT, REFUSED, SENT, Support, not_sent
 from aigw.providers.base import ProviderBase
 from aigw.transcripts import Segment, Word, render
 from aigw.types import ProviderTranscript, TranscribeCall, Usage

@@ -251,3 +251,11 @@ def test_a_plain_dry_run_says_what_would_not_be_sent(cli, fake_openai):
     assert r.code == 0, r.stderr
     assert r.stderr.count("warning: openai: gpt-image-2 does not take --seed; not sent") == 1
     assert "does not take" not in r.stdout and fake_openai.count() == 0
+
+
+def test_a_ratio_for_a_model_reached_by_its_own_id_becomes_its_familys_nearest_size(cli, gateway):
+    r = cli("generate", "a cat", "-m", "mygw/gpt-image-1.5", "-a", "16:9", "--json")
+    assert r.code == 0, r.stderr
+    assert gateway.requests_to("/images/generations")[-1].json["size"] == "1536x1024"
+    assert json.loads(r.stdout)["size"] == "1536x1024"
+    assert r.stderr.count("--aspect-ratio 16:9 sent as the nearest size, 1536x1024") == 1
