@@ -105,6 +105,8 @@ def render_plan(plan: Any, as_json: bool) -> None:
         when = f" as of {row['price_as_of']}" if row["price_as_of"] else ""
         sys.stdout.write(f"{row['hop']}\t{row['provider']}\t{row['model']}{sub}{fb}\t"
                          f"{format_usd(row['estimated_cost_usd'])}{when}\n")
+    for warning in dict.fromkeys(w for row in rows for w in row.get("warnings") or ()):
+        STATE.warn(warning)  # what each candidate would not send, or would map, as a real run says
     for reason in plan.skipped:
         STATE.info(f"skipped {reason}")
     STATE.info("dry run: nothing was sent")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aigw import errors
+from aigw.providers._options import not_sent
 from aigw.transcripts import Segment, Word, render
 from aigw.types import ImageCall, ProviderTranscript, TranscribeCall
 from aigw.providers._sizes import parse_size, ratio_size
@@ -58,6 +59,10 @@ IMAGE_MODELS: dict[str, ImageModel] = {
 # A fal model aigw knows nothing about (reached as fal/OWNER/APP): send what was asked, under the
 # field names most fal image models use, and let fal judge.
 OTHER_IMAGE = ImageModel()
+
+# What every fal image model here takes (negative_prompt where its ImageModel says so); quality and
+# style have no field at fal: a warning each, not sent.
+IMAGE_HONOURED = {"size", "aspect_ratio", "n", "format", "seed", "steps", "guidance"}
 
 Mapped = tuple[dict[str, Any], list[str], Any]
 
@@ -107,7 +112,8 @@ def _size(call: ImageCall, notes: list[str], name: str) -> tuple[int, int] | Non
 def image_input(call: ImageCall, *, name: str = "fal") -> Mapped:
     model = call.provider_model
     spec = IMAGE_MODELS.get(model, OTHER_IMAGE)
-    notes: list[str] = []
+    honoured = IMAGE_HONOURED | ({"negative_prompt"} if spec.negative_prompt else set())
+    call, notes = not_sent(call, honoured, name=name, model=model)
     body: dict[str, Any] = {"prompt": call.prompt}
     wh = _size(call, notes, name)
     if wh is not None:
@@ -135,15 +141,7 @@ def image_input(call: ImageCall, *, name: str = "fal") -> Mapped:
             notes.append(f"{name}: {model} returns jpeg or png, not webp; using png")
         body[spec.format_field] = update["format"] = fmt
     if call.negative_prompt is not None:
-        if spec.negative_prompt:
-            body["negative_prompt"] = call.negative_prompt
-        else:
-            notes.append(f"{name}: negative_prompt is not supported by {model}; not sent")
-            update["negative_prompt"] = None
-    for what in ("quality", "style"):
-        if getattr(call, what) is not None:
-            notes.append(f"{name}: {what} is not supported by {model}; not sent")
-            update[what] = None
+        body["negative_prompt"] = call.negative_prompt
     return body, notes, call.model_copy(update=update)
 
 
@@ -164,7 +162,8 @@ def audio_input(call: TranscribeCall, *, name: str = "fal") -> Mapped:
     """The input without `audio_url` (added once the audio is inline or uploaded)."""
     model = call.provider_model
     spec = AUDIO_MODELS.get(model, OTHER_AUDIO)
-    notes: list[str] = []
+    honoured = {"language", "timestamps", "translate"} | ({"prompt"} if spec.prompt else set())
+    call, notes = not_sent(call, honoured, name=name, model=model)  # no fal Whisper app takes a temperature
     update: dict[str, Any] = {}
     body: dict[str, Any] = {"task": "translate" if call.translate else "transcribe"}
     language = call.language
@@ -181,14 +180,7 @@ def audio_input(call: TranscribeCall, *, name: str = "fal") -> Mapped:
         level = update["timestamps"] = "segment"
     body["chunk_level"] = level
     if call.prompt is not None:
-        if spec.prompt:
-            body["prompt"] = call.prompt
-        else:
-            notes.append(f"{name}: prompt is not supported by {model}; not sent")
-            update["prompt"] = None
-    if call.temperature is not None:
-        notes.append(f"{name}: temperature is not supported by {model}; not sent")
-        update["temperature"] = None
+        body["prompt"] = call.prompt
     return body, notes, call.model_copy(update=update)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from aigw.errors import UsageError
 from aigw.types import ImageCall, TranscribeCall
+from aigw.providers._options import not_sent
 from aigw.providers._sizes import parse_ratio, parse_size
 
 FLUX_ASPECTS: dict[str, tuple[int, int]] = {
@@ -46,8 +47,8 @@ def _clamp(value: int | float, low: int | float, high: int | float) -> int | flo
     return max(low, min(high, value))
 
 
-def _not_sent(what: str, model: str) -> str:
-    return f"replicate: {what} is not supported by {model}; not sent"
+# A diffusion model's inputs; quality and style have no Replicate input (a warning each, not sent).
+DIFFUSION = {"size", "aspect_ratio", "n", "format", "seed", "negative_prompt", "steps", "guidance"}
 
 
 def _nearest_aspect(ratio: float) -> str:
@@ -56,7 +57,7 @@ def _nearest_aspect(ratio: float) -> str:
 
 def flux_schnell(call: ImageCall) -> ImageMapped:
     model = "black-forest-labs/flux-schnell"
-    notes: list[str] = []
+    call, notes = not_sent(call, {"size", "aspect_ratio", "n", "format", "seed", "steps"}, name="replicate", model=model)
     body: dict[str, Any] = {"prompt": call.prompt}
     wh = parse_size(call.size)
     asked_ratio = parse_ratio(call.aspect_ratio)
@@ -90,10 +91,6 @@ def flux_schnell(call: ImageCall) -> ImageMapped:
         body["seed"] = call.seed
         body["go_fast"] = False  # the fp8 fast path is not deterministic even with a seed
     body["output_format"] = FLUX_FORMATS[call.format or "png"]
-    for what, value in (("guidance", call.guidance), ("negative_prompt", call.negative_prompt),
-                        ("quality", call.quality), ("style", call.style)):
-        if value is not None:
-            notes.append(_not_sent(what, model))
     return body, notes, call.model_copy(update={"n": n})
 
 
@@ -119,7 +116,7 @@ def _sdxl_size(call: ImageCall, notes: list[str], model: str) -> tuple[int, int]
 
 def sdxl(call: ImageCall) -> ImageMapped:
     model = "stability-ai/sdxl"
-    notes: list[str] = []
+    call, notes = not_sent(call, DIFFUSION, name="replicate", model=model)
     body: dict[str, Any] = {"prompt": call.prompt}
     wh = _sdxl_size(call, notes, model)
     if wh:
@@ -146,15 +143,13 @@ def sdxl(call: ImageCall) -> ImageMapped:
     if fmt not in (None, "png"):
         notes.append(f"replicate: {model} returns PNG only; saving PNG, not {fmt}")
         fmt = "png"
-    for what, value in (("quality", call.quality), ("style", call.style)):
-        if value is not None:
-            notes.append(_not_sent(what, model))
     return body, notes, call.model_copy(update={"n": n, "format": fmt})
 
 
 def generic_image(call: ImageCall) -> ImageMapped:
     """A model aigw has no table for (reached as replicate/OWNER/NAME): common Replicate input names."""
     name = model_name(call.provider_model)
+    call, dropped = not_sent(call, DIFFUSION, name="replicate", model=name)
     notes = [f"replicate: {name} is not in aigw's table of Replicate models; parameters are sent under "
              "common Replicate input names (prompt, width/height, aspect_ratio, num_outputs, ...)"]
     body: dict[str, Any] = {"prompt": call.prompt}
@@ -170,10 +165,7 @@ def generic_image(call: ImageCall) -> ImageMapped:
     body.update({k: v for k, v in optional.items() if v is not None})
     if call.format:
         body["output_format"] = FLUX_FORMATS[call.format]
-    for what, value in (("quality", call.quality), ("style", call.style)):
-        if value is not None:
-            notes.append(_not_sent(what, name))
-    return body, notes, call
+    return body, [*notes, *dropped], call
 
 
 IMAGE_MAPPERS: dict[str, Callable[[ImageCall], ImageMapped]] = {

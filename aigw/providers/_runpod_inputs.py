@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aigw import errors
+from aigw.providers._options import not_sent
 from aigw.transcripts import Segment, Word, render
 from aigw.types import ImageCall, ProviderTranscript, TranscribeCall, Usage
 
@@ -95,23 +96,16 @@ def _size(call: ImageCall, name: str, notes: list[str], *, grid: bool) -> tuple[
     return fitted
 
 
-def _unsupported(call: ImageCall, name: str, what: str, notes: list[str]) -> dict[str, Any]:
-    """Parameters the endpoint has no notion of: a warning each, and cleared from the call."""
-    cleared: dict[str, Any] = {}
-    for field in ("quality", "style"):
-        if getattr(call, field) is not None:
-            notes.append(f"{name}: {field} {getattr(call, field)} is not supported by {what}; not sent")
-            cleared[field] = None
-    return cleared
+# What both image schemas take; quality and style have no field in either (a warning each, not sent).
+HONOURED = {"size", "aspect_ratio", "n", "format", "seed", "negative_prompt", "steps", "guidance"}
 
 
 def flux_input(call: ImageCall, flux: Flux, name: str) -> tuple[dict[str, Any], list[str], ImageCall]:
     """One job's input on a public FLUX endpoint (each job makes one image)."""
-    notes: list[str] = []
+    call, notes = not_sent(call, HONOURED, name=name, model=flux.catalog_id)
     width, height = _size(call, name, notes, grid=True)
     inp: dict[str, Any] = {"prompt": call.prompt, "width": width, "height": height}
-    update: dict[str, Any] = {"size": f"{width}x{height}", "aspect_ratio": None,
-                              **_unsupported(call, name, flux.catalog_id, notes)}
+    update: dict[str, Any] = {"size": f"{width}x{height}", "aspect_ratio": None}
     if call.negative_prompt:
         inp["negative_prompt"] = call.negative_prompt
     if call.steps is not None:
@@ -137,11 +131,10 @@ def flux_input(call: ImageCall, flux: Flux, name: str) -> tuple[dict[str, Any], 
 
 def sdxl_input(call: ImageCall, name: str) -> tuple[dict[str, Any], list[str], ImageCall]:
     """A user's SDXL endpoint, in worker-sdxl's schema; `num_images` is set per job by the caller."""
-    notes: list[str] = []
+    call, notes = not_sent(call, HONOURED, name=name, model="the SDXL worker")
     width, height = _size(call, name, notes, grid=False)
     inp: dict[str, Any] = {"prompt": call.prompt, "width": width, "height": height}
-    update: dict[str, Any] = {"size": f"{width}x{height}", "aspect_ratio": None,
-                              **_unsupported(call, name, "the SDXL worker", notes)}
+    update: dict[str, Any] = {"size": f"{width}x{height}", "aspect_ratio": None}
     if call.negative_prompt:
         inp["negative_prompt"] = call.negative_prompt
     if call.steps is not None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from aigw.clock import Clock, SystemClock
 from aigw.errors import UsageError
 from aigw.events import EventSink, no_events
+from aigw.providers._options import Support
 from aigw.providers.registry import BUILTIN
 
 if TYPE_CHECKING:
@@ -53,6 +54,11 @@ class ProviderBase:
 
     kinds: ClassVar[frozenset[str]] = frozenset()
     default_base_url: ClassVar[str] = ""
+    # How each option of aigw's vocabulary reaches this provider's wire (README's option table).
+    image_options: ClassVar[dict[str, Support]] = {}
+    audio_options: ClassVar[dict[str, Support]] = {}
+    # Takes sizes only: the service turns --aspect-ratio into the catalog model's nearest size first.
+    ratio_as_size: ClassVar[bool] = False
 
     def __init__(self, name: str, settings: ProviderSettings, client: httpx.AsyncClient | None,
                  *, clock: Clock | None = None) -> None:

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 
 from aigw import errors
 from aigw.providers._http import classify, json_body, translated
+from aigw.providers._options import NOT_SENT, REFUSED, SENT, Support, not_sent
 from aigw.providers.base import ProviderBase
 from aigw.transcripts import Segment, Word, render
 from aigw.types import ProviderTranscript, TranscribeCall, Usage
@@ -40,6 +41,9 @@ SENTENCE_END = (".", "?", "!")
 class DeepgramProvider(ProviderBase):
     kinds: ClassVar[frozenset[str]] = frozenset({"audio"})
     default_base_url: ClassVar[str] = "https://api.deepgram.com"
+    audio_options: ClassVar[dict[str, Support]] = {
+        "language": SENT, "prompt": NOT_SENT, "temperature": NOT_SENT, "timestamps": SENT, "translate": REFUSED,
+    }
 
     def headers(self, content_type: str | None = None) -> dict[str, str]:
         out = dict(self.settings.headers or {})
@@ -55,14 +59,8 @@ class DeepgramProvider(ProviderBase):
         if call.translate:
             raise errors.UsageError(f"{self.name}: Deepgram transcribes but does not translate",
                                     hint="use -m whisper-large-v3 or -m whisper-1 with --translate")
-        notes: list[str] = []
+        call, notes = not_sent(call, {"language", "timestamps"}, name=self.name, model=call.provider_model)
         update: dict[str, Any] = {}
-        if call.prompt:
-            notes.append(f"{self.name}: --prompt is not supported by Deepgram; not sent")
-            update["prompt"] = None
-        if call.temperature is not None:
-            notes.append(f"{self.name}: --temperature is not supported by Deepgram; not sent")
-            update["temperature"] = None
         if call.timestamps and call.format != "verbose_json":
             notes.append(f"{self.name}: timestamps show only with --format verbose_json; not used")
             update["timestamps"] = None

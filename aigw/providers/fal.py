@@ -36,6 +36,7 @@ from aigw import errors
 from aigw.providers import _fal_models as models
 from aigw.providers._http import MAX_IMAGE_BYTES_DEFAULT, classify, download_image, json_body, sniff_image, translated
 from aigw.providers._jobs import PollState, poll_until, quietly
+from aigw.providers._options import BY_MODEL, MAPPED, NOT_SENT, SENT, Support
 from aigw.providers.base import ProviderBase
 from aigw.types import ImageBlob, ImageCall, ProviderImages, ProviderTranscript, TranscribeCall
 
@@ -85,6 +86,13 @@ class FalProvider(ProviderBase):
     default_base_url: ClassVar[str] = "https://queue.fal.run"
     poll_interval: ClassVar[float] = 0.1  # fal_client's DEFAULT_QUEUE_POLL_INTERVAL
     max_poll_interval: ClassVar[float] = 2.0
+    image_options: ClassVar[dict[str, Support]] = {
+        "size": MAPPED, "aspect_ratio": MAPPED, "quality": NOT_SENT, "style": NOT_SENT, "n": SENT, "format": MAPPED,
+        "seed": SENT, "negative_prompt": BY_MODEL, "steps": MAPPED, "guidance": SENT,
+    }
+    audio_options: ClassVar[dict[str, Support]] = {
+        "language": MAPPED, "prompt": BY_MODEL, "temperature": NOT_SENT, "timestamps": MAPPED, "translate": SENT,
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from aigw import errors
+from aigw.providers._options import BY_MODEL, SENT, Support
 from aigw.providers._whisper_compat import LimitedFormatsProvider
 from aigw.types import ImageCall, ProviderImages, TranscribeCall
 
@@ -45,6 +46,9 @@ class GroqProvider(LimitedFormatsProvider):
     wire_formats: ClassVar[frozenset[str]] = frozenset({"json", "text", "verbose_json"})
     upload_limit_bytes: ClassVar[int | None] = UPLOAD_LIMIT_BYTES
     min_billed_seconds: ClassVar[float] = MIN_BILLED_SECONDS
+    audio_options: ClassVar[dict[str, Support]] = {
+        "language": SENT, "prompt": SENT, "temperature": SENT, "timestamps": SENT, "translate": BY_MODEL,
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

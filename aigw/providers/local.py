@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from aigw import errors
+from aigw.providers._options import BY_MODEL, SENT, Support, not_sent
 from aigw.providers.base import ProviderBase
 from aigw.transcripts import Segment, Word, render
 from aigw.types import ProviderTranscript, TranscribeCall, Usage
@@ -74,6 +75,17 @@ def pick_device(settings: ProviderSettings) -> tuple[str, str]:
 
 class LocalProvider(ProviderBase):
     kinds: ClassVar[frozenset[str]] = frozenset({"audio"})
+    audio_options: ClassVar[dict[str, Support]] = {
+        "language": BY_MODEL, "prompt": SENT, "temperature": SENT, "timestamps": SENT, "translate": BY_MODEL,
+    }
+
+    def prepare_transcribe(self, call: TranscribeCall) -> tuple[TranscribeCall, list[str]]:
+        """English-only models (`*.en`) transcribe English only: faster-whisper ignores the language
+        and the task for them, so another language or --translate is warned about and not sent."""
+        if not call.provider_model.rstrip("/").endswith(".en"):
+            return call, []
+        honoured = {"prompt", "temperature", "timestamps"} | ({"language"} if call.language in (None, "en") else set())
+        return not_sent(call, honoured, name=self.name, model=f"{call.provider_model} (English only)")
 
     async def check(self, *, timeout: float) -> dict[str, Any]:
         bundled = bundled_model_path()

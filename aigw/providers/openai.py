@@ -8,15 +8,26 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from typing import Any, ClassVar
 
 import httpx
 
 from aigw import errors
 from aigw.providers._http import MAX_IMAGE_BYTES_DEFAULT, classify, download_image, json_body, sniff_image, translated
+from aigw.providers._options import BY_MODEL, MAPPED, NOT_SENT, SENT, Support, not_sent
+from aigw.providers._sizes import parse_ratio
 from aigw.providers.base import ProviderBase
 from aigw.transcripts import plain_text
 from aigw.types import ImageBlob, ImageCall, ProviderImages, ProviderTranscript, TranscribeCall, Usage
+
+# Sizes by model family (PROVIDERS.md §2.3), for a ratio asked of a model the catalog does not know.
+_GPT_SIZES = ((1024, 1024), (1536, 1024), (1024, 1536))
+FAMILY_SIZES: tuple[tuple[str, tuple[tuple[int, int], ...]], ...] = (
+    ("dall-e-2", ((256, 256), (512, 512), (1024, 1024))),
+    ("dall-e-3", ((1024, 1024), (1792, 1024), (1024, 1792))),
+    ("gpt-image", _GPT_SIZES), ("chatgpt-image", _GPT_SIZES),
+)
 
 # Formats the wire returns as plain text rather than JSON.
 TEXT_FORMATS = {"text", "srt", "vtt"}
@@ -31,6 +42,14 @@ class OpenAIProvider(ProviderBase):
     default_base_url: ClassVar[str] = "https://api.openai.com/v1"
     image_path: ClassVar[str] = "/images/generations"
     transcription_path: ClassVar[str] = "/audio/transcriptions"
+    image_options: ClassVar[dict[str, Support]] = {
+        "size": SENT, "aspect_ratio": MAPPED, "quality": SENT, "style": BY_MODEL, "n": SENT, "format": BY_MODEL,
+        "seed": NOT_SENT, "negative_prompt": NOT_SENT, "steps": NOT_SENT, "guidance": NOT_SENT,
+    }
+    audio_options: ClassVar[dict[str, Support]] = {
+        "language": SENT, "prompt": BY_MODEL, "temperature": SENT, "timestamps": BY_MODEL, "translate": BY_MODEL,
+    }
+    ratio_as_size: ClassVar[bool] = True
 
     def headers(self) -> dict[str, str]:
         """Bearer by default; `api-key` for Azure-style gateways; none where the gateway holds the key."""
@@ -56,6 +75,32 @@ class OpenAIProvider(ProviderBase):
         return self.base_url + "/" + path.lstrip("/")
 
     # ---- images ----------------------------------------------------------------------------
+
+    def prepare_image(self, call: ImageCall) -> tuple[ImageCall, list[str]]:
+        """Sizes, qualities, n and (GPT image) output_format or (DALL-E) style go on the wire; seeds,
+        negative prompts, steps and guidance have no field at OpenAI: a warning each, not sent."""
+        call, notes = self._ratio_as_family_size(call)
+        honoured = {"size", "quality", "n"}
+        if is_dalle(call.provider_model):
+            honoured |= {"style"} | ({"format"} if call.format in (None, "png") else set())  # DALL-E makes PNG
+        else:
+            honoured.add("format")  # GPT image models reject `style` (PROVIDERS.md §12.1)
+        call, more = not_sent(call, honoured, name=self.name, model=call.provider_model)
+        return call, [*notes, *more]
+
+    def _ratio_as_family_size(self, call: ImageCall) -> tuple[ImageCall, list[str]]:
+        """A model reached by its own id has no catalog sizes for the service to map a ratio onto:
+        its family's sizes (PROVIDERS.md §2.3) serve instead."""
+        ratio = parse_ratio(call.aspect_ratio)
+        sizes = next((s for prefix, s in FAMILY_SIZES if call.provider_model.startswith(prefix)), ())
+        if ratio is None or call.size is not None or not sizes:
+            return call, []
+        size = min(sizes, key=lambda s: abs(math.log(s[0] / s[1]) - math.log(ratio)))
+        text = f"{size[0]}x{size[1]}"
+        notes = [] if abs(size[0] / size[1] - ratio) < 1e-3 else [
+            f"{self.name}: {call.provider_model} has no {call.aspect_ratio} size; --aspect-ratio "
+            f"{call.aspect_ratio} sent as the nearest size, {text}"]
+        return call.model_copy(update={"size": text, "aspect_ratio": None}), notes
 
     def image_body(self, call: ImageCall) -> dict[str, Any]:
         body: dict[str, Any] = {"model": call.provider_model, "prompt": call.prompt, "n": call.n}
@@ -137,8 +182,15 @@ class OpenAIProvider(ProviderBase):
     translation_path: ClassVar[str] = "/audio/translations"
 
     def prepare_transcribe(self, call: TranscribeCall) -> tuple[TranscribeCall, list[str]]:
-        """Word/segment timestamps exist only in verbose_json; translation has no `language`."""
-        notes: list[str] = []
+        """Word/segment timestamps exist only in verbose_json; translation has no `language`; only
+        Whisper translates (/audio/translations takes whisper-1 alone); the diarizing model takes no
+        prompt (PROVIDERS.md §2.5)."""
+        model = call.provider_model
+        if call.translate and model.startswith(("gpt-", "chatgpt-")):
+            raise errors.UsageError(f"{self.name}: {model} does not translate (only Whisper does)",
+                                    hint="use -m whisper-1 with --translate")
+        honoured = {"language", "temperature", "timestamps", "translate"} | (set() if "diarize" in model else {"prompt"})
+        call, notes = not_sent(call, honoured, name=self.name, model=model)
         if call.timestamps and call.format != "verbose_json":
             notes.append(f"{self.name}: timestamps come only with --format verbose_json; not sent")
             call = call.model_copy(update={"timestamps": None})

@@ -33,6 +33,7 @@ from aigw import errors
 from aigw.providers import _replicate_inputs as inputs
 from aigw.providers._http import MAX_IMAGE_BYTES_DEFAULT, classify, download_image, json_body, sniff_image, translated
 from aigw.providers._jobs import PollState, poll_until, quietly
+from aigw.providers._options import BY_MODEL, MAPPED, NOT_SENT, SENT, Support
 from aigw.providers._replicate_output import parse_transcript
 from aigw.providers.base import ProviderBase
 from aigw.types import ImageBlob, ImageCall, ProviderImages, ProviderTranscript, TranscribeCall, Usage
@@ -60,6 +61,13 @@ class Ran:
 class ReplicateProvider(ProviderBase):
     kinds: ClassVar[frozenset[str]] = frozenset({"image", "audio"})
     default_base_url: ClassVar[str] = "https://api.replicate.com"
+    image_options: ClassVar[dict[str, Support]] = {
+        "size": MAPPED, "aspect_ratio": MAPPED, "quality": NOT_SENT, "style": NOT_SENT, "n": MAPPED, "format": MAPPED,
+        "seed": SENT, "negative_prompt": BY_MODEL, "steps": MAPPED, "guidance": BY_MODEL,
+    }
+    audio_options: ClassVar[dict[str, Support]] = {
+        "language": SENT, "prompt": SENT, "temperature": SENT, "timestamps": MAPPED, "translate": SENT,
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -40,6 +40,7 @@ from aigw import errors
 from aigw.providers import _runpod_inputs as wire
 from aigw.providers._http import MAX_IMAGE_BYTES_DEFAULT, classify, download_image, json_body, sniff_image, translated
 from aigw.providers._jobs import CANCEL_GRACE_S, PollState, poll_until, quietly
+from aigw.providers._options import BY_MODEL, MAPPED, NOT_SENT, SENT, Support
 from aigw.providers.base import ProviderBase
 from aigw.types import ImageBlob, ImageCall, ProviderImages, ProviderTranscript, TranscribeCall, Usage
 
@@ -70,6 +71,13 @@ def sync_wait_ms(timeout: float) -> int:
 class RunPodProvider(ProviderBase):
     kinds: ClassVar[frozenset[str]] = frozenset({"image", "audio"})
     default_base_url: ClassVar[str] = "https://api.runpod.ai/v2"
+    image_options: ClassVar[dict[str, Support]] = {
+        "size": MAPPED, "aspect_ratio": MAPPED, "quality": NOT_SENT, "style": NOT_SENT, "n": SENT, "format": MAPPED,
+        "seed": SENT, "negative_prompt": SENT, "steps": MAPPED, "guidance": MAPPED,
+    }
+    audio_options: ClassVar[dict[str, Support]] = {
+        "language": SENT, "prompt": SENT, "temperature": SENT, "timestamps": BY_MODEL, "translate": SENT,
+    }
 
     # ---- which schema an endpoint speaks -----------------------------------------------------
 

@@ -41,6 +41,7 @@ from aigw import __version__, errors
 from aigw.providers._http import classify, json_body, sniff_image, translated
 from aigw.providers.base import ProviderBase
 from aigw.types import ImageBlob, ImageCall, ProviderImages
+from aigw.providers._options import BY_MODEL, MAPPED, NOT_SENT, SENT, Support, not_sent
 from aigw.providers._sizes import parse_ratio, parse_size
 
 GENERATE_PATH = "/v2beta/stable-image/generate/"
@@ -119,8 +120,10 @@ def form_fields(call: ImageCall) -> tuple[dict[str, str], list[str], ImageCall]:
     """(the form for one image, warnings, the call as adjusted). Pure, so `prepare_image` and
     `generate` always agree; a prepared call maps onto itself with no new warnings."""
     ep = endpoint(call.provider_model)
-    notes: list[str] = []
     name = call.provider_model
+    takes = {"negative_prompt": ep.negative, "style": ep.styles, "guidance": ep.cfg}
+    honoured = {"size", "aspect_ratio", "n", "format", "seed", *(k for k, v in takes.items() if v)}
+    call, notes = not_sent(call, honoured, name="stability", model=name)
     fields: dict[str, str] = {"prompt": call.prompt}
     if ep.model:
         fields["model"] = ep.model
@@ -141,27 +144,18 @@ def form_fields(call: ImageCall) -> tuple[dict[str, str], list[str], ImageCall]:
             notes.append(f"stability: one image per request; -n {call.n} sends {call.n} requests with seeds "
                          f"{used[0]} to {used[-1]}")
     if call.negative_prompt is not None:
-        if ep.negative:
-            fields["negative_prompt"] = call.negative_prompt
-        else:
-            notes.append(f"stability: negative_prompt is not supported by {name}; not sent")
+        fields["negative_prompt"] = call.negative_prompt
     if call.style is not None:
-        if ep.styles and call.style in PRESETS:
+        if call.style in PRESETS:
             fields["style_preset"] = call.style
         else:
-            what = "has no style presets" if not ep.styles else "is not one of its presets"
-            notes.append(f"stability: style {call.style} {what} at {name}; not sent")
+            notes.append(f"stability: style {call.style} is not one of {name}'s presets; not sent")
+            call = call.model_copy(update={"style": None})
     if call.guidance is not None:
-        if ep.cfg:
-            cfg = min(max(call.guidance, CFG_RANGE[0]), CFG_RANGE[1])
-            if cfg != call.guidance:
-                notes.append(f"stability: {name} takes guidance (cfg_scale) 1 to 10; using {cfg:g}")
-            fields["cfg_scale"] = f"{cfg:g}"
-        else:
-            notes.append(f"stability: guidance is not supported by {name}; not sent")
-    for what, value in (("steps", call.steps), ("quality", call.quality)):
-        if value is not None:
-            notes.append(f"stability: {what} is not supported by {name}; not sent")
+        cfg = min(max(call.guidance, CFG_RANGE[0]), CFG_RANGE[1])
+        if cfg != call.guidance:
+            notes.append(f"stability: {name} takes guidance (cfg_scale) 1 to 10; using {cfg:g}")
+        fields["cfg_scale"] = f"{cfg:g}"
     w, h = ASPECTS[aspect]
     adjusted = call.model_copy(update={"size": f"{w}x{h}", "aspect_ratio": aspect, "format": fmt})
     return fields, notes, adjusted
@@ -185,6 +179,10 @@ class _One:
 class StabilityProvider(ProviderBase):
     kinds: ClassVar[frozenset[str]] = frozenset({"image"})
     default_base_url: ClassVar[str] = "https://api.stability.ai"
+    image_options: ClassVar[dict[str, Support]] = {
+        "size": MAPPED, "aspect_ratio": MAPPED, "quality": NOT_SENT, "style": BY_MODEL, "n": SENT, "format": MAPPED,
+        "seed": SENT, "negative_prompt": BY_MODEL, "steps": NOT_SENT, "guidance": BY_MODEL,
+    }
 
     def headers(self, accept: str = "image/*") -> dict[str, str]:
         out = {"Accept": accept, "stability-client-id": "aigw", "stability-client-version": __version__}

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from aigw import errors
 from aigw.providers._whisper_compat import LimitedFormatsProvider
 from aigw.types import ImageCall, TranscribeCall
+from aigw.providers._options import MAPPED, NOT_SENT, SENT, Support, not_sent
 from aigw.providers._sizes import parse_size, ratio_size
 
 UPLOAD_LIMIT_BYTES = 80 * 1024 * 1024  # "80 MB" (SDK docstring), taken as MiB
@@ -37,6 +38,7 @@ SIZE_STEP = 16
 LONG_SIDE = 1024  # an aspect ratio becomes a size with this long side (16:9 -> 1024x576)
 DEFAULT_SIZE = (1024, 1024)  # the legacy SDK's default width and height
 FORMATS = {"jpeg", "png"}
+HONOURED = {"size", "aspect_ratio", "n", "format", "seed", "negative_prompt", "steps", "guidance"}
 # Step ranges aigw clamps to (⚠ PROVIDERS.md: schnell "typically <= 12"); other models are the server's call.
 STEP_RANGES = {
     "black-forest-labs/FLUX.1-schnell": (1, 12),
@@ -81,17 +83,11 @@ def _size(call: ImageCall, notes: list[str], name: str) -> tuple[int, int]:
 
 def image_request(call: ImageCall, *, name: str = "together") -> tuple[dict[str, Any], list[str], ImageCall]:
     """(JSON body, warnings, the call as adjusted). Pure: prepare_image and generate both run it."""
-    notes: list[str] = []
+    call, notes = not_sent(call, HONOURED, name=name, model=call.provider_model)
     w, h = _size(call, notes, name)
     update: dict[str, Any] = {"size": f"{w}x{h}", "aspect_ratio": None}
     body: dict[str, Any] = {"model": call.provider_model, "prompt": call.prompt, "width": w, "height": h,
                             "n": call.n, "response_format": "base64"}
-    if call.quality is not None:
-        notes.append(f"{name}: quality is not supported by {call.provider_model}; not sent")
-        update["quality"] = None
-    if call.style is not None:
-        notes.append(f"{name}: style is not supported by {call.provider_model}; not sent")
-        update["style"] = None
     if call.format is not None:
         fmt = call.format if call.format in FORMATS else "png"
         if fmt != call.format:
@@ -120,6 +116,14 @@ class TogetherProvider(LimitedFormatsProvider):
     default_base_url: ClassVar[str] = "https://api.together.xyz"
     wire_formats: ClassVar[frozenset[str]] = frozenset({"json", "verbose_json"})
     upload_limit_bytes: ClassVar[int | None] = UPLOAD_LIMIT_BYTES
+    image_options: ClassVar[dict[str, Support]] = {
+        "size": MAPPED, "aspect_ratio": MAPPED, "quality": NOT_SENT, "style": NOT_SENT, "n": SENT, "format": MAPPED,
+        "seed": SENT, "negative_prompt": SENT, "steps": MAPPED, "guidance": SENT,
+    }
+    audio_options: ClassVar[dict[str, Support]] = {
+        "language": SENT, "prompt": SENT, "temperature": SENT, "timestamps": SENT, "translate": SENT,
+    }
+    ratio_as_size: ClassVar[bool] = False  # its own mapping: a ratio becomes an exact width and height
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

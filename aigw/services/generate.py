@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -47,12 +48,14 @@ def _group(ctx: Context, req: ImageRequest, options: RunOptions, model_id: str, 
         if cand.substitution is not None or not primary:
             # Carry what the requested model would have used, defaults included: a DALL-E 3 request
             # with no size or quality means 1024x1024 standard, not the successor's "auto".
+            # A ratio with no size is mapped onto the successor's own sizes, not the old default's shape.
+            size = req.size or (None if req.aspect_ratio else default_size(model))
             carried, cand.warnings = image_params.carry_over(
-                model, cand.model, size=req.size or default_size(model), quality=req.quality or _fixed_default(model),
+                model, cand.model, size=size, quality=req.quality or _fixed_default(model),
                 style=model_style, n=req.n, fmt=req.format)
             params.update(carried)
         call = ImageCall(provider_model=cand.provider_model, prompt=prompt, **params)
-        mapped = prepared(ctx, cand, ctx.planning_provider(cand.provider).prepare_image, call, refusals)
+        mapped = prepared(ctx, cand, _preparer(ctx.planning_provider(cand.provider), cand.model), call, refusals)
         if mapped is None:
             continue
         call = mapped
@@ -62,6 +65,19 @@ def _group(ctx: Context, req: ImageRequest, options: RunOptions, model_id: str, 
     if not planned and refusals:
         raise all_refused(refusals)
     return planned
+
+
+def _preparer(provider: Any, model: Model) -> Callable[[ImageCall], tuple[ImageCall, list[str]]]:
+    """The provider's own mapping; for one that takes sizes only, --aspect-ratio first becomes the
+    model's nearest size (the catalog knows the model's sizes, the provider does not)."""
+    def prepare(call: ImageCall) -> tuple[ImageCall, list[str]]:
+        notes: list[str] = []
+        if getattr(provider, "ratio_as_size", False):
+            call, notes = image_params.ratio_to_size(model, call)
+            notes = [f"{provider.name}: {note}" for note in notes]
+        call, more = provider.prepare_image(call)
+        return call, [*notes, *more]
+    return prepare
 
 
 def _fixed_default(model: Model) -> str | None:

@@ -6,7 +6,8 @@ import math
 
 from aigw import errors
 from aigw.catalog.schema import Model
-from aigw.providers._sizes import parse_size
+from aigw.providers._sizes import parse_ratio, parse_size, ratio_size
+from aigw.types import ImageCall
 
 
 def default_size(model: Model) -> str | None:
@@ -108,3 +109,47 @@ def carry_over(source: Model, target: Model, *, size: str | None, quality: str |
         out["format"] = target.formats[0]
         warnings.append(f"{target.id} does not return {fmt}; using {target.formats[0]}")
     return out, warnings
+
+
+def ratio_to_size(model: Model, call: ImageCall) -> tuple[ImageCall, list[str]]:
+    """For a provider that takes sizes only: --aspect-ratio becomes a size the model offers (exact
+    where its size rule allows, else the nearest listed size, with a warning), or gives way to an
+    explicit --size with a warning. A model with no known sizes is left to the provider."""
+    ratio = parse_ratio(call.aspect_ratio)
+    if call.aspect_ratio is None or ratio is None:
+        return call, []
+    asked = call.aspect_ratio
+    if call.size is not None:
+        return call.model_copy(update={"aspect_ratio": None}), [
+            f"{model.id} takes a size, not a ratio: --size {call.size} decides the shape; "
+            f"--aspect-ratio {asked} not sent"]
+    if not [s for s in model.sizes if parse_size(s)]:
+        return call, []
+    size = _ratio_size(model, asked)
+    if size is None:
+        wh = ratio_size(asked, long_side=1024, step=16)
+        size = nearest_size(model, f"{wh[0]}x{wh[1]}" if wh else "1024x1024")
+    w, h = parse_size(size)  # type: ignore[misc]
+    notes: list[str] = []
+    if abs(w / h - ratio) > 1e-3:
+        notes.append(f"{model.id} has no {asked} size; --aspect-ratio {asked} sent as the nearest size, {size}")
+    return call.model_copy(update={"size": size, "aspect_ratio": None}), notes
+
+
+def _ratio_size(model: Model, ratio: str) -> str | None:
+    """A listed size of exactly this ratio, else the size of (nearly) this ratio that the model's size
+    rule allows, its long side that of the largest listed size; else None."""
+    value = parse_ratio(ratio)
+    listed = [(s, parse_size(s)) for s in model.sizes]
+    for size, wh in listed:
+        if wh and abs(wh[0] / wh[1] - (value or 0)) < 1e-3:
+            return size
+    rule = model.custom_sizes
+    if rule is None or value is None:
+        return None
+    long_side = max((max(wh) for _, wh in listed if wh), default=1024)
+    wh = ratio_size(ratio, long_side=long_side, step=rule.multiple_of)
+    if wh is None or abs(wh[0] / wh[1] - value) > 0.01:
+        return None
+    size = f"{wh[0]}x{wh[1]}"
+    return size if size_allowed(model, size) else None

@@ -101,7 +101,7 @@ def test_turbo_warns_and_leaves_out_the_negative_prompt(cli, fake):
     r = cli("generate", "a fox", "-m", "sd3.5-large-turbo", "--negative-prompt", "blur")
     assert r.code == 0, r.stderr
     assert "negative_prompt" not in fake.last_request.form
-    assert "negative_prompt is not supported" in r.stderr
+    assert "does not take --negative-prompt; not sent" in r.stderr
 
 
 def test_a_flagged_prompt_is_exit_5(cli, fake):

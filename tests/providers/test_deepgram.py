@@ -135,7 +135,7 @@ def test_translation_is_refused_before_sending():
 def test_prompt_and_temperature_are_not_sent_with_warnings(fake):
     c, notes = provider(None).prepare_transcribe(call(prompt="names", temperature=0.3, format="json"))
     assert c.prompt is None and c.temperature is None
-    assert any("--prompt is not supported" in n for n in notes) and any("--temperature" in n for n in notes)
+    assert any("does not take --prompt; not sent" in n for n in notes) and any("--temperature" in n for n in notes)
     transcribe(fake.url, c)
     assert set(fake.last_request.query) == {"model", "smart_format", "punctuate", "detect_language"}
 

@@ -144,8 +144,8 @@ def test_prepare_maps_the_vocabulary_with_a_warning_for_each_change(h):
     assert "takes 1 to 12 steps; using 12" in text
     assert "ignores guidance" in text
     assert "not webp; using png" in text
-    assert "negative_prompt is not supported by fal-ai/flux/schnell; not sent" in text
-    assert "quality is not supported" in text
+    assert "fal-ai/flux/schnell does not take --negative-prompt; not sent" in text
+    assert "does not take --quality; not sent" in text
     assert all(n.startswith("fal: ") for n in notes)
     # prepared once, the call maps with no further change (what generate sends is what was planned)
     _, again = h.provider(None).prepare_image(call.model_copy(update={"guidance": None}))
@@ -372,8 +372,8 @@ def test_wizper_warns_for_what_it_lacks(h, tmp_path):
         language="en-US"))
     assert call.prompt is None and call.temperature is None and call.timestamps == "segment" and call.language == "en"
     text = "\n".join(notes)
-    assert "prompt is not supported by fal-ai/wizper; not sent" in text
-    assert "temperature is not supported" in text and "segment timestamps only" in text
+    assert "fal-ai/wizper does not take --prompt; not sent" in text
+    assert "does not take --temperature; not sent" in text and "segment timestamps only" in text
     assert "language en-US sent as en" in text
 
 

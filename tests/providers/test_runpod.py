@@ -112,7 +112,8 @@ def test_flux_steps_guidance_and_format_are_clamped_with_warnings(fake):
     call, notes = provider.prepare_image(flux(steps=20, guidance=12.0, format="webp", quality="high"))
     assert (call.steps, call.guidance, call.format, call.quality) == (8, 10.0, "png", None)
     text = " | ".join(notes)
-    for needle in ("1-8 steps; using 8", "guidance 12 is outside 0-10", "not webp; using png", "quality high"):
+    for needle in ("1-8 steps; using 8", "guidance 12 is outside 0-10", "not webp; using png",
+                   "does not take --quality; not sent"):
         assert needle in text
     dev, notes = provider.prepare_image(flux(provider_model=DEV, steps=20))
     assert dev.steps == 20 and notes == []

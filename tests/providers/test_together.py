@@ -144,8 +144,8 @@ def test_sizes_become_the_nearest_allowed_with_a_warning(kw, size, needle):
 @pytest.mark.parametrize(("kw", "needle", "field", "value"), [
     ({"format": "webp"}, "does not return webp; using png", "format", "png"),
     ({"steps": 30}, "takes 1 to 12 steps; using 12", "steps", 12),
-    ({"quality": "high"}, "quality is not supported", "quality", None),
-    ({"style": "vivid"}, "style is not supported", "style", None),
+    ({"quality": "high"}, "does not take --quality; not sent", "quality", None),
+    ({"style": "vivid"}, "does not take --style; not sent", "style", None),
 ])
 def test_what_together_cannot_honour_is_mapped_with_a_warning(kw, needle, field, value):
     c, notes = prepare(image(**kw))
