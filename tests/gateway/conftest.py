@@ -27,6 +27,7 @@ import httpx
 import pytest
 
 from tests.fakes.openai import FakeOpenAI
+from tests.recipes import as_toml, recipes
 
 HERE = Path(__file__).resolve().parent
 MASTER_KEY = "sk-master"
@@ -168,10 +169,11 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
 def litellm(proxy: Proxy, config_file: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Proxy]:
     """aigw configured with the proxy as an OpenAI-compatible provider holding the master key."""
     config_file.parent.mkdir(parents=True, exist_ok=True)
+    (recipe,) = recipes("LiteLLM proxy")  # README's block as written, but for the proxy's address
+    assert recipe["models"] == list(MODELS)
     config_file.write_text(
         "[routing]\nretries = 0\n\n"  # one request per run: the proxy already retries the upstream
-        f'[providers.litellm]\ntype = "openai"\nbase_url = "{proxy.base_url}"\ntimeout = 60\n'
-        f"models = {list(MODELS)!r}\n".replace("'", '"')
+        + as_toml("litellm", {**recipe, "base_url": proxy.base_url})
     )
     monkeypatch.setenv("AIGW_PROVIDERS__LITELLM__API_KEY", MASTER_KEY)
     proxy.upstream.clear_faults()
@@ -181,16 +183,19 @@ def litellm(proxy: Proxy, config_file: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 # ---- Portkey's open-source gateway ----------------------------------------------------------
-# What it does, read in Portkey-AI/gateway and in the published build/start-server.js (1.15.2):
+# What it does, read in Portkey-AI/gateway (src/) and checked in the published build/start-server.js 1.15.2:
 # * a request names its upstream with `x-portkey-provider: openai` and, for a server other than the
-#   provider's own, `x-portkey-custom-host: <base url>`; the provider key is the bearer, passed on;
+#   provider's own, `x-portkey-custom-host: <base url>`; the provider key is the bearer, passed on
+#   (src/middlewares/requestValidator/index.ts checks both headers);
 # * a custom host is allowed when its hostname is in TRUSTED_CUSTOM_HOSTS, which defaults to
-#   localhost, 127.0.0.1, ::1 and host.docker.internal (so the fakes need no setting; the variable
-#   is dropped from its environment to keep that default);
-# * `--port=N` sets the port (default 8787) and `--headless` leaves out the web UI; it binds every
-#   interface, hence loopback.cjs;
-# * a text/plain or text/html upstream answer becomes `{"html-message": <text>}` as application/json;
-# * upstream headers (Retry-After, retry-after-ms, x-ratelimit-*) are passed on with the status.
+#   localhost, 127.0.0.1, ::1 and host.docker.internal (the build's custom-host check), so the fakes
+#   need no setting; the variable is dropped from the gateway's environment to keep that default;
+# * `--port=N` sets the port (default 8787) and `--headless` leaves out the web UI; it calls
+#   serve({fetch, port}) with no hostname, i.e. every interface (src/start-server.ts), hence loopback.cjs;
+# * a text/plain or text/html upstream answer becomes `{"html-message": <text>}` as application/json
+#   (src/handlers/responseHandlers.ts -> handleTextResponse in src/handlers/streamHandler.ts);
+# * upstream headers (Retry-After, retry-after-ms, x-ratelimit-*) come back with the status; it
+#   retries only when a config asks (`retry.attempts`), so by default a 429 reaches the client at once.
 
 PORTKEY_VERSION = "1.15.2"
 PORTKEY_DIR = Path(os.environ.get("PORTKEY_GATEWAY_DIR") or HERE / ".products" / "portkey")
