@@ -16,6 +16,7 @@ from PIL import Image
 
 from tests.fakes.openai import insufficient_quota, rate_limited, server_error
 from tests.helpers import db_rows
+from tests.recipes import as_toml, recipes
 
 from .conftest import SECOND_KEY, UPSTREAM_KEY, Portkey
 
@@ -131,3 +132,20 @@ def test_a_failing_upstream_fails_over_to_the_second_provider(cli, portkey, cach
         ("portkey", "retryable", 502), ("backup", None, 200)] * 2
     second = portkey.second.requests_to("/images/generations")[0]
     assert second.headers["authorization"] == f"Bearer {SECOND_KEY}"
+
+
+@pytest.mark.parametrize("which", [1, 2], ids=["hosted-provider-and-bearer", "self-hosted"])
+def test_the_readme_recipe_works_through_the_gateway(cli, portkey, config_file, monkeypatch, speech_wav: Path, which):
+    """README's block as written, but for the gateway's address (api.portkey.ai, localhost:8787) and the
+    custom host that puts the fake where api.openai.com would be."""
+    table = recipes("Portkey")[which]
+    table.update(base_url=portkey.base_url,
+                 headers={**table["headers"], "x-portkey-custom-host": portkey.upstream.base_url})
+    config_file.write_text("[routing]\nretries = 0\n\n" + as_toml("portkey", table))
+    monkeypatch.delenv("AIGW_PROVIDERS__BACKUP__API_KEY")  # only the recipe's provider here
+    r = cli("transcribe", str(speech_wav), "-m", "whisper-1", "--format", "srt")
+    assert r.code == 0 and r.stdout.startswith("1\n00:00:00,000 --> "), r.stderr + portkey.log_tail()
+    r, data = run_json(cli, "generate", "x", "-m", "gpt-image-2")
+    assert r.code == 0 and data["provider"] == "portkey", r.stderr + portkey.log_tail()
+    sent = portkey.upstream.requests_to("/images/generations")[0].headers
+    assert sent["authorization"] == f"Bearer {UPSTREAM_KEY}" and "x-portkey-api-key" not in sent
