@@ -42,7 +42,7 @@ def text_answer(resp: httpx.Response, fmt: str, *, provider: str) -> tuple[str, 
     wrapper = _json_object(raw) if "json" in resp.headers.get("content-type", "") or raw.lstrip()[:1] == "{" else None
     if wrapper is None:
         if "json" in resp.headers.get("content-type", ""):
-            raise _unreadable(provider, fmt, raw, resp.status_code, "JSON that is not an object")
+            raise _unreadable(provider, fmt, raw, resp.status_code, "a JSON answer that is no JSON object")
         return raw, {}
     strings = {key: value for key, value in wrapper.items() if isinstance(value, str)}
     if strings and not any(value.strip() for value in strings.values()):

@@ -96,9 +96,11 @@ def test_a_long_answer_is_shortened_in_the_message():
     assert len(str(exc.value)) < 400 and str(exc.value).endswith(f"… ({len(answer.text):,} characters)")
 
 
-def test_json_that_is_not_an_object_is_named():
-    with pytest.raises(errors.RetryableError, match=r"gw: asked for vtt, got JSON that is not an object: '\[1, 2\]'"):
-        transcribe("vtt", httpx.Response(200, text="[1, 2]", headers={"content-type": "application/json"}))
+@pytest.mark.parametrize("raw", ["[1, 2]", '{"text": "1\\n00:00'])
+def test_json_that_is_no_object_is_named(raw):
+    with pytest.raises(errors.RetryableError) as exc:
+        transcribe("vtt", httpx.Response(200, text=raw, headers={"content-type": "application/json"}))
+    assert str(exc.value) == f"gw: asked for vtt, got a JSON answer that is no JSON object: {raw!r}"
 
 
 @pytest.mark.parametrize("fmt", ["text", "srt", "vtt"])
