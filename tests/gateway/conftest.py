@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
 import pytest
@@ -101,7 +102,7 @@ def proxy_config(upstream: FakeOpenAI) -> str:
     )
 
 
-def not_installed(what: str) -> None:
+def not_installed(what: str) -> NoReturn:
     """Skip, or fail where the products must be there (CI sets GATEWAY_TESTS_REQUIRED=1)."""
     message = f"{what} is not installed: bash tests/gateway/install.sh to run the real-gateway tests"
     if os.environ.get("GATEWAY_TESTS_REQUIRED") == "1":
@@ -205,18 +206,8 @@ PORTKEY_DROPPED_ENV = (*DROPPED_ENV, "TRUSTED_CUSTOM_HOSTS", "REDIS_CONNECTION_S
 
 
 @dataclass
-class Portkey:
-    url: str  # http://127.0.0.1:PORT
-    upstream: FakeOpenAI
+class Portkey(Proxy):
     second: FakeOpenAI  # behind the gateway too, for failover
-    log: Path
-
-    @property
-    def base_url(self) -> str:
-        return self.url + "/v1"
-
-    def log_tail(self, lines: int = 40) -> str:
-        return Proxy.log_tail(self, lines)  # type: ignore[arg-type]
 
     def headers(self, upstream: FakeOpenAI) -> dict[str, str]:
         return {"x-portkey-provider": "openai", "x-portkey-custom-host": upstream.base_url}
@@ -243,7 +234,7 @@ def portkey_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portke
         url = f"http://127.0.0.1:{port}"
         try:
             wait_ready(proc, url + "/", log, "portkey")
-            yield Portkey(url, upstream, second, log)
+            yield Portkey(url, upstream, log, second)
         finally:
             stop(proc)
         assert not upstream.errors and not second.errors

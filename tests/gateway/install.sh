@@ -20,6 +20,7 @@ echo "gateway install: $LITELLM_SPEC into $("$python" -c 'import sys; print(sys.
   || fail "pip could not install $LITELLM_SPEC (needs PyPI); the LiteLLM proxy tests cannot run"
 "$python" -c 'import litellm.proxy.proxy_server' >/dev/null 2>&1 \
   || fail "$LITELLM_SPEC installed but its proxy does not import; see: $python -c 'import litellm.proxy.proxy_server'"
+echo "gateway install: litellm ready after ${SECONDS} s" >&2
 
 command -v node >/dev/null 2>&1 || fail "node is not on PATH: install Node.js 18 or later for the Portkey gateway tests"
 command -v npm >/dev/null 2>&1 || fail "npm is not on PATH: install it beside node for the Portkey gateway tests"
@@ -35,4 +36,4 @@ if [ "$installed" != "${PORTKEY_SPEC##*@}" ]; then
     || fail "npm could not install $PORTKEY_SPEC into $portkey_dir (needs the npm registry)"
 fi
 [ -f "$entry" ] || fail "$PORTKEY_SPEC has no $entry"
-echo "gateway install: done" >&2
+echo "gateway install: done in ${SECONDS} s" >&2
