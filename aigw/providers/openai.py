@@ -17,6 +17,7 @@ from aigw import errors
 from aigw.providers._http import MAX_IMAGE_BYTES_DEFAULT, classify, download_image, json_body, sniff_image, translated
 from aigw.providers._options import BY_MODEL, MAPPED, NOT_SENT, SENT, Support, not_sent
 from aigw.providers._sizes import parse_ratio
+from aigw.providers._text_answer import text_answer
 from aigw.providers.base import ProviderBase
 from aigw.transcripts import plain_text
 from aigw.types import ImageBlob, ImageCall, ProviderImages, ProviderTranscript, TranscribeCall, Usage
@@ -259,34 +260,31 @@ def audio_usage(raw: Any, duration: float | None) -> Usage | None:
 
 
 def parse_transcription(resp: httpx.Response, call: TranscribeCall, *, provider: str) -> ProviderTranscript:
-    """Parse any of the five formats; gateways (LiteLLM) wrap text formats in JSON, so accept that too."""
+    """Parse any of the five formats; a text format wrapped in JSON by a gateway is unwrapped in
+    `_text_answer` (LiteLLM, Portkey and the like)."""
     fmt = call.format
-    ctype = resp.headers.get("content-type", "")
     common = {"bytes_up": int(resp.request.headers.get("content-length", 0) or 0) if resp.request else 0,
               "bytes_down": len(resp.content), "http_status": resp.status_code, "format": fmt}
-    if fmt in TEXT_FORMATS and "json" not in ctype:
-        body = resp.text
+    if fmt in TEXT_FORMATS:
+        body, wrapper = text_answer(resp, fmt, provider=provider)
         text = plain_text(fmt, body)
         if not text.strip():
             raise errors.EmptyResultError(f"{provider}: empty transcript", provider=provider)
-        return ProviderTranscript(text=text, body=body, duration_s=call.audio.duration_s,
-                                  usage=audio_usage(None, call.audio.duration_s), **common)
+        duration = wrapper.get("duration")
+        duration = duration if isinstance(duration, (int, float)) else call.audio.duration_s
+        language = wrapper.get("language")
+        return ProviderTranscript(text=text, body=body, language=language if isinstance(language, str) else None,
+                                  duration_s=duration, usage=audio_usage(wrapper.get("usage"), duration), **common)
     payload = json_body(resp, provider)
     if not isinstance(payload, dict) or not isinstance(payload.get("text"), str):
         raise errors.EmptyResultError(f"{provider}: response has no transcript text", provider=provider)
     text = payload["text"]
     if not text.strip():
         raise errors.EmptyResultError(f"{provider}: empty transcript", provider=provider)
-    if fmt in TEXT_FORMATS:
-        # A gateway wrapped a text body in JSON: {"text": "<the srt/vtt/text body>"}.
-        body = text
-        text = plain_text(fmt, body)
-    else:
-        body = resp.text
     duration = payload.get("duration")
     return ProviderTranscript(
         text=text,
-        body=body,
+        body=resp.text,
         language=payload.get("language"),
         duration_s=duration if isinstance(duration, (int, float)) else call.audio.duration_s,
         usage=audio_usage(payload.get("usage"), None),
