@@ -26,7 +26,7 @@ def _is_special(path: Path) -> bool:
     """Something that is there and is not a regular file: written through, never replaced."""
     try:
         return not stat.S_ISREG(os.lstat(path).st_mode)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return False
 
 
@@ -61,7 +61,11 @@ def is_stdout(path: Path) -> bool:
 
 def write_outputs(output: str, items: list[tuple[str, bytes]], *, add_suffix: bool) -> list[Path]:
     """Write each (cache name, bytes) where `-o` says; OutputNotWritten names the first failure."""
-    dests = targets(output, [name for name, _ in items], add_suffix=add_suffix)
+    dest = Path(output)
+    try:
+        dests = targets(output, [name for name, _ in items], add_suffix=add_suffix)
+    except OSError as exc:
+        raise errors.OutputNotWritten(f"could not write {dest}: {exc.strerror or exc}") from exc
     for dest, (_, data) in zip(dests, items):
         try:
             if is_stdout(dest):
