@@ -1,0 +1,144 @@
+"""A paid result and its log rows in one step, and run-log failures as one line: in-process, with
+the failure put exactly where the order matters."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from aigw import errors
+from aigw.store import db
+from tests.helpers import db_rows
+
+IMG = ("generate", "a pear", "-m", "gpt-image-2")
+
+
+def _results(cache_dir: Path) -> list[Path]:
+    root = cache_dir / "results"
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+@pytest.fixture
+def rescue_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    tmp = tmp_path / "tmpdir"
+    tmp.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(tmp))
+    return tmp / f"aigw-rescue-{os.getuid()}"
+
+
+def test_the_log_knows_the_file_before_it_is_visible(cli, fake_openai, cache_dir, monkeypatch):
+    real = os.replace
+    seen: list[tuple[list[str], list[str], list[int]]] = []
+
+    def watching(src, dst, *a, **kw):
+        if Path(dst).is_relative_to(cache_dir / "results"):
+            other = sqlite3.connect(cache_dir / "aigw.db")  # another process's view: committed rows only
+            try:
+                seen.append(([r[0] for r in other.execute("SELECT path FROM files")],
+                             [r[0] for r in other.execute("SELECT status FROM runs")],
+                             [r[0] for r in other.execute("SELECT served FROM attempts")]))
+            finally:
+                other.close()
+            assert not Path(dst).exists()
+        return real(src, dst, *a, **kw)
+
+    monkeypatch.setattr(os, "replace", watching)
+    r = cli(*IMG)
+    assert r.code == 0, r.stderr
+    final = r.stdout.strip()
+    assert seen == [([final], ["ok"], [1])]
+    assert Path(final).is_file() and Path(final).stat().st_mode & 0o777 == 0o600
+
+
+def test_a_rename_that_fails_after_the_commit_moves_the_row_to_the_rescued_file(
+        cli, fake_openai, cache_dir, monkeypatch, rescue_tmp):
+    real = os.replace
+
+    def failing(src, dst, *a, **kw):
+        if Path(dst).is_relative_to(cache_dir / "results"):
+            raise OSError(28, "No space left on device", str(dst))
+        return real(src, dst, *a, **kw)
+
+    monkeypatch.setattr(os, "replace", failing)
+    r = cli(*IMG)
+    assert r.code == 9, r.stderr
+    kept = list(rescue_tmp.iterdir())
+    assert len(kept) == 1 and kept[0].read_bytes().startswith(b"\x89PNG")
+    assert _results(cache_dir) == []  # no visible file, no .part left
+    assert [row["path"] for row in db_rows(cache_dir, "SELECT path FROM files")] == [str(kept[0])]
+    run = db_rows(cache_dir, "SELECT * FROM runs")[0]
+    assert run["exit_code"] == 9 and "No space left" in run["delivery_error"]
+
+
+def test_a_commit_that_fails_leaves_no_file_the_log_does_not_know(cli, fake_openai, cache_dir, monkeypatch,
+                                                                   rescue_tmp):
+    from aigw.store.db import RunLog
+
+    real = RunLog.end_group
+    calls = {"n": 0}
+
+    def failing(self):
+        if self.conn.in_transaction and calls["n"] == 0:
+            calls["n"] += 1
+            raise db.run_log_error(self.path, sqlite3.OperationalError("database or disk is full"))
+        return real(self)
+
+    monkeypatch.setattr(RunLog, "end_group", failing)
+    r = cli(*IMG)
+    assert r.code == 9, r.stderr
+    assert "disk is full" in r.stderr
+    assert _results(cache_dir) == []
+    assert db_rows(cache_dir, "SELECT path FROM files WHERE path LIKE ?", str(cache_dir) + "%") == []
+    assert len(list(rescue_tmp.iterdir())) == 1
+
+
+# ---- the run log's own failures: one line naming the file and the fix -----------------------------
+
+
+def test_a_corrupt_run_log_is_exit_3_with_how_to_move_it_aside(cli, fake_openai, cache_dir):
+    cache_dir.mkdir(parents=True)
+    (cache_dir / "aigw.db").write_bytes(b"this is not sqlite" * 300)
+    r = cli.subprocess(*IMG)
+    assert r.code == 3, r.stderr
+    path = cache_dir / "aigw.db"
+    assert f"mv {path} {path}.bad" in r.stderr and "Traceback" not in r.stderr and "unexpected" not in r.stderr
+    assert len([line for line in r.stderr.splitlines() if line.startswith("aigw: error")]) == 1
+    assert fake_openai.count() == 0
+
+
+def test_a_run_log_that_cannot_be_opened_is_exit_3(cli, fake_openai, cache_dir):
+    (cache_dir / "aigw.db").mkdir(parents=True)
+    r = cli(*IMG)
+    assert r.code == 3, r.stderr
+    assert str(cache_dir / "aigw.db") in r.stderr and "unexpected" not in r.stderr
+    assert fake_openai.count() == 0
+
+
+def test_a_run_log_locked_past_the_busy_timeout_is_one_line(cli, fake_openai, cache_dir, monkeypatch):
+    assert cli(*IMG).code == 0
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 100)
+    holder = sqlite3.connect(cache_dir / "aigw.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        r = cli(*IMG)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert r.code == 1, r.stderr
+    assert "stayed locked" in r.stderr and str(cache_dir / "aigw.db") in r.stderr
+    assert "unexpected" not in r.stderr
+    assert fake_openai.count("/images/generations") == 1  # the locked run sent nothing
+
+
+@pytest.mark.parametrize(("message", "cls", "needle"), [
+    ("database or disk is full", errors.RunLogError, "disk is full"),
+    ("attempt to write a readonly database", errors.RunLogUnusable, "AIGW_CACHE_DIR"),
+    ("database disk image is malformed", errors.RunLogUnusable, ".bad"),
+])
+def test_sqlite_errors_map_to_one_line_with_the_fix(message, cls, needle, tmp_path):
+    exc = db.run_log_error(tmp_path / "aigw.db", sqlite3.OperationalError(message))
+    assert type(exc) is cls and str(tmp_path / "aigw.db") in exc.message + (exc.hint or "")
+    assert needle in exc.message + (exc.hint or "")
