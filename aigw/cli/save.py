@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from aigw.catalog.pricing import format_usd
 from aigw.cli.output import STATE, cost_line
 from aigw.errors import OutputNotWritten, RunLogError
 from aigw.services import delivery
@@ -58,7 +59,8 @@ def _deliver(ctx: Context, result: RunResult, output: str, items: list[tuple[str
     except OutputNotWritten as exc:
         _record_failure(ctx, result.id, exc)
         STATE.info(cost_line(result))
-        exc.hint = "the result is kept in the cache: " + ", ".join(result.paths)
+        cost = format_usd(result.cost_usd)
+        exc.hint = f"the result (cost {cost}) is kept in the cache: " + ", ".join(result.paths)
         raise
 
 

@@ -109,7 +109,7 @@ class Keeper:
         if self.cache_error is None or not unsaved:
             return
         cost = format_usd(result.cost_usd)
-        what = f"{len(unsaved)} result(s) of run {self.run_id} from {result.provider} ({cost})"
+        what = f"{len(unsaved)} result(s) of run {self.run_id} from {result.provider} (cost {cost})"
         tried: list[str] = []
         if output not in (None, "-"):
             try:
