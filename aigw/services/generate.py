@@ -106,8 +106,8 @@ async def generate(ctx: Context, req: ImageRequest, options: RunOptions, *,
             return plan
         return await _run(ctx, req, options, plan, log, output, kept)
     except BaseException:
-        for keeper in kept:  # paid for before something else failed: still put in place
-            keeper.commit()
+        for keeper in kept:  # paid for before something else failed: still kept
+            keeper.salvage(output, add_suffix=True)
         raise
     finally:
         log.close()

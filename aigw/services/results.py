@@ -57,6 +57,7 @@ class Keeper:
         self.ctx, self.log, self.run_id, self.created = ctx, log, run_id, created
         self.pending: list[Pending] = []
         self.cache_error: str | None = None
+        self.recorded = False  # the file rows are in the group
 
     def stage(self, blobs: list[tuple[bytes, str]]) -> None:
         """(bytes, extension) of each result: written to temporary names, rows added to the group."""
@@ -74,6 +75,7 @@ class Keeper:
         if self.cache_error is None:
             for item in self.pending:
                 self.log.record_file(self.run_id, item.final, len(item.data), item.sha256, self.created)
+            self.recorded = True
 
     def commit(self) -> list[str]:
         """Commit the group, then rename into place; return the cache paths (those that made it)."""
@@ -83,6 +85,10 @@ class Keeper:
             self.log.abandon_group()
             self._drop_parts()
             self.cache_error = self.cache_error or exc.message
+            return []
+        if not self.recorded:  # the log failed before the rows were in: a file now would be unknown
+            self.cache_error = self.cache_error or "the run log could not record it"
+            self._drop_parts()
             return []
         for item in self.pending:
             if item.part is None:
@@ -105,11 +111,23 @@ class Keeper:
     def settle(self, result: RunResult, output: str | None, *, add_suffix: bool) -> None:
         """When a result could not be kept in the cache: keep it elsewhere (exit 9) or say plainly
         that it is lost (exit 10). Does nothing when the cache took everything."""
+        self._settle(f"from {result.provider} (cost {format_usd(result.cost_usd)})", output, add_suffix=add_suffix)
+
+    def salvage(self, output: str | None, *, add_suffix: bool) -> None:
+        """After a failure elsewhere in the run: the paid result still goes into place or to a
+        fallback place, and stderr says where; the run keeps the failure's own exit code."""
+        self.commit()
+        try:
+            self._settle("(its cost is in the run log when the log could record it)", output,
+                         add_suffix=add_suffix, exit_code=None)
+        except (errors.ResultRescued, errors.ResultLost) as exc:
+            self.ctx.notify("warning: " + exc.message)
+
+    def _settle(self, about: str, output: str | None, *, add_suffix: bool, exit_code: int | None = 0) -> None:
         unsaved = [item for item in self.pending if item.placed is None]
         if self.cache_error is None or not unsaved:
             return
-        cost = format_usd(result.cost_usd)
-        what = f"{len(unsaved)} result(s) of run {self.run_id} from {result.provider} (cost {cost})"
+        what = f"{len(unsaved)} result(s) of run {self.run_id} {about}"
         tried: list[str] = []
         if output not in (None, "-"):
             try:
@@ -128,15 +146,15 @@ class Keeper:
         if len(kept) < len(unsaved):
             message = (f"lost {what}: the cache could not take it ({self.cache_error})"
                        + "".join(f"; {t}" for t in tried))
-            self._record(exit_code=10, error=message, moved=kept, lost=True)
+            self._record(exit_code=10 if exit_code is not None else None, error=message, moved=kept, lost=True)
             raise errors.ResultLost(message)
         places = ", ".join(str(item.placed) for item in kept)
         message = f"the cache could not take {what} ({self.cache_error}); kept at {places}"
-        self._record(exit_code=9, error=message, moved=kept)
+        self._record(exit_code=9 if exit_code is not None else None, error=message, moved=kept)
         raise errors.ResultRescued(message, hint="free space on, or fix the permissions of, the cache directory "
                                    "('aigw config path' shows it)")
 
-    def _record(self, *, exit_code: int, error: str, moved: list[Pending], lost: bool = False) -> None:
+    def _record(self, *, exit_code: int | None, error: str, moved: list[Pending], lost: bool = False) -> None:
         """Best effort: the log may be what failed."""
         with contextlib.suppress(errors.RunLogError):
             self.log.begin_group()

@@ -83,8 +83,8 @@ async def transcribe(ctx: Context, req: TranscribeRequest, options: RunOptions, 
             return plan
         return await _run(ctx, req, options, plan, log, name, output, kept)
     except BaseException:
-        for keeper in kept:  # paid for before something else failed: still put in place
-            keeper.commit()
+        for keeper in kept:  # paid for before something else failed: still kept
+            keeper.salvage(output, add_suffix=False)
         raise
     finally:
         log.close()

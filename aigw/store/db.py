@@ -172,12 +172,13 @@ class RunLog:
                 self.conn.execute("DELETE FROM files WHERE run_id = ? AND path = ?", (run_id, str(old)))
             self.record_file(run_id, new, size, sha256, created_at)
 
-    def record_delivery(self, run_id: str, *, exit_code: int, error: str, lost: bool = False) -> None:
+    def record_delivery(self, run_id: str, *, exit_code: int | None, error: str, lost: bool = False) -> None:
         """A served run whose result did not reach where it was asked for: `status` stays 'ok' (the
-        provider served and was paid) unless nothing was kept at all."""
+        provider served and was paid) unless nothing was kept at all. `exit_code` None keeps the
+        one already recorded (a run that failed for another reason)."""
         self.conn.execute(
-            "UPDATE runs SET exit_code = ?, delivery_error = ?, status = CASE WHEN ? THEN 'failed' ELSE status END"
-            " WHERE id = ?", (exit_code, error, int(lost), run_id))
+            "UPDATE runs SET exit_code = COALESCE(?, exit_code), delivery_error = ?,"
+            " status = CASE WHEN ? THEN 'failed' ELSE status END WHERE id = ?", (exit_code, error, int(lost), run_id))
 
     def fail_run(self, run_id: str, *, exit_code: int, error: str) -> None:
         self.conn.execute(

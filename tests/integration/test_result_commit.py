@@ -142,3 +142,40 @@ def test_sqlite_errors_map_to_one_line_with_the_fix(message, cls, needle, tmp_pa
     exc = db.run_log_error(tmp_path / "aigw.db", sqlite3.OperationalError(message))
     assert type(exc) is cls and str(tmp_path / "aigw.db") in exc.message + (exc.hint or "")
     assert needle in exc.message + (exc.hint or "")
+
+
+def _locked(self, *args, **kwargs):
+    raise db.run_log_error(self.path, sqlite3.OperationalError("database is locked"))
+
+
+def test_a_log_failure_after_the_rows_are_in_still_puts_the_result_in_place(cli, fake_openai, cache_dir,
+                                                                             monkeypatch):
+    from aigw.store.db import RunLog
+
+    monkeypatch.setattr(RunLog, "add_attempt", _locked)  # the served attempt cannot be logged
+    r = cli(*IMG)
+    assert r.code == 1 and "stayed locked" in r.stderr
+    kept = _results(cache_dir)
+    assert len(kept) == 1 and kept[0].name.endswith(".png") and not kept[0].name.startswith(".")
+    assert [row["path"] for row in db_rows(cache_dir, "SELECT path FROM files")] == [str(kept[0])]
+
+
+def test_a_log_failure_before_the_rows_are_in_sends_the_result_to_the_rescue_dir(
+        cli, fake_openai, cache_dir, monkeypatch, rescue_tmp):
+    from aigw.store.db import RunLog
+
+    real, calls = RunLog.begin_group, []
+
+    def once(self):  # locked while the result arrives, free again by the time it is rescued
+        calls.append(1)
+        return _locked(self) if len(calls) == 1 else real(self)
+
+    monkeypatch.setattr(RunLog, "begin_group", once)
+    r = cli(*IMG)
+    assert r.code == 1 and "stayed locked" in r.stderr
+    assert _results(cache_dir) == []  # no file the log does not know, no .part
+    kept = list(rescue_tmp.iterdir())
+    assert len(kept) == 1 and str(kept[0]) in r.stderr
+    assert [row["path"] for row in db_rows(cache_dir, "SELECT path FROM files")] == [str(kept[0])]
+    run = db_rows(cache_dir, "SELECT * FROM runs")[0]
+    assert run["exit_code"] == 1 and str(kept[0]) in run["delivery_error"]
