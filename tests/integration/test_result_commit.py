@@ -179,3 +179,22 @@ def test_a_log_failure_before_the_rows_are_in_sends_the_result_to_the_rescue_dir
     assert [row["path"] for row in db_rows(cache_dir, "SELECT path FROM files")] == [str(kept[0])]
     run = db_rows(cache_dir, "SELECT * FROM runs")[0]
     assert run["exit_code"] == 1 and str(kept[0]) in run["delivery_error"]
+
+
+def test_a_cache_write_that_fails_halfway_leaves_no_partial_file(cli, fake_openai, cache_dir, monkeypatch,
+                                                                 rescue_tmp):
+    from aigw.store import files
+
+    real = files.os.fchmod
+
+    def full(fd, mode):
+        if Path(os.readlink(f"/proc/self/fd/{fd}")).is_relative_to(cache_dir / "results"):
+            raise OSError(28, "No space left on device")
+        return real(fd, mode)
+
+    monkeypatch.setattr(files.os, "fchmod", full)
+    r = cli(*IMG)
+    assert r.code == 9, r.stderr
+    assert "No space left on device" in r.stderr
+    assert _results(cache_dir) == [] and list(cache_dir.rglob("*.part")) == []
+    assert len(list(rescue_tmp.iterdir())) == 1
