@@ -25,7 +25,7 @@ def format_from_output(output: str | None, fmt: str | None, suffixes: dict[str, 
     implied = suffixes.get(Path(output).suffix.lower())
     if fmt is None:
         return implied
-    if implied is not None and implied != fmt:
+    if implied is not None and implied != fmt and (implied, fmt) != ("json", "verbose_json"):
         STATE.warn(f"writing {fmt} to {output} as --format asks, although its suffix says {implied}")
     return fmt
 

@@ -122,6 +122,8 @@ def test_format_wins_over_the_suffix_with_a_warning(cli, fake_openai, speech_wav
     assert r.code == 0, r.stderr
     assert (tmp_path / "talk.srt").read_text().startswith("{")
     assert "--format" in r.stderr and "srt" in r.stderr
+    r = cli.subprocess(*_audio(speech_wav), "-f", "verbose_json", "-o", str(tmp_path / "talk.json"))
+    assert r.code == 0 and "warning" not in r.stderr
 
 
 def test_a_symlink_to_a_device_is_written_through(cli, fake_openai, speech_wav, tmp_path):
