@@ -198,3 +198,48 @@ def test_a_cache_write_that_fails_halfway_leaves_no_partial_file(cli, fake_opena
     assert "No space left on device" in r.stderr
     assert _results(cache_dir) == [] and list(cache_dir.rglob("*.part")) == []
     assert len(list(rescue_tmp.iterdir())) == 1
+
+
+KILLER = """
+import os, sys
+_real = os.replace
+def _replace(src, dst, *a, **kw):
+    if "/results/" in str(dst) and os.environ.get("AIGW_TEST_KILL") == "rename":
+        os.kill(os.getpid(), 9)
+    return _real(src, dst, *a, **kw)
+os.replace = _replace
+_fchmod = os.fchmod
+def _fchmod_then_die(fd, mode):
+    if "/results/" in os.readlink(f"/proc/self/fd/{fd}") and os.environ.get("AIGW_TEST_KILL") == "write":
+        os.write(fd, b"half an ima")
+        os.kill(os.getpid(), 9)
+    return _fchmod(fd, mode)
+os.fchmod = _fchmod_then_die
+"""
+
+
+@pytest.mark.parametrize("moment", ["write", "rename"])
+def test_kill_9_leaves_no_visible_file_the_log_does_not_know(cli, fake_openai, cache_dir, tmp_path, moment):
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(KILLER)
+    env = {"PYTHONPATH": f"{hooks}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", "AIGW_TEST_KILL": moment}
+    r = cli.subprocess(*IMG, env=env)
+    assert r.code == -9, r.stderr
+    visible = [p for p in _results(cache_dir) if not p.name.startswith(".")]
+    parts = [p for p in _results(cache_dir) if p.name.endswith(".part")]
+    rows = db_rows(cache_dir, "SELECT path, sha256 FROM files")
+    assert visible == []
+    assert len(parts) == 1 and parts[0].name.startswith(".") and f".{_pid_of(parts[0])}.part" in parts[0].name
+    if moment == "write":  # killed before the commit: no row, only debris a dead pid names
+        assert rows == []
+    else:  # killed between commit and rename: the row is there, and the complete bytes beside it
+        import hashlib
+
+        final = Path(rows[0]["path"])
+        assert parts[0].parent == final.parent and parts[0].name.startswith(f".{final.name}.")
+        assert hashlib.sha256(parts[0].read_bytes()).hexdigest() == rows[0]["sha256"]
+
+
+def _pid_of(part: Path) -> str:
+    return part.name.rsplit(".", 2)[1]
