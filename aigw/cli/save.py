@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from aigw.catalog.pricing import format_usd
 from aigw.cli.output import STATE, cost_line
@@ -35,8 +35,13 @@ def deliver_images(ctx: Context, result: RunResult, output: str | None) -> list[
     if output is None:
         return list(result.paths)
     if output == "-":
-        sys.stdout.buffer.write(Path(result.paths[0]).read_bytes())
-        sys.stdout.buffer.flush()
+        try:
+            sys.stdout.buffer.write(Path(result.paths[0]).read_bytes())
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # e.g. > /dev/full
+            _failed(ctx, result, OutputNotWritten(f"could not write to stdout: {exc.strerror or exc}"))
         return []
     items = [(Path(p).name, Path(p).read_bytes()) for p in result.paths]
     return _deliver(ctx, result, output, items, add_suffix=True)
@@ -54,14 +59,19 @@ def _deliver(ctx: Context, result: RunResult, output: str, items: list[tuple[str
              add_suffix: bool) -> list[str]:
     try:
         written = delivery.write_outputs(output, items, add_suffix=add_suffix)
-        # What went to stdout is the data there: its path would be mixed into it.
-        return [str(p) for p in written if not delivery.is_stdout(p)]
     except OutputNotWritten as exc:
-        _record_failure(ctx, result.id, exc)
-        STATE.info(cost_line(result))
-        cost = format_usd(result.cost_usd)
-        exc.hint = f"the result (cost {cost}) is kept in the cache: " + ", ".join(result.paths)
-        raise
+        _failed(ctx, result, exc)
+    # What went to stdout is the data there: its path would be mixed into it.
+    return [str(p) for p in written if not delivery.is_stdout(p)]
+
+
+def _failed(ctx: Context, result: RunResult, exc: OutputNotWritten) -> NoReturn:
+    """Exit 7: the error, the cost line and where the result is kept."""
+    _record_failure(ctx, result.id, exc)
+    STATE.info(cost_line(result))
+    cost = format_usd(result.cost_usd)
+    exc.hint = f"the result (cost {cost}) is kept in the cache: " + ", ".join(result.paths)
+    raise exc
 
 
 def _record_failure(ctx: Context, run_id: str, exc: OutputNotWritten) -> None:

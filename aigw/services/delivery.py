@@ -79,6 +79,8 @@ def write_outputs(output: str, items: list[tuple[str, bytes]], *, add_suffix: bo
             else:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 write_atomic(dest, data)
+        except BrokenPipeError:
+            raise  # the reader went away (| head): not a failure to report
         except OSError as exc:
             raise errors.OutputNotWritten(f"could not write {dest}: {exc.strerror or exc}") from exc
     return dests

@@ -145,6 +145,15 @@ def test_a_symlink_to_a_file_keeps_the_link(cli, fake_openai, speech_wav, tmp_pa
     assert link.is_symlink() and real.read_text().strip() == fake_openai.transcript
 
 
+def test_raw_bytes_to_a_full_stdout_is_exit_7(fake_openai, cache_dir):
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run([sys.executable, "-m", "aigw", *IMG, "-o", "-"], stdout=full, stderr=subprocess.PIPE,
+                              timeout=120)
+    assert proc.returncode == 7, proc.stderr
+    assert b"could not write to stdout" in proc.stderr and _files(cache_dir)[0].encode() in proc.stderr
+    assert _run(cache_dir)["exit_code"] == 7
+
+
 def test_dev_stdout_carries_only_the_data(cli, fake_openai, speech_wav):
     proc = subprocess.run([sys.executable, "-m", "aigw", *IMG, "-o", "/dev/stdout"], capture_output=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
