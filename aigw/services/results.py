@@ -131,7 +131,8 @@ class Keeper:
         tried: list[str] = []
         if output not in (None, "-"):
             try:
-                placed = delivery.write_outputs(output, [(i.final.name, i.data) for i in unsaved], add_suffix=add_suffix)
+                items = [(i.final.name, i.data) for i in unsaved]
+                placed = delivery.write_outputs(output, items, add_suffix=add_suffix)
                 for item, where in zip(unsaved, placed):
                     item.placed = Path(os.path.abspath(where))
             except errors.OutputNotWritten as exc:

@@ -164,7 +164,8 @@ class RunLog:
              result.model_dump_json(), result.id),
         )
 
-    def relocate_files(self, run_id: str, moved: list[tuple[Path | None, Path, int, str]], created_at: datetime) -> None:
+    def relocate_files(self, run_id: str, moved: list[tuple[Path | None, Path, int, str]],
+                       created_at: datetime) -> None:
         """A result that is not where its row says (or has no row yet): (old path or None, where it
         is now, size, sha256)."""
         for old, new, size, sha256 in moved:
