@@ -176,10 +176,12 @@ class RunLog:
     def record_delivery(self, run_id: str, *, exit_code: int | None, error: str, lost: bool = False) -> None:
         """A served run whose result did not reach where it was asked for: `status` stays 'ok' (the
         provider served and was paid) unless nothing was kept at all. `exit_code` None keeps the
-        one already recorded (a run that failed for another reason)."""
+        one already recorded (a run that failed for another reason). A run still 'running' is one
+        whose end could not be committed with its result: it ends here."""
         self.conn.execute(
-            "UPDATE runs SET exit_code = COALESCE(?, exit_code), delivery_error = ?,"
-            " status = CASE WHEN ? THEN 'failed' ELSE status END WHERE id = ?", (exit_code, error, int(lost), run_id))
+            "UPDATE runs SET exit_code = COALESCE(?1, exit_code), delivery_error = ?2, status = CASE"
+            " WHEN ?3 THEN 'failed' WHEN status = 'running' AND ?1 IS NOT NULL THEN 'ok' ELSE status END"
+            " WHERE id = ?4", (exit_code, error, int(lost), run_id))
 
     def fail_run(self, run_id: str, *, exit_code: int, error: str) -> None:
         self.conn.execute(

@@ -93,6 +93,8 @@ def test_a_commit_that_fails_leaves_no_file_the_log_does_not_know(cli, fake_open
     assert _results(cache_dir) == []
     assert db_rows(cache_dir, "SELECT path FROM files WHERE path LIKE ?", str(cache_dir) + "%") == []
     assert len(list(rescue_tmp.iterdir())) == 1
+    run = db_rows(cache_dir, "SELECT * FROM runs")[0]
+    assert (run["status"], run["exit_code"]) == ("ok", 9)  # its end is logged once the log works again
 
 
 # ---- the run log's own failures: one line naming the file and the fix -----------------------------
