@@ -16,6 +16,11 @@
     │   └── ContentRefusedError (exit 5)    content policy / safety system refusal
     ├── NoProviderSucceeded (exit 4)        every candidate was tried and failed
     ├── BudgetExceededError (exit 6)        --max-cost or a daily/monthly budget would be exceeded
+    ├── OutputNotWritten (exit 7)           paid result kept in the cache; -o could not be written
+    ├── ResultRescued (exit 9)              the cache could not take a paid result; kept elsewhere
+    ├── ResultLost (exit 10)                a paid result could not be written anywhere
+    ├── RunLogError (exit 1)                aigw.db stayed locked, or its disk is full
+    │   └── RunLogUnusable (exit 3)         aigw.db is corrupt, read-only or cannot be opened
     └── Interrupted (exit 130)              Ctrl-C
 
 The router looks only at the class of a ProviderError; the CLI looks only at exit_code and hint.
@@ -122,6 +127,26 @@ class NoProviderSucceeded(AigwError):
 
 class BudgetExceededError(AigwError):
     exit_code = 6
+
+
+class OutputNotWritten(AigwError):
+    exit_code = 7
+
+
+class ResultRescued(AigwError):
+    exit_code = 9
+
+
+class ResultLost(AigwError):
+    exit_code = 10
+
+
+class RunLogError(AigwError):
+    exit_code = 1
+
+
+class RunLogUnusable(RunLogError):
+    exit_code = 3
 
 
 class Interrupted(AigwError):

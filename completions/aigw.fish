@@ -81,7 +81,7 @@ complete -c aigw -n '__fish_seen_subcommand_from transcribe' -l prompt -r -d 'Co
 complete -c aigw -n '__fish_seen_subcommand_from transcribe' -l format -s f -r -d 'text, json, verbose_json, srt or vtt.'
 complete -c aigw -n '__fish_seen_subcommand_from transcribe' -l temperature -r -d 'Sampling temperature.'
 complete -c aigw -n '__fish_seen_subcommand_from transcribe' -l timestamps -r -d 'segment or word (in verbose_json).'
-complete -c aigw -n '__fish_seen_subcommand_from transcribe' -l output -s o -r -d 'Write the transcript to this file (-: stdout).'
+complete -c aigw -n '__fish_seen_subcommand_from transcribe' -l output -s o -r -d 'A file (a .txt/.json/.srt/.vtt suffix sets the format), a directory, or - for stdout.'
 complete -c aigw -n '__fish_seen_subcommand_from transcribe' -l provider -s p -r -d 'Only these providers (repeatable).'
 complete -c aigw -n '__fish_seen_subcommand_from transcribe' -l fallback -r -d 'Model to try after the requested one fails (repeatable).'
 complete -c aigw -n '__fish_seen_subcommand_from transcribe' -l deadline -r -d 'Total seconds for the whole run, waits included.'

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import List, Optional
 
 import typer
@@ -55,7 +54,7 @@ def command(
 ) -> None:
     from aigw.cli.common import make_context, read_stdin_text, run_async
     from aigw.cli.output import cost_line, print_json, print_lines, render_plan, run_json
-    from aigw.cli.save import deliver_images
+    from aigw.cli.save import deliver_images, format_from_output
     from aigw.errors import UsageError
     from aigw.services.defaults import default_model
     from aigw.services.generate import generate
@@ -67,9 +66,8 @@ def command(
         raise UsageError("-o - writes the raw bytes of one image", hint="use -n 1 without --json, or -o DIR")
     if aspect_ratio is not None and not _is_ratio(aspect_ratio):
         raise UsageError(f"bad aspect ratio {aspect_ratio}", hint="write it as W:H, e.g. 16:9")
-    if fmt is None and output not in (None, "-"):
-        # -o apple.jpg asks for a JPEG as plainly as --format jpeg does.
-        fmt = SUFFIX_FORMATS.get(Path(output).suffix.lower())
+    # -o apple.jpg asks for a JPEG as plainly as --format jpeg does.
+    fmt = format_from_output(output, fmt, SUFFIX_FORMATS)
     text = read_stdin_text("prompt") if prompt in (None, "-") else prompt
     ctx = make_context()
     req = ImageRequest(
@@ -81,11 +79,11 @@ def command(
     opts = o.run_options(no_substitute=no_substitute, fallback_on_refusal=fallback_on_refusal, deadline=deadline,
                          timeout=timeout, providers=provider, fallbacks=fallback, dry_run=dry_run, max_cost=max_cost,
                          allow_unpriced=allow_unpriced)
-    result = run_async(generate(ctx, req, opts))
+    result = run_async(generate(ctx, req, opts, output=output))
     if dry_run:
         render_plan(result, as_json)
         return
-    paths = deliver_images(result.paths, output)
+    paths = deliver_images(ctx, result, output)
     STATE.info(cost_line(result))
     if as_json:
         print_json(run_json(result, paths=paths, cache_paths=result.paths))

@@ -1,41 +1,87 @@
-"""Where results go besides the cache: -o FILE, -o DIR, or -o - (raw bytes on stdout)."""
+"""Where results go besides the cache (-o FILE, -o DIR, -o - for stdout), and what a failure to
+write there means: the result stays in the cache, the run log says why, exit 7."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
-from aigw.store.files import copy_atomic
+from aigw.catalog.pricing import format_usd
+from aigw.cli.output import STATE, cost_line
+from aigw.errors import OutputNotWritten, RunLogError
+from aigw.services import delivery
+
+if TYPE_CHECKING:
+    from aigw.services.context import Context
+    from aigw.types import RunResult
 
 
-def deliver_images(cached: list[str], output: str | None) -> list[str]:
+def format_from_output(output: str | None, fmt: str | None, suffixes: dict[str, str]) -> str | None:
+    """The format `-o name.ext` asks for when --format is not given. When both are given and
+    disagree, --format wins (it is the explicit choice) and a warning says so."""
+    if output in (None, "-") or delivery.is_directory(output):
+        return fmt
+    implied = suffixes.get(Path(output).suffix.lower())
+    if fmt is None:
+        return implied
+    if implied is not None and implied != fmt and (implied, fmt) != ("json", "verbose_json"):
+        STATE.warn(f"writing {fmt} to {output} as --format asks, although its suffix says {implied}")
+    return fmt
+
+
+def deliver_images(ctx: Context, result: RunResult, output: str | None) -> list[str]:
     """Copy cached results to where the user asked; return the paths to print."""
     if output is None:
-        return cached
+        return list(result.paths)
     if output == "-":
-        sys.stdout.buffer.write(Path(cached[0]).read_bytes())
-        sys.stdout.buffer.flush()
+        try:
+            sys.stdout.buffer.write(Path(result.paths[0]).read_bytes())
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # e.g. > /dev/full
+            _failed(ctx, result, OutputNotWritten(f"could not write to stdout: {exc.strerror or exc}"))
         return []
-    target = Path(output).expanduser()
-    if output.endswith(("/", "\\")) or target.is_dir():
-        target.mkdir(parents=True, exist_ok=True)
-        out = [target / Path(p).name for p in cached]
-    elif len(cached) == 1:
-        out = [target if target.suffix else target.with_suffix(Path(cached[0]).suffix)]
-    else:
-        stem, suffix = target.stem, target.suffix or Path(cached[0]).suffix
-        out = [target.with_name(f"{stem}-{i}{suffix}") for i in range(1, len(cached) + 1)]
-    for src, dest in zip(cached, out):
-        copy_atomic(Path(src), dest)
-    return [str(p) for p in out]
+    items = [(Path(p).name, Path(p).read_bytes()) for p in result.paths]
+    return _deliver(ctx, result, output, items, add_suffix=True)
 
 
-def deliver_text(body: str, output: str | None) -> str | None:
+def deliver_text(ctx: Context, result: RunResult, body: str, output: str | None) -> str | None:
+    """The path to print, or None when there is none: no -o, -o -, or -o /dev/stdout."""
     if output is None or output == "-":
         return None
-    target = Path(output).expanduser()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.part")
-    tmp.write_text(body, encoding="utf-8")
-    tmp.replace(target)
-    return str(target)
+    written = _deliver(ctx, result, output, [(Path(result.paths[0]).name, body.encode("utf-8"))], add_suffix=False)
+    return written[0] if written else None
+
+
+def _deliver(ctx: Context, result: RunResult, output: str, items: list[tuple[str, bytes]], *,
+             add_suffix: bool) -> list[str]:
+    try:
+        written = delivery.write_outputs(output, items, add_suffix=add_suffix)
+    except OutputNotWritten as exc:
+        _failed(ctx, result, exc)
+    # What went to stdout is the data there: its path would be mixed into it.
+    return [str(p) for p in written if not delivery.is_stdout(p)]
+
+
+def _failed(ctx: Context, result: RunResult, exc: OutputNotWritten) -> NoReturn:
+    """Exit 7: the error, the cost line and where the result is kept."""
+    _record_failure(ctx, result.id, exc)
+    STATE.info(cost_line(result))
+    cost = format_usd(result.cost_usd)
+    exc.hint = f"the result (cost {cost}) is kept in the cache: " + ", ".join(result.paths)
+    raise exc
+
+
+def _record_failure(ctx: Context, run_id: str, exc: OutputNotWritten) -> None:
+    """The run log says the run exited 7 and why; a log that cannot be written does not hide the
+    delivery failure, which is what the user must hear about."""
+    try:
+        log = ctx.open_log()
+        try:
+            log.record_delivery(run_id, exit_code=exc.exit_code, error=exc.message)
+        finally:
+            log.close()
+    except RunLogError as log_exc:
+        STATE.warn(f"the run log could not record it: {log_exc.message}")

@@ -22,6 +22,7 @@ transcription runs on this machine (faster-whisper). Examples:
 """
 
 FORMATS = ("text", "json", "verbose_json", "srt", "vtt")
+SUFFIX_FORMATS = {".txt": "text", ".json": "json", ".srt": "srt", ".vtt": "vtt"}
 
 
 def command(
@@ -33,7 +34,8 @@ def command(
     temperature: Optional[float] = typer.Option(None, "--temperature", min=0.0, max=1.0, help="Sampling temperature."),
     timestamps: Optional[str] = typer.Option(None, "--timestamps", help="segment or word (in verbose_json)."),
     translate: bool = typer.Option(False, "--translate", help="Translate the speech into English."),
-    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the transcript to this file ('-': stdout)."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="A file (a .txt/.json/.srt/.vtt suffix "
+                                         "sets the format), a directory, or '-' for stdout."),
     as_json: o.AsJson = False,
     provider: o.Providers = None,
     fallback: o.Fallbacks = None,
@@ -46,7 +48,7 @@ def command(
 ) -> None:
     from aigw.cli.common import make_context, run_async
     from aigw.cli.output import cost_line, print_json, render_plan, run_json
-    from aigw.cli.save import deliver_text
+    from aigw.cli.save import deliver_text, format_from_output
     from aigw.errors import UsageError
     from aigw.services.audio_input import spool_stdin
     from aigw.services.defaults import default_model
@@ -57,6 +59,7 @@ def command(
         raise UsageError(f"unknown format {fmt}", hint="allowed: " + ", ".join(FORMATS))
     if timestamps not in (None, "segment", "word"):
         raise UsageError(f"unknown timestamps {timestamps}", hint="allowed: segment, word")
+    fmt = format_from_output(output, fmt, SUFFIX_FORMATS)  # -o talk.srt asks for subtitles
     ctx = make_context()
     spooled = None
     if file == "-":
@@ -71,7 +74,7 @@ def command(
         opts = o.run_options(no_substitute=no_substitute, fallback_on_refusal=False, deadline=deadline,
                              timeout=timeout, providers=provider, fallbacks=fallback, dry_run=dry_run,
                              max_cost=max_cost, allow_unpriced=allow_unpriced)
-        outcome = run_async(transcribe(ctx, req, opts, display_name="<stdin>" if spooled else file))
+        outcome = run_async(transcribe(ctx, req, opts, display_name="<stdin>" if spooled else file, output=output))
     finally:
         if spooled is not None:
             spooled.unlink(missing_ok=True)
@@ -79,15 +82,16 @@ def command(
         render_plan(outcome, as_json)
         return
     result, body = outcome
-    written = deliver_text(body, output)
+    written = deliver_text(ctx, result, body, output)
     STATE.info(cost_line(result))
     if as_json:
         extra = {"paths": [written], "cache_paths": result.paths} if written else {}
         if req.format != "text":
             extra["body"] = body
         print_json(run_json(result, **extra))
-    elif written:
-        print(written)
+    elif output not in (None, "-"):
+        if written:  # None: written to stdout itself (-o /dev/stdout)
+            print(written)
     else:
         sys.stdout.write(body if body.endswith("\n") else body + "\n")
         sys.stdout.flush()

@@ -31,7 +31,7 @@ UNPROBED_EXTS = {"webm", "mpeg", "mpga"}
 
 def spool_stdin(cache_dir: Path) -> Path:
     dest = cache_dir / "tmp" / f"stdin-{uuid.uuid4().hex}"
-    size = spool(sys.stdin.buffer, dest)
+    size = spool(sys.stdin.buffer, dest, cache_dir=cache_dir)
     if size == 0:
         dest.unlink(missing_ok=True)
         raise errors.UsageError("no audio on standard input", hint="pipe a file in: aigw transcribe - < talk.mp3")

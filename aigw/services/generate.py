@@ -15,7 +15,7 @@ from aigw.services import image_params, model_ref, presets
 from aigw.services.context import Context, RunOptions
 from aigw.services.image_params import default_size
 from aigw.services.planning import Plan, Planned, all_refused, enforce_costs, execute, plan_groups, prepared
-from aigw.services.results import save_images
+from aigw.services.results import Keeper
 from aigw.store import RunLog
 from aigw.types import ImageCall, ImageParams, ImageRequest, ProviderImages, RunResult
 
@@ -109,30 +109,37 @@ def substitution_notice(p: Planned[ImageCall], req: ImageRequest) -> str:
             f"{sub.served} serves instead ({via}){diff}")
 
 
-async def generate(ctx: Context, req: ImageRequest, options: RunOptions) -> RunResult | Plan[ImageCall]:
-    """Returns the run's record, or with --dry-run the plan (nothing sent, nothing logged)."""
+async def generate(ctx: Context, req: ImageRequest, options: RunOptions, *,
+                   output: str | None = None) -> RunResult | Plan[ImageCall]:
+    """Returns the run's record, or with --dry-run the plan (nothing sent, nothing logged).
+    `output` (-o) is the first fallback place when the cache cannot take the images."""
     log = ctx.open_log()
+    kept: list[Keeper] = []
     try:
         plan = plan_image(ctx, req, options, log)
         plan = enforce_costs(ctx, plan, options, log)
         if options.dry_run:
             return plan
-        return await _run(ctx, req, options, plan, log)
+        return await _run(ctx, req, options, plan, log, output, kept)
+    except BaseException:
+        for keeper in kept:  # paid for before something else failed: still kept
+            keeper.salvage(output, add_suffix=True)
+        raise
     finally:
         log.close()
 
 
-async def _run(ctx: Context, req: ImageRequest, options: RunOptions, plan: Plan[ImageCall], log: RunLog) -> RunResult:
-    saved: dict[str, list[str]] = {}
+async def _run(ctx: Context, req: ImageRequest, options: RunOptions, plan: Plan[ImageCall], log: RunLog,
+               output: str | None, kept: list[Keeper]) -> RunResult:
 
     async def invoke(item: Planned[ImageCall], client: httpx.AsyncClient, timeout: float, run_id: str,
                      created: Any) -> ProviderImages:
         provider = ctx.live_provider(item.candidate.provider, client, log, run_id)
         result = await provider.generate(item.call, timeout=timeout)
-        # Paid for: on disk and in the log before anything else can fail (one commit with the
-        # attempt and the run's end, or at once if something fails first).
-        log.begin_group()
-        saved["paths"] = save_images(ctx, log, run_id, created, result.images)
+        # Paid for: on disk before anything else can fail, and in the log in one commit with the
+        # attempt and the run's end (the order is explained in services/results.py).
+        kept.append(Keeper(ctx, log, run_id, created))
+        kept[-1].stage([(image.data, image.ext) for image in result.images])
         for warning in result.warnings:
             ctx.notify("warning: " + warning)
         return result
@@ -148,7 +155,8 @@ async def _run(ctx: Context, req: ImageRequest, options: RunOptions, plan: Plan[
     served = outcome.attempts[-1]
     result = RunResult(
         id=run_id, kind="image", requested_model=req.model, model=cand.model.id, provider=cand.provider,
-        provider_model=cand.provider_model, paths=saved["paths"], cost_usd=served.actual_cost_usd,
+        provider_model=cand.provider_model, paths=[str(p.final) for p in kept[-1].pending],
+        cost_usd=served.actual_cost_usd,
         estimated_cost_usd=item.estimate.usd, cost_as_of=item.estimate.as_of,
         cost_assumptions=item.estimate.assumptions,
         latency_ms=round((ctx.clock.now() - created).total_seconds() * 1000, 1), created_at=created,
@@ -157,5 +165,6 @@ async def _run(ctx: Context, req: ImageRequest, options: RunOptions, plan: Plan[
         revised_prompt=next((i.revised_prompt for i in outcome.value.images if i.revised_prompt), None),
     )
     log.finish_run(result)
-    log.end_group()
+    kept[-1].commit()
+    kept[-1].settle(result, output, add_suffix=True)
     return result

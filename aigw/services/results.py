@@ -1,31 +1,194 @@
-"""Writing result files into the cache and recording them in the run log."""
+"""A paid result, from the bytes arriving to a file the run log knows, or to a fallback place.
+
+The order (see Keeper) makes a paid result and its log rows one step: the bytes go to a private
+temporary file `.<name>.<pid>.part` beside their final name; the file rows join the transaction that
+also holds the served attempt, its cost and the run's end; that transaction commits; then the file
+is renamed into place. Commit first, then rename: a kill -9 between the two leaves the log naming a
+path that is not there yet and, beside it, the complete bytes under the temporary name (their sha256
+is in the log), never a visible file the log does not know. A rename that fails after the commit
+moves the row to wherever the result is then kept.
+
+When the cache cannot take the result (disk full, results/ not writable, the run log cannot commit),
+it goes to the fallback places in this order: the `-o` target if there is one, then
+`<tmp>/aigw-rescue-<uid>/` (created 0700). Exit 9 names where; exit 10 when nowhere could take it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
+import tempfile
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aigw.store.files import result_path, write_atomic
-from aigw.types import ImageBlob
+from aigw import errors
+from aigw.catalog.pricing import format_usd
+from aigw.services import delivery
+from aigw.store.files import private_dirs, result_path, write_part
 
 if TYPE_CHECKING:
     from aigw.services.context import Context
     from aigw.store import RunLog
+    from aigw.types import RunResult
 
 
-def save_images(ctx: Context, log: RunLog, run_id: str, created: datetime, images: list[ImageBlob]) -> list[str]:
-    paths = []
-    for index, image in enumerate(images, start=1):
-        path = result_path(ctx.cache_dir, run_id, created, image.ext, index if len(images) > 1 else None)
-        digest = write_atomic(path, image.data)
-        log.record_file(run_id, path, len(image.data), digest, created)
-        paths.append(str(path))
-    return paths
+@dataclass
+class Pending:
+    final: Path
+    data: bytes
+    part: Path | None = None
+    sha256: str = ""
+    placed: Path | None = None  # where it ended up: `final`, or a fallback place
 
 
-def save_text(ctx: Context, log: RunLog, run_id: str, created: datetime, body: str, ext: str) -> str:
-    data = body.encode("utf-8")
-    path = result_path(ctx.cache_dir, run_id, created, ext, None)
-    digest = write_atomic(path, data)
-    log.record_file(run_id, path, len(data), digest, created)
-    return str(path)
+def rescue_dir() -> Path:
+    return Path(tempfile.gettempdir()) / f"aigw-rescue-{os.getuid()}"
+
+
+class Keeper:
+    """Keeps one run's paid results: stage() right after the provider returned (inside the
+    router's call, so a failure here is not taken for a provider failure), commit() after the run's
+    end was added to the group."""
+
+    def __init__(self, ctx: Context, log: RunLog, run_id: str, created: datetime) -> None:
+        self.ctx, self.log, self.run_id, self.created = ctx, log, run_id, created
+        self.pending: list[Pending] = []
+        self.cache_error: str | None = None
+        self.recorded = False  # the file rows are in the group
+
+    def stage(self, blobs: list[tuple[bytes, str]]) -> None:
+        """(bytes, extension) of each result: written to temporary names, rows added to the group."""
+        many = len(blobs) > 1
+        cache = self.ctx.cache_dir
+        self.pending = [Pending(result_path(cache, self.run_id, self.created, ext, i if many else None), data)
+                        for i, (data, ext) in enumerate(blobs, start=1)]
+        try:
+            for item in self.pending:
+                item.part, item.sha256 = write_part(item.final, item.data, cache_dir=self.ctx.cache_dir)
+        except OSError as exc:
+            self._drop_parts()
+            self.cache_error = f"{exc.filename or self.ctx.cache_dir}: {exc.strerror or exc}"
+        self.log.begin_group()
+        if self.cache_error is None:
+            for item in self.pending:
+                self.log.record_file(self.run_id, item.final, len(item.data), item.sha256, self.created)
+            self.recorded = True
+
+    def commit(self) -> list[str]:
+        """Commit the group, then rename into place; return the cache paths (those that made it)."""
+        try:
+            self.log.end_group()
+        except errors.RunLogError as exc:
+            self.log.abandon_group()
+            self._drop_parts()
+            self.cache_error = self.cache_error or exc.message
+            return []
+        if not self.recorded:  # the log failed before the rows were in: a file now would be unknown
+            self.cache_error = self.cache_error or "the run log could not record it"
+            self._drop_parts()
+            return []
+        for item in self.pending:
+            if item.part is None:
+                continue
+            try:
+                os.replace(item.part, item.final)
+                item.placed = item.final
+            except OSError as exc:
+                self.cache_error = f"{item.final}: {exc.strerror or exc}"
+        self._drop_parts()
+        return [str(item.placed) for item in self.pending if item.placed is not None]
+
+    def _drop_parts(self) -> None:
+        for item in self.pending:
+            if item.part is not None and item.placed is None:
+                with contextlib.suppress(OSError):
+                    item.part.unlink()
+            item.part = None
+
+    def settle(self, result: RunResult, output: str | None, *, add_suffix: bool) -> None:
+        """When a result could not be kept in the cache: keep it elsewhere (exit 9) or say plainly
+        that it is lost (exit 10). Does nothing when the cache took everything."""
+        self._settle(f"from {result.provider} (cost {format_usd(result.cost_usd)})", output, add_suffix=add_suffix)
+
+    def salvage(self, output: str | None, *, add_suffix: bool) -> None:
+        """After a failure elsewhere in the run: the paid result still goes into place or to a
+        fallback place, and stderr says where; the run keeps the failure's own exit code."""
+        self.commit()
+        try:
+            self._settle("(its cost is in the run log when the log could record it)", output,
+                         add_suffix=add_suffix, exit_code=None)
+        except (errors.ResultRescued, errors.ResultLost) as exc:
+            self.ctx.notify("warning: " + exc.message)
+
+    def _settle(self, about: str, output: str | None, *, add_suffix: bool, exit_code: int | None = 0) -> None:
+        unsaved = [item for item in self.pending if item.placed is None]
+        if self.cache_error is None or not unsaved:
+            return
+        what = f"{len(unsaved)} result(s) of run {self.run_id} {about}"
+        tried: list[str] = []
+        if output not in (None, "-"):
+            try:
+                items = [(i.final.name, i.data) for i in unsaved]
+                placed = delivery.write_outputs(output, items, add_suffix=add_suffix)
+                for item, where in zip(unsaved, placed):
+                    item.placed = Path(os.path.abspath(where))
+            except errors.OutputNotWritten as exc:
+                tried.append(exc.message)
+        for item in (i for i in unsaved if i.placed is None):
+            try:
+                item.placed = _to_rescue_dir(item)
+            except OSError as exc:
+                tried.append(f"{rescue_dir()}: {exc.strerror or exc}")
+                break
+        kept = [item for item in unsaved if item.placed is not None]
+        if len(kept) < len(unsaved):
+            message = (f"lost {what}: the cache could not take it ({self.cache_error})"
+                       + "".join(f"; {t}" for t in tried))
+            self._record(exit_code=10 if exit_code is not None else None, error=message, moved=kept, lost=True)
+            raise errors.ResultLost(message)
+        places = ", ".join(str(item.placed) for item in kept)
+        message = f"the cache could not take {what} ({self.cache_error}); kept at {places}"
+        self._record(exit_code=9 if exit_code is not None else None, error=message, moved=kept)
+        raise errors.ResultRescued(message, hint="free space on, or fix the permissions of, the cache directory "
+                                   "('aigw config path' shows it)")
+
+    def _record(self, *, exit_code: int | None, error: str, moved: list[Pending], lost: bool = False) -> None:
+        """Best effort: the log may be what failed."""
+        with contextlib.suppress(errors.RunLogError):
+            self.log.begin_group()
+            try:
+                self.log.relocate_files(self.run_id, [(i.final, i.placed, len(i.data), i.sha256 or _sha(i.data))
+                                                      for i in moved if i.placed is not None], self.created)
+                self.log.record_delivery(self.run_id, exit_code=exit_code, error=error, lost=lost)
+                self.log.end_group()
+            finally:
+                self.log.abandon_group()
+
+
+def _sha(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def _to_rescue_dir(item: Pending) -> Path:
+    """<tmp>/aigw-rescue-<uid>/<name>, 0600 in a 0700 directory that must be ours: a directory
+    someone else made there first could be read by them, so it is not used."""
+    top = rescue_dir()
+    private_dirs(top, top)
+    info = os.lstat(top)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise OSError(0, "not a private directory owned by this user", str(top))
+    dest = top / item.final.name
+    part, item.sha256 = write_part(dest, item.data, cache_dir=top)
+    try:
+        os.replace(part, dest)
+    except OSError:
+        with contextlib.suppress(OSError):
+            part.unlink()
+        raise
+    return dest
+

@@ -15,7 +15,7 @@ from aigw.services import model_ref
 from aigw.services.audio_input import check_limits, probe
 from aigw.services.context import Context, RunOptions
 from aigw.services.planning import Plan, Planned, all_refused, enforce_costs, execute, plan_groups, prepared
-from aigw.services.results import save_text
+from aigw.services.results import Keeper
 from aigw.store import RunLog
 from aigw.transcripts import render
 from aigw.types import AudioUpload, ProviderTranscript, RunResult, TranscribeCall, TranscribeParams, TranscribeRequest
@@ -69,23 +69,29 @@ def user_body(req: TranscribeRequest, value: ProviderTranscript) -> str:
     return render(req.format, text=value.text, segments=[], language=value.language, duration=value.duration_s)
 
 
-async def transcribe(ctx: Context, req: TranscribeRequest, options: RunOptions, *,
-                     display_name: str | None = None) -> tuple[RunResult, str] | Plan[TranscribeCall]:
-    """The run record and the transcript in the format asked for; with --dry-run, the plan."""
+async def transcribe(ctx: Context, req: TranscribeRequest, options: RunOptions, *, display_name: str | None = None,
+                     output: str | None = None) -> tuple[RunResult, str] | Plan[TranscribeCall]:
+    """The run record and the transcript in the format asked for; with --dry-run, the plan.
+    `output` (-o) is the first fallback place when the cache cannot take the transcript."""
     name = display_name or str(req.file)
     upload = probe(Path(req.file), display_name=name)
     log = ctx.open_log()
+    kept: list[Keeper] = []
     try:
         plan = enforce_costs(ctx, plan_audio(ctx, req, options, upload, name, log), options, log)
         if options.dry_run:
             return plan
-        return await _run(ctx, req, options, plan, log, name)
+        return await _run(ctx, req, options, plan, log, name, output, kept)
+    except BaseException:
+        for keeper in kept:  # paid for before something else failed: still kept
+            keeper.salvage(output, add_suffix=False)
+        raise
     finally:
         log.close()
 
 
 async def _run(ctx: Context, req: TranscribeRequest, options: RunOptions, plan: Plan[TranscribeCall], log: RunLog,
-               name: str) -> tuple[RunResult, str]:
+               name: str, output: str | None, kept: list[Keeper]) -> tuple[RunResult, str]:
     saved: dict[str, str] = {}
 
     async def invoke(item: Planned[TranscribeCall], client: httpx.AsyncClient, timeout: float, run_id: str,
@@ -93,8 +99,9 @@ async def _run(ctx: Context, req: TranscribeRequest, options: RunOptions, plan: 
         provider = ctx.live_provider(item.candidate.provider, client, log, run_id)
         value = await provider.transcribe(item.call, timeout=timeout)
         saved["body"] = user_body(req, value)
-        log.begin_group()
-        saved["path"] = save_text(ctx, log, run_id, created, saved["body"], EXTENSIONS[req.format])
+        # Paid for: see generate.py and services/results.py.
+        kept.append(Keeper(ctx, log, run_id, created))
+        kept[-1].stage([(saved["body"].encode("utf-8"), EXTENSIONS[req.format])])
         for warning in value.warnings:
             ctx.notify("warning: " + warning)
         return value
@@ -109,7 +116,8 @@ async def _run(ctx: Context, req: TranscribeRequest, options: RunOptions, plan: 
     value = outcome.value
     result = RunResult(
         id=run_id, kind="audio", requested_model=req.model, model=cand.model.id, provider=cand.provider,
-        provider_model=cand.provider_model, paths=[saved["path"]], cost_usd=outcome.attempts[-1].actual_cost_usd,
+        provider_model=cand.provider_model, paths=[str(kept[-1].pending[0].final)],
+        cost_usd=outcome.attempts[-1].actual_cost_usd,
         estimated_cost_usd=item.estimate.usd, cost_as_of=item.estimate.as_of,
         cost_assumptions=item.estimate.assumptions,
         latency_ms=round((ctx.clock.now() - created).total_seconds() * 1000, 1), created_at=created,
@@ -117,7 +125,8 @@ async def _run(ctx: Context, req: TranscribeRequest, options: RunOptions, plan: 
         text=value.text, format=req.format, language=value.language, duration_s=value.duration_s,
     )
     log.finish_run(result)
-    log.end_group()
+    kept[-1].commit()
+    kept[-1].settle(result, output, add_suffix=False)
     return result, saved["body"]
 
 

@@ -8,15 +8,75 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from aigw import errors
+from aigw.store.files import create_private, private_dirs
 from aigw.store.migrations import migrate
 from aigw.types import Attempt, RunResult
 
 BUSY_TIMEOUT_MS = 10_000
 
 
+def run_log_error(path: Path, exc: sqlite3.Error) -> errors.RunLogError:
+    """The one place a SQLite failure becomes an aigw error: one line naming the file and the fix."""
+    text = str(exc)
+    low = text.lower()
+    if type(exc) is sqlite3.DatabaseError or "malformed" in low or "not a database" in low:
+        return errors.RunLogUnusable(f"the run log {path} is damaged ({text})",
+                                     hint=f"move it aside and aigw starts a new one: mv {path} {path}.bad")
+    if "readonly" in low or "read-only" in low or "unable to open" in low:
+        return errors.RunLogUnusable(
+            f"cannot write the run log {path} ({text})",
+            hint="make it and its directory writable, or set AIGW_CACHE_DIR (or cache_dir in the config) "
+                 "to a writable directory")
+    if "locked" in low or "busy" in low:
+        return errors.RunLogError(f"the run log {path} stayed locked for {BUSY_TIMEOUT_MS / 1000:g} s ({text})",
+                                  hint="another aigw process is holding it; try again")
+    if "full" in low:
+        return errors.RunLogError(f"the run log {path} cannot grow: the disk is full",
+                                  hint=f"free space on the disk that holds {path.parent}")
+    return errors.RunLogError(f"the run log {path} failed: {text}", hint="run again with -v for the traceback")
+
+
+class _Connection(sqlite3.Connection):
+    """Every statement goes through execute(): errors are mapped here and nowhere else. Errors in
+    our own SQL (IntegrityError, ProgrammingError) are bugs and stay as they are."""
+
+    db_path: Path
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        try:
+            return super().execute(sql, parameters)
+        except (sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
+            if isinstance(exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
+                raise
+            raise run_log_error(self.db_path, exc) from exc
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        try:
+            return super().__exit__(*exc_info)
+        except (sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
+            raise run_log_error(self.db_path, exc) from exc
+
+
 def connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+    # The cache is private: its directory 0700, aigw.db 0600 (SQLite gives -wal and -shm the
+    # database file's mode), whatever the umask.
+    try:
+        private_dirs(path.parent, path.parent)
+        if not path.exists():
+            create_private(path)
+    except FileExistsError:
+        pass  # another process created it first
+    except OSError as exc:
+        raise errors.RunLogUnusable(
+            f"cannot create the run log {path} ({exc.strerror or exc})",
+            hint="set AIGW_CACHE_DIR (or cache_dir in the config) to a writable directory") from exc
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                               check_same_thread=False, factory=_Connection)
+    except sqlite3.Error as exc:
+        raise run_log_error(path, exc) from exc
+    conn.db_path = path
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
@@ -51,6 +111,14 @@ class RunLog:
         """Commit the group, also when what followed failed: a paid result stays logged."""
         if self.conn.in_transaction:
             self.conn.execute("COMMIT")
+
+    def abandon_group(self) -> None:
+        """Roll back a group whose commit failed (the file rows must not outlive the files)."""
+        if self.conn.in_transaction:
+            try:
+                self.conn.execute("ROLLBACK")
+            except errors.RunLogError:
+                pass  # SQLite rolls back by itself when it cannot commit
 
     def start_run(self, run_id: str, *, kind: str, created_at: datetime, requested_model: str,
                   request: dict[str, Any], estimated_cost_usd: float | None) -> None:
@@ -95,6 +163,25 @@ class RunLog:
             (result.model, result.provider, result.provider_model, result.cost_usd, result.latency_ms,
              result.model_dump_json(), result.id),
         )
+
+    def relocate_files(self, run_id: str, moved: list[tuple[Path | None, Path, int, str]],
+                       created_at: datetime) -> None:
+        """A result that is not where its row says (or has no row yet): (old path or None, where it
+        is now, size, sha256)."""
+        for old, new, size, sha256 in moved:
+            if old is not None:
+                self.conn.execute("DELETE FROM files WHERE run_id = ? AND path = ?", (run_id, str(old)))
+            self.record_file(run_id, new, size, sha256, created_at)
+
+    def record_delivery(self, run_id: str, *, exit_code: int | None, error: str, lost: bool = False) -> None:
+        """A served run whose result did not reach where it was asked for: `status` stays 'ok' (the
+        provider served and was paid) unless nothing was kept at all. `exit_code` None keeps the
+        one already recorded (a run that failed for another reason). A run still 'running' is one
+        whose end could not be committed with its result: it ends here."""
+        self.conn.execute(
+            "UPDATE runs SET exit_code = COALESCE(?1, exit_code), delivery_error = ?2, status = CASE"
+            " WHEN ?3 THEN 'failed' WHEN status = 'running' AND ?1 IS NOT NULL THEN 'ok' ELSE status END"
+            " WHERE id = ?4", (exit_code, error, int(lost), run_id))
 
     def fail_run(self, run_id: str, *, exit_code: int, error: str) -> None:
         self.conn.execute(

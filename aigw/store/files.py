@@ -1,13 +1,22 @@
-"""Result files: results/YYYY-MM-DD/<run-id>[-N].<ext>, written to a temporary name, then renamed."""
+"""Result files: results/YYYY-MM-DD/<run-id>[-N].<ext>, written to a temporary name, then renamed.
+
+Everything aigw creates in the cache is private whatever the umask: directories 0700, files 0600.
+A temporary file is named `.<name>.<pid>.part` beside its final name, so whoever finds one left
+behind can tell from the pid whether its writer is still alive."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
-import shutil
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
+
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
 
 
 def result_path(cache_dir: Path, run_id: str, created_at: datetime, ext: str, index: int | None) -> Path:
@@ -15,40 +24,84 @@ def result_path(cache_dir: Path, run_id: str, created_at: datetime, ext: str, in
     return cache_dir / "results" / f"{created_at:%Y-%m-%d}" / f"{run_id}{suffix}.{ext}"
 
 
-_made: set[Path] = set()
+def part_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.part")
 
 
-def _ensure_dir(directory: Path) -> None:
-    """mkdir -p once per directory per process: a day's results all land in one folder."""
-    if directory not in _made:
-        directory.mkdir(parents=True, exist_ok=True)
-        _made.add(directory)
+def private_dirs(directory: Path, top: Path) -> None:
+    """mkdir -p, creating `top` and everything below it 0700 (what is above `top` is the user's)."""
+    if directory.is_dir():
+        return
+    if directory != top and top in directory.parents:
+        private_dirs(directory.parent, top)
+    else:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.mkdir(directory, PRIVATE_DIR)
+    except FileExistsError:
+        if not directory.is_dir():  # a file in the way: say so rather than "File exists"
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(directory)) from None
+        return
+    # mkdir's mode is masked by the umask; 0700 must not depend on it.
+    os.chmod(directory, PRIVATE_DIR)
 
 
-def write_atomic(path: Path, data: bytes) -> str:
-    """Write bytes so that a reader sees either nothing or the whole file; return its sha256.
-    No fsync: the rename is atomic against a crashed process, and a sync per image would cost
-    more than all of aigw's other per-request work together."""
-    _ensure_dir(path.parent)
-    tmp = path.with_name(f".{path.name}.part")
-    with open(tmp, "wb") as fh:
+def create_private(path: Path) -> None:
+    """Create an empty 0600 file if none is there (SQLite then gives -wal and -shm the same mode)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    os.fchmod(fd, PRIVATE_FILE)
+    os.close(fd)
+
+
+@contextlib.contextmanager
+def _removed_on_failure(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        raise
+
+
+def write_part(path: Path, data: bytes, *, cache_dir: Path) -> tuple[Path, str]:
+    """Write the bytes to `path`'s temporary name, 0600; return (that name, sha256). On any failure
+    nothing is left behind. No fsync: the rename that follows is atomic against a crashed process,
+    and a sync per image would cost more than all of aigw's other per-request work together."""
+    private_dirs(path.parent, cache_dir)
+    part = part_path(path)
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    with _removed_on_failure(part):
+        with open(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), PRIVATE_FILE)
+            fh.write(data)
+    return part, hashlib.sha256(data).hexdigest()
+
+
+def write_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
+    """A regular file at `path` with these bytes, or (on failure) no trace: written beside it to a
+    temporary name and renamed. `mode` None follows the umask, like any tool's output."""
+    part = part_path(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    fd = os.open(part, flags, 0o666 if mode is None else mode)
+    with _removed_on_failure(part):
+        with open(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(part, path)
+
+
+def write_through(path: Path, data: bytes) -> None:
+    """Open and write, for what must not be replaced: a device, a FIFO, a symlink."""
+    with open(path, "wb") as fh:
         fh.write(data)
-    os.replace(tmp, path)
-    return hashlib.sha256(data).hexdigest()
+        fh.flush()
 
 
-def copy_atomic(src: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.part")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dest)
-
-
-def spool(stream: BinaryIO, dest: Path, chunk: int = 1 << 20) -> int:
-    """Copy a stream (stdin) to disk in chunks; never holds the whole input in memory."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
+def spool(stream: BinaryIO, dest: Path, *, cache_dir: Path, chunk: int = 1 << 20) -> int:
+    """Copy a stream (stdin) to a private file in the cache in chunks; never holds the whole input
+    in memory."""
+    private_dirs(dest.parent, cache_dir)
     total = 0
-    with open(dest, "wb") as out:
+    with open(os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE), "wb") as out:
         while True:
             block = stream.read(chunk)
             if not block:

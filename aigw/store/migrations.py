@@ -99,6 +99,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE TABLE routing_counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
         """,
     ),
+    (
+        # Why a served run's result did not reach where it was asked for: -o not written (exit 7),
+        # kept outside the cache (9) or not kept at all (10). NULL when it was delivered.
+        "m005_run_delivery_error",
+        "ALTER TABLE runs ADD COLUMN delivery_error TEXT",
+    ),
 ]
 
 
