@@ -156,14 +156,35 @@ def follow_successors(catalog: Catalog, model: Model, provider: str) -> tuple[Mo
     return current, offer, tuple(chain)
 
 
+def known_providers(settings: Settings) -> list[str]:
+    """Every provider name aigw knows: the built-in ones, then those the settings define."""
+    return [*BUILTIN, *(n for n in settings.providers if n not in BUILTIN)]
+
+
+def check_provider_names(settings: Settings, names: list[str] | tuple[str, ...] | None) -> None:
+    """--provider NAME must name a provider aigw knows (configured or not): a typo is exit 2."""
+    known = known_providers(settings)
+    unknown = [n for n in names or () if n not in known]
+    if unknown:
+        raise errors.UsageError(f"unknown provider{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
+                                hint=f"known providers: {', '.join(known)}")
+
+
+def restricted(settings: Settings, only: list[str] | None) -> list[tuple[str, ProviderSettings]]:
+    """The configured providers, or with --provider A --provider B only those, in that order."""
+    found = configured_providers(settings)
+    if not only:
+        return found
+    check_provider_names(settings, only)
+    return sorted((item for item in found if item[0] in only), key=lambda item: only.index(item[0]))
+
+
 def build(catalog: Catalog, settings: Settings, requested: Model, *, substitute: bool,
           only: list[str] | None = None) -> list[Candidate]:
     direct: list[Candidate] = []
     substituted: list[Candidate] = []
     refused: list[Substitution] = []
-    for name, p in configured_providers(settings):
-        if only and name not in only:
-            continue
+    for name, p in restricted(settings, only):
         offer = offer_for(catalog, requested, name, p)
         if offer is None:
             continue

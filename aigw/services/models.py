@@ -53,6 +53,8 @@ def _offers(ctx: Context, model: Model, configured: dict[str, Any]) -> list[tupl
 
 
 def list_models(ctx: Context, *, available: bool, kind: str | None, provider: str | None) -> list[dict[str, Any]]:
+    if provider:
+        plan.check_provider_names(ctx.settings, [provider])
     configured = dict(plan.configured_providers(ctx.settings))
     circuits = _circuits(ctx) if (ctx.cache_dir / "aigw.db").exists() else {}
     substitute = ctx.settings.routing.substitute_retired
@@ -87,6 +89,8 @@ def list_models(ctx: Context, *, available: bool, kind: str | None, provider: st
 
 async def check_providers(ctx: Context, *, only: str | None = None, timeout: float = 10.0) -> list[dict[str, Any]]:
     """One cheap authenticated request per configured provider, concurrently."""
+    if only:
+        plan.check_provider_names(ctx.settings, [only])
     names = [n for n, _ in plan.configured_providers(ctx.settings) if only in (None, n)]
     async with ctx.http() as client:
         async def one(name: str) -> dict[str, Any]:
