@@ -57,6 +57,16 @@ def _short(message: str, limit: int = 160) -> str:
     return message if len(message) <= limit else message[: limit - 1] + "…"
 
 
+def model_not_found(lacked: list[Attempt]) -> errors.UsageError:
+    """Every provider tried answered that it does not have the model (404 model_not_found): the
+    request names a model none of them serves, which retrying elsewhere cannot fix (exit 2)."""
+    providers = ", ".join(dict.fromkeys(a.provider for a in lacked))
+    models = ", ".join(dict.fromkeys(a.model for a in lacked))
+    return errors.UsageError(f"{models}: not found at {providers} (each answered that it does not serve the model)",
+                             hint="check the model id and each provider's `models` list ('aigw models' shows who "
+                                  "serves what), or name another model with -m")
+
+
 def backoff(try_number: int, rng: random.Random) -> float:
     """Full jitter: uniform in [0, min(cap, base * 2**n)]."""
     return rng.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * (2 ** try_number)))
@@ -152,13 +162,17 @@ class Router:
                 attempts.append(attempt)
                 self.hooks.on_attempt(attempt)
                 return Outcome(value, cand, attempts, hop)
+        lacked = [a for a in attempts if a.failure_class == errors.ModelUnavailableError.failure_class]
+        if last is not None and lacked and len(lacked) == len(attempts) and not skipped:
+            raise model_not_found(lacked)
         if last is None:
             raise errors.NoProviderSucceeded(
                 "no provider could be tried: " + "; ".join(skipped),
                 hint="try again later (open circuits close after their cooldown, rate-limit slots free up), "
                      "or raise --deadline; 'aigw models --available' shows open circuits")
+        also = f" ({', '.join(dict.fromkeys(a.provider for a in lacked))} lacked the model)" if lacked else ""
         raise errors.NoProviderSucceeded(
-            f"no provider succeeded after {len(attempts)} attempt(s); last: {last.message}",
+            f"no provider succeeded after {len(attempts)} attempt(s){also}; last: {last.message}",
             hint=last.hint or "check the providers with 'aigw models --check', or add a fallback provider",
             last=last,
         )

@@ -76,3 +76,46 @@ def test_an_unknown_provider_name_is_exit_2_listing_the_known_ones(cli, two, arg
     assert r.stdout == ""
     openai, backup = two
     assert openai.count() == 0 and backup.count() == 0
+
+
+# ---- 404 model_not_found: this provider lacks the model ----------------------------------------
+
+
+def _pair_config(config_file: Path, primary: FakeOpenAI, secondary: FakeOpenAI) -> None:
+    config_file.parent.mkdir(parents=True, exist_ok=True)
+    config_file.write_text("".join(
+        f'[providers.{name}]\ntype = "openai"\nbase_url = "{fake.base_url}"\nauth = "none"\nmodels = ["gpt-image-2"]\n'
+        for name, fake in (("primary", primary), ("secondary", secondary))))
+
+
+def test_a_provider_without_the_model_hands_over_to_the_next(cli, config_file):
+    with FakeOpenAI(auth="none") as primary, FakeOpenAI(auth="none") as secondary:
+        del primary.image_models["gpt-image-2"]  # answers 404 {"error": {"code": "model_not_found"}}
+        _pair_config(config_file, primary, secondary)
+        r = cli.subprocess("generate", "x", "-m", "gpt-image-2", "--json")
+        assert r.code == 0, r.stderr
+        data = json.loads(r.stdout)
+        assert data["provider"] == "secondary"
+        assert [(a["provider"], a["failure_class"]) for a in data["attempts"]] == [
+            ("primary", "model_unavailable"), ("secondary", None)]
+
+
+def test_no_provider_with_the_model_is_exit_2_naming_them(cli, config_file, cache_dir):
+    with FakeOpenAI(auth="none") as primary, FakeOpenAI(auth="none") as secondary:
+        del primary.image_models["gpt-image-2"], secondary.image_models["gpt-image-2"]
+        _pair_config(config_file, primary, secondary)
+        r = cli.subprocess("generate", "x", "-m", "gpt-image-2")
+        assert r.code == 2, r.stderr
+        assert "gpt-image-2: not found at primary, secondary" in r.stderr
+        assert r.stdout == ""
+        assert primary.count("/v1/images/generations") == 1 and secondary.count("/v1/images/generations") == 1
+
+
+def test_a_400_model_not_found_is_the_same_as_a_404():
+    import httpx
+
+    from aigw import errors
+    from aigw.providers._http import classify
+
+    body = {"error": {"message": "no such model", "type": "invalid_request_error", "code": "model_not_found"}}
+    assert isinstance(classify(httpx.Response(400, json=body), "gw"), errors.ModelUnavailableError)
