@@ -34,6 +34,7 @@ class Policy:
     deadline_s: float | None = None  # total, from `started` (when aigw began handling the request)
     attempt_timeout_s: float = 300.0
     started: float | None = None  # clock.monotonic() at the start; None: when run() is called
+    ignore_circuits: bool = False  # a measurement (aigw bench) tries a provider whose circuit is open
 
 
 @dataclass
@@ -123,7 +124,7 @@ class Router:
                 try:
                     value = await call(cand, timeout)
                 except errors.ProviderError as exc:
-                    self._leave(cand, slot, exc)
+                    opened = self._leave(cand, slot, exc)
                     exc.provider = exc.provider or cand.provider
                     last = exc
                     est, _ = cost_of(cand, None)
@@ -139,7 +140,11 @@ class Router:
                     wait = self._decide(exc, is_last=is_last, tries=tries, started=started)
                     if wait is None:
                         self.hooks.notify(f"{_short(exc.message)}" + ("" if is_last else "; trying the next provider"))
+                        if opened:  # after the error that opened it, not before
+                            self.hooks.notify(opened)
                         break
+                    if opened:
+                        self.hooks.notify(opened)
                     tries += 1
                     if wait > 0:
                         self.hooks.notify(f"{cand.provider}: {exc.failure_class}; retrying in {wait:.1f} s")
@@ -180,17 +185,21 @@ class Router:
     async def _enter(self, cand: Candidate, remaining: float | None, timeout: float) -> tuple[int | None, float]:
         if self.gate is None:
             return None, 0.0
-        self.gate.check_circuit(cand.provider)
+        if not self.policy.ignore_circuits:
+            self.gate.check_circuit(cand.provider)
         return await self.gate.acquire(cand.provider, remaining=remaining, hold_s=timeout + 5.0)
 
-    def _leave(self, cand: Candidate, slot: int | None, exc: errors.ProviderError | None, *, ok: bool = True) -> None:
+    def _leave(self, cand: Candidate, slot: int | None, exc: errors.ProviderError | None, *,
+               ok: bool = True) -> str | None:
+        """Free the slot and count the outcome; returns the notice of a circuit this opened."""
         if self.gate is None:
-            return
+            return None
         self.gate.release(slot)
         if exc is not None:
-            self.gate.failure(cand.provider, exc)
-        elif ok:
+            return self.gate.failure(cand.provider, exc)
+        if ok:
             self.gate.success(cand.provider)
+        return None
 
     def _decide(self, exc: errors.ProviderError, *, is_last: bool, tries: int, started: float) -> float | None:
         """Seconds to wait before retrying the same candidate, or None to move on / give up."""
