@@ -185,26 +185,54 @@ def build(catalog: Catalog, settings: Settings, requested: Model, *, substitute:
     substituted: list[Candidate] = []
     refused: list[Substitution] = []
     for name, p in restricted(settings, only):
-        offer = offer_for(catalog, requested, name, p)
-        if offer is None:
-            continue
-        kind = provider_type(name, p)
-        if kind == "local" and not local_model_present(offer.model):
-            continue
-        if offer.retired is None:
-            direct.append(Candidate(name, kind, requested, offer, requested))
-            continue
-        served, served_offer, chain = follow_successors(catalog, requested, name)
-        sub = Substitution(requested.id, served.id, name, offer.retired, chain)
-        if not substitute:
-            refused.append(sub)
-            continue
-        substituted.append(Candidate(name, kind, served, served_offer, requested, sub))
+        cand = _candidate(catalog, requested, name, p, substitute=substitute, refused=refused)
+        if cand is not None:
+            (direct if cand.substitution is None else substituted).append(cand)
     # What was asked for, where it is still served, before any substitute.
     found = direct + substituted
     if not found:
         raise no_candidates(catalog, settings, requested, refused, only)
     return found
+
+
+def _candidate(catalog: Catalog, requested: Model, name: str, p: ProviderSettings, *, substitute: bool,
+               refused: list[Substitution]) -> Candidate | None:
+    offer = offer_for(catalog, requested, name, p)
+    if offer is None:
+        return None
+    kind = provider_type(name, p)
+    if kind == "local" and not local_model_present(offer.model):
+        return None
+    if offer.retired is None:
+        return Candidate(name, kind, requested, offer, requested)
+    served, served_offer, chain = follow_successors(catalog, requested, name)
+    sub = Substitution(requested.id, served.id, name, offer.retired, chain)
+    if not substitute:
+        refused.append(sub)
+        return None
+    return Candidate(name, kind, served, served_offer, requested, sub)
+
+
+def without_key(catalog: Catalog, settings: Settings, requested: Model, *, substitute: bool,
+                only: list[str] | None = None) -> list[Candidate]:
+    """For --dry-run: the enabled providers that serve the model but have no key yet, so their
+    estimates can be
+    compared before signing up. Never routed to. In routing order: config sections, then the other
+    built-in providers in the Providers table's order."""
+    check_provider_names(settings, only)
+    ordered = [*settings.providers, *(n for n in BUILTIN if n not in settings.providers)]
+    names = [n for n in ordered if n != "local" and (not only or n in only)]
+    if only:
+        names.sort(key=only.index)
+    out = []
+    for name in names:
+        p = settings.provider(name)
+        if not p.enabled or is_configured(name, p):
+            continue
+        cand = _candidate(catalog, requested, name, p, substitute=substitute, refused=[])
+        if cand is not None:
+            out.append(cand)
+    return out
 
 
 def no_candidates(catalog: Catalog, settings: Settings, requested: Model, refused: list[Substitution],

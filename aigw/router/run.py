@@ -58,14 +58,15 @@ def _short(message: str, limit: int = 160) -> str:
     return message if len(message) <= limit else message[: limit - 1] + "…"
 
 
-def model_not_found(lacked: list[Attempt]) -> errors.UsageError:
+def model_not_found(lacked: list[Attempt], last: errors.ProviderError) -> errors.UsageError:
     """Every provider tried answered that it does not have the model (404 model_not_found): the
     request names a model none of them serves, which retrying elsewhere cannot fix (exit 2)."""
     providers = ", ".join(dict.fromkeys(a.provider for a in lacked))
     models = ", ".join(dict.fromkeys(a.model for a in lacked))
-    return errors.UsageError(f"{models}: not found at {providers} (each answered that it does not serve the model)",
-                             hint="check the model id and each provider's `models` list ('aigw models' shows who "
-                                  "serves what), or name another model with -m")
+    return errors.UsageError(f"{models}: not found at {providers} (each answered that it does not serve the "
+                             f"model; last: {_short(last.message)})",
+                             hint=last.hint or "check the model id and each provider's `models` list ('aigw models' "
+                                               "shows who serves what), or name another model with -m")
 
 
 def backoff(try_number: int, rng: random.Random) -> float:
@@ -169,7 +170,7 @@ class Router:
                 return Outcome(value, cand, attempts, hop)
         lacked = [a for a in attempts if a.failure_class == errors.ModelUnavailableError.failure_class]
         if last is not None and lacked and len(lacked) == len(attempts) and not skipped:
-            raise model_not_found(lacked)
+            raise model_not_found(lacked, last)
         if last is None:
             raise errors.NoProviderSucceeded(
                 "no provider could be tried: " + "; ".join(skipped),

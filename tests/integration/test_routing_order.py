@@ -37,6 +37,7 @@ def test_an_aigw_variable_key_does_not_move_its_provider_to_the_front(cli, two):
     assert openai.count("/v1/images/generations") == 1 and backup.count() == 0
     dry = cli.subprocess("generate", "x", "-m", "gpt-image-2", "--dry-run", "--json", env=KEYS)
     assert [row["provider"] for row in json.loads(dry.stdout)["candidates"]] == ["openai", "backup"]
+    assert all(row["configured"] for row in json.loads(dry.stdout)["candidates"])
 
 
 def test_repeated_provider_flags_restrict_and_order(cli, two):
@@ -57,7 +58,8 @@ def test_providers_without_a_section_follow_in_the_documented_order(cli, config_
                "GROQ_API_KEY": "g", "GROQ_BASE_URL": groq.url}
         r = cli.subprocess("transcribe", HELLO, "-m", "whisper-large-v3", "--dry-run", "--json", env=env)
         assert r.code == 0, r.stderr
-        assert [row["provider"] for row in json.loads(r.stdout)["candidates"]] == ["gw", "groq", "together"]
+        rows = json.loads(r.stdout)["candidates"]
+        assert [row["provider"] for row in rows if row["configured"]] == ["gw", "groq", "together"]
 
 
 @pytest.mark.parametrize("args", [
