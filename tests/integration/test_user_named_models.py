@@ -36,6 +36,11 @@ def test_a_gateway_alias_is_a_model_of_the_kind_the_command_asks_for(cli, config
         assert r.stdout.strip() == gw.transcript
         assert gw.requests_to("/v1/audio/transcriptions")[-1].form["model"] == "stt-failover"
 
+        r = cli.subprocess("bench", "-m", "stt-failover", "--file", HELLO, "--runs", "1", "--yes", "--json")
+        assert r.code == 0, r.stderr
+        [row] = json.loads(r.stdout)
+        assert (row["provider"], row["model"], row["ok"]) == ("lite", "stt-failover", 1)
+
 
 def test_a_gateway_alias_is_priced_by_the_config_and_mapped_to_the_upstream_name(cli, config_file):
     write(config_file, '[providers.pk]\ntype = "openai"\nbase_url = "http://127.0.0.1:9/v1"\nauth = "none"\n'
