@@ -252,6 +252,12 @@ def no_candidates(catalog: Catalog, settings: Settings, requested: Model, refuse
         return errors.ConfigError(
             f"{name} serves {requested.id} only from your own endpoint, and none is mapped",
             hint=f"aigw config set providers.{name}.models '{{\"{requested.id}\" = \"ENDPOINT_ID\"}}'")
+    keyless = [n for n in only or () if n != "local" and settings.provider(n).enabled
+               and not is_configured(n, settings.provider(n))
+               and offer_for(catalog, requested, n, settings.provider(n)) is not None]
+    if keyless:  # -p fal: fal serves it but has no key yet
+        return errors.MissingKeyError(f"no key for {keyless[0]}, which serves {requested.id}",
+                                      hint=key_hint(keyless[0]))
     if only:
         return errors.UsageError(f"none of the providers {', '.join(only)} can serve {requested.id} now",
                                  hint=f"{requested.id} is served by: {', '.join(providers)}")
@@ -268,10 +274,11 @@ def no_candidates(catalog: Catalog, settings: Settings, requested: Model, refuse
             f"{requested.id} runs on this machine, but the faster-whisper model '{name}' is not here",
             hint=f"download it, then: aigw config set providers.local.models '{{\"{requested.id}\" = \"/path/to/model\"}}'",
         )
-    spec = BUILTIN.get(first)
+    return errors.MissingKeyError(f"no key for {first}, which serves {requested.id}", hint=key_hint(first))
+
+
+def key_hint(provider: str) -> str:
+    """How to give a provider its key: its standard variable, or aigw's keys file."""
+    spec = BUILTIN.get(provider)
     env = spec.env.get("api_key", ()) if spec else ()
-    var = f"set {env[0]} or " if env else ""
-    return errors.MissingKeyError(
-        f"no key for {first}, which serves {requested.id}",
-        hint=f"{var}run 'aigw config keys set {first}'",
-    )
+    return (f"set {env[0].replace(':', ' + ')} or " if env else "") + f"run 'aigw config keys set {provider}'"

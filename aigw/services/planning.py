@@ -11,7 +11,7 @@ from typing import Any, Generic, TypeVar
 from aigw import errors
 from aigw.catalog.pricing import format_usd
 from aigw.router import strategy
-from aigw.router.candidates import Candidate
+from aigw.router.candidates import Candidate, key_hint
 from aigw.router.run import Outcome
 from aigw.services.context import Context, RunOptions, route
 from aigw.store import RunLog
@@ -209,15 +209,6 @@ def plan_rows(plan: Plan[Any]) -> list[dict[str, Any]]:
             "warnings": cand.warnings, "configured": False, "key_hint": key_hint(cand.provider),
         })
     return rows
-
-
-def key_hint(provider: str) -> str:
-    """How to give a provider its key, for a dry-run row that has none."""
-    from aigw.providers.registry import BUILTIN
-
-    spec = BUILTIN.get(provider)
-    env = spec.env.get("api_key", ()) if spec else ()
-    return (f"set {env[0].replace(':', ' + ')} or " if env else "") + f"run 'aigw config keys set {provider}'"
 
 
 async def execute(ctx: Context, log: RunLog, plan: Plan[C], options: RunOptions, *, kind: str,

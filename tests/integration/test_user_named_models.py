@@ -92,6 +92,8 @@ def test_provider_without_model_takes_that_providers_default(cli):
     r = cli.subprocess("generate", "x", "-p", "fal", "--dry-run", "--json")
     assert r.code == 0, r.stderr
     assert json.loads(r.stdout)["requested_model"] == "flux-schnell"
+    r = cli.subprocess("generate", "x", "-p", "fal")  # not a dry run: fal's key is what is missing
+    assert r.code == 3 and "no key for fal, which serves flux-schnell" in r.stderr and "FAL_KEY" in r.stderr
     r = cli.subprocess("generate", "x", "-p", "stability", "--dry-run", "--json")
     assert json.loads(r.stdout)["requested_model"] == "stable-image-core"
     with FakeGroq() as groq:
