@@ -20,9 +20,12 @@ else:  # pragma: no cover
 
 
 class Catalog:
-    def __init__(self, models: list[Model], default_order: dict[str, list[str]] | None = None) -> None:
+    def __init__(self, models: list[Model], default_order: dict[str, list[str]] | None = None,
+                 provider_defaults: dict[str, dict[str, str]] | None = None) -> None:
         self.models = {m.id: m for m in models}
         self.default_order = default_order or {}
+        # provider -> kind -> the model `-p PROVIDER` without -m uses
+        self.provider_defaults = provider_defaults or {}
 
     def get(self, model_id: str) -> Model | None:
         return self.models.get(model_id)
@@ -91,17 +94,22 @@ def parse(texts: list[tuple[str, str]]) -> Catalog:
     raw_models: list[dict[str, Any]] = []
     offers: list[tuple[str, dict[str, Any]]] = []
     default_order: dict[str, list[str]] = {}
+    provider_defaults: dict[str, dict[str, str]] = {}
     for provider, text in texts:
         data = tomllib.loads(text)
         raw_models.extend(data.get("model", []))
         offers.extend((data.get("provider", provider), o) for o in data.get("offer", []))
         default_order = default_order or data.get("default_order", {})
+        provider_defaults = provider_defaults or data.get("provider_defaults", {})
     resolved = _resolve_extends(raw_models)
     _attach_offers(resolved, offers)
     models = [Model.model_validate(entry) for entry in resolved if entry.get("providers")]
     served = {m.id for m in models}
     order = {kind: [i for i in ids if i in served] for kind, ids in default_order.items()}
-    return Catalog(models, order)
+    by_id = {m.id: m for m in models}
+    defaults = {name: {kind: i for kind, i in kinds.items() if i in by_id and name in by_id[i].providers}
+                for name, kinds in provider_defaults.items()}
+    return Catalog(models, order, defaults)
 
 
 def _texts() -> list[tuple[str, str]]:
@@ -126,6 +134,10 @@ def load() -> Catalog:
         for model_id in ids:
             if catalog.require(model_id).kind != kind:
                 raise ValueError(f"default_order.{kind}: {model_id} is not an {kind} model")
+    for provider, kinds in catalog.provider_defaults.items():
+        for kind, model_id in kinds.items():
+            if catalog.require(model_id).kind != kind:
+                raise ValueError(f"provider_defaults.{provider}.{kind}: {model_id} is not an {kind} model")
     return catalog
 
 
@@ -145,17 +157,22 @@ def with_user_models(base: Catalog, models: dict[str, dict[str, Any]], *, today:
     out = dict(base.models)
     for model_id, raw in models.items():
         entry: dict[str, Any] = {k: v for k, v in raw.items() if k != "extends"}
+        inherited: dict[str, Any] = {}
         if "extends" in raw:
             parent = out.get(raw["extends"])
             if parent is None:
                 raise ValueError(f"models.{model_id}: extends unknown model {raw['extends']!r}")
             entry = {**parent.model_dump(exclude={"id", "providers"}), **entry}
+            # The parent's offers (price, latency, retirement) carry over: a provider the entry names
+            # keeps them under the id the entry gives; with no `providers`, every parent offer does.
+            inherited = {name: offer.model_dump(exclude_none=True) for name, offer in parent.providers.items()}
         offers = {}
-        for name, offer in (entry.get("providers") or {}).items():
+        named = entry.get("providers") or {name: {} for name in inherited}
+        for name, offer in named.items():
             table = {"model": offer} if isinstance(offer, str) else dict(offer)
             if "price" in table:
                 table["price"] = config_price(table["price"], today=today)
-            offers[name] = table
+            offers[name] = {**inherited.get(name, {}), **table}
         entry.update(id=model_id, providers=offers)
         out[model_id] = Model.model_validate(entry)
-    return Catalog(list(out.values()), base.default_order)
+    return Catalog(list(out.values()), base.default_order, base.provider_defaults)

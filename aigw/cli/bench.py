@@ -36,7 +36,7 @@ def command(
     from aigw.services.context import RunOptions
 
     ctx = make_context()
-    kind = "audio" if model.startswith("local/") else ctx.catalog.require(model).kind
+    kind = _kind(ctx, model, prompt, file)
     if kind == "image" and not prompt:
         raise UsageError("an image benchmark needs --prompt")
     if kind == "audio" and file is None:
@@ -61,6 +61,21 @@ def command(
         Console().print(table)
     else:
         print_lines([f"{r['provider']}\t{r['ok']}/{r['runs']}\t{r['p50_ms']}\t{r['p95_ms']}\t{r['cost_usd_total']}" for r in rows])
+
+
+def _kind(ctx, model: str, prompt: str | None, file: Path | None) -> str:  # type: ignore[no-untyped-def]
+    """A catalog model's kind; for any other id (a gateway's alias, PROVIDER/MODEL) the kind the
+    arguments ask for: --file alone is a transcription benchmark, else an image one."""
+    from aigw.services.model_ref import resolve
+
+    if model.startswith("local/"):
+        return "audio"
+    known = ctx.catalog.get(model)
+    if known is not None:
+        return str(known.kind)
+    kind = "audio" if file is not None and not prompt else "image"
+    resolve(ctx, model, kind)  # an id nobody serves is exit 2 here
+    return kind
 
 
 def _ms(value: float | None) -> str:

@@ -71,7 +71,8 @@ def command(
     text = read_stdin_text("prompt") if prompt in (None, "-") else prompt
     ctx = make_context()
     req = ImageRequest(
-        prompt=text, model=model or default_model(ctx, "image"), size=size.lower() if size else None,
+        prompt=text, model=model or default_model(ctx, "image", providers=provider or (), dry_run=dry_run),
+        size=size.lower() if size else None,
         aspect_ratio=aspect_ratio, quality=quality, style=style, enhancers=tuple(enhance or ()), n=n,
         format=fmt or ctx.settings.defaults.image_format, seed=seed, negative_prompt=negative_prompt, steps=steps,
         guidance=guidance,

@@ -18,10 +18,12 @@ marked *, retired ones (retired), open circuits with the time they close.
 
 
 def command(
-    available: bool = typer.Option(False, "--available", help="Only models a configured, enabled provider serves."),
+    available: bool = typer.Option(False, "--available", help="Only models a configured, enabled provider can "
+                                   "serve now (its circuit not open)."),
     kind: Optional[str] = typer.Option(None, "--kind", help="image or audio."),
     provider: Optional[str] = typer.Option(None, "--provider", "-p", help="Only models this provider serves."),
-    check: bool = typer.Option(False, "--check", help="One cheap authenticated request per configured provider."),
+    check: bool = typer.Option(False, "--check", help="One cheap authenticated request per configured provider; "
+                               "closes the circuit of each one found healthy."),
     as_json: bool = typer.Option(False, "--json", help="JSON objects instead of a table or ids."),
 ) -> None:
     from aigw.cli.common import make_context, run_async
@@ -54,7 +56,8 @@ def _check_line(r: dict[str, Any]) -> str:
     reach = {True: "reachable", False: "UNREACHABLE", None: "unknown"}[r["reachable"]]
     key = {True: "key accepted", False: "KEY REJECTED", None: "key not tested"}[r["key_accepted"]]
     latency = f"{r['latency_ms']:.0f} ms" if r.get("latency_ms") is not None else "-"
-    return f"{r['provider']}\t{reach}\t{key}\t{latency}\t{r.get('detail', '')}"
+    detail = r.get("detail", "") + ("; circuit closed" if r.get("circuit_closed") else "")
+    return f"{r['provider']}\t{reach}\t{key}\t{latency}\t{detail.lstrip('; ')}"
 
 
 def _table(rows: list[dict[str, Any]]) -> None:
@@ -68,8 +71,10 @@ def _table(rows: list[dict[str, Any]]) -> None:
             mark = p["name"] + ("*" if p["configured"] else "")
             if p["retired"]:
                 mark += f" (retired {p['retired']})"
-            if p["circuit_open_until"]:
+            if p["circuit"] == "open":
                 mark += f" (circuit open until {p['circuit_open_until'][11:19]})"
+            elif p["circuit"] == "half-open":
+                mark += " (circuit half-open)"
             provs.append(mark)
         table.add_row(r["id"], r["kind"], ", ".join(provs), r["price"] or "unknown",
                       ", ".join(r["sizes"] or r["formats"]), f"~{r['typical_latency_s']:g} s" if r["typical_latency_s"] else "")

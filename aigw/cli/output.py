@@ -103,8 +103,9 @@ def render_plan(plan: Any, as_json: bool) -> None:
         sub = f" (for {row['substituted_from']})" if row["substituted_from"] else ""
         fb = f" [fallback {row['as_model']}]" if row["as_model"] != plan.requested else ""
         when = f" as of {row['price_as_of']}" if row["price_as_of"] else ""
-        sys.stdout.write(f"{row['hop']}\t{row['provider']}\t{row['model']}{sub}{fb}\t"
-                         f"{format_usd(row['estimated_cost_usd'])}{when}\n")
+        nokey = "" if row["configured"] else "\tno key: " + row["key_hint"]
+        sys.stdout.write(f"{row['hop'] or '-'}\t{row['provider']}\t{row['model']}{sub}{fb}\t"
+                         f"{format_usd(row['estimated_cost_usd'])}{when}{nokey}\n")
     for warning in dict.fromkeys(w for row in rows for w in row.get("warnings") or ()):
         STATE.warn(warning)  # what each candidate would not send, or would map, as a real run says
     for reason in plan.skipped:

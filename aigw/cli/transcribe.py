@@ -68,7 +68,8 @@ def command(
         spooled = spool_stdin(ctx.cache_dir)
     path = spooled or Path(file).expanduser()
     try:
-        req = TranscribeRequest(file=path, model=model or default_model(ctx, "audio"), language=language,
+        chosen = model or default_model(ctx, "audio", providers=provider or (), dry_run=dry_run)
+        req = TranscribeRequest(file=path, model=chosen, language=language,
                                 prompt=prompt, format=fmt or ctx.settings.defaults.transcript_format,
                                 temperature=temperature, timestamps=timestamps, translate=translate)
         opts = o.run_options(no_substitute=no_substitute, fallback_on_refusal=False, deadline=deadline,

@@ -29,6 +29,8 @@ REFUSAL_CODES = {
     "content_moderation",  # Stability: 403 {"name": "content_moderation"} when the prompt is flagged
 }
 QUOTA_CODES = {"insufficient_quota", "billing_hard_limit_reached", "quota_exceeded"}
+# "This provider has no such model" (OpenAI, Groq and other compatible servers; some answer 400).
+MODEL_NOT_FOUND_CODES = {"model_not_found", "model_not_available"}
 MAX_IMAGE_BYTES_DEFAULT = 64 * 1024 * 1024
 AUTH_HINTS = {
     "openai": "check the key: 'aigw config keys set openai' or OPENAI_API_KEY",
@@ -135,7 +137,7 @@ def classify(response: httpx.Response, provider: str, *, now: float | None = Non
                                                  f"providers.{provider}.models", **kw)
     if status in (401, 403):
         return errors.AuthError(text, hint=AUTH_HINTS.get(provider, f"check the key: 'aigw config keys set {provider}'"), **kw)
-    if status == 404 and (code == "model_not_found" or "model" in message.lower()):
+    if (status == 404 and "model" in message.lower()) or (status in (400, 404) and code in MODEL_NOT_FOUND_CODES):
         return errors.ModelUnavailableError(text, **kw)
     if status == 413 and "request size limit" in message.lower():
         # A gateway's own body cap, far below the provider's (Kong: {"message": "Request size limit exceeded"}).

@@ -156,34 +156,83 @@ def follow_successors(catalog: Catalog, model: Model, provider: str) -> tuple[Mo
     return current, offer, tuple(chain)
 
 
+def known_providers(settings: Settings) -> list[str]:
+    """Every provider name aigw knows: the built-in ones, then those the settings define."""
+    return [*BUILTIN, *(n for n in settings.providers if n not in BUILTIN)]
+
+
+def check_provider_names(settings: Settings, names: list[str] | tuple[str, ...] | None) -> None:
+    """--provider NAME must name a provider aigw knows (configured or not): a typo is exit 2."""
+    known = known_providers(settings)
+    unknown = [n for n in names or () if n not in known]
+    if unknown:
+        raise errors.UsageError(f"unknown provider{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
+                                hint=f"known providers: {', '.join(known)}")
+
+
+def restricted(settings: Settings, only: list[str] | None) -> list[tuple[str, ProviderSettings]]:
+    """The configured providers, or with --provider A --provider B only those, in that order."""
+    found = configured_providers(settings)
+    if not only:
+        return found
+    check_provider_names(settings, only)
+    return sorted((item for item in found if item[0] in only), key=lambda item: only.index(item[0]))
+
+
 def build(catalog: Catalog, settings: Settings, requested: Model, *, substitute: bool,
           only: list[str] | None = None) -> list[Candidate]:
     direct: list[Candidate] = []
     substituted: list[Candidate] = []
     refused: list[Substitution] = []
-    for name, p in configured_providers(settings):
-        if only and name not in only:
-            continue
-        offer = offer_for(catalog, requested, name, p)
-        if offer is None:
-            continue
-        kind = provider_type(name, p)
-        if kind == "local" and not local_model_present(offer.model):
-            continue
-        if offer.retired is None:
-            direct.append(Candidate(name, kind, requested, offer, requested))
-            continue
-        served, served_offer, chain = follow_successors(catalog, requested, name)
-        sub = Substitution(requested.id, served.id, name, offer.retired, chain)
-        if not substitute:
-            refused.append(sub)
-            continue
-        substituted.append(Candidate(name, kind, served, served_offer, requested, sub))
+    for name, p in restricted(settings, only):
+        cand = _candidate(catalog, requested, name, p, substitute=substitute, refused=refused)
+        if cand is not None:
+            (direct if cand.substitution is None else substituted).append(cand)
     # What was asked for, where it is still served, before any substitute.
     found = direct + substituted
     if not found:
         raise no_candidates(catalog, settings, requested, refused, only)
     return found
+
+
+def _candidate(catalog: Catalog, requested: Model, name: str, p: ProviderSettings, *, substitute: bool,
+               refused: list[Substitution]) -> Candidate | None:
+    offer = offer_for(catalog, requested, name, p)
+    if offer is None:
+        return None
+    kind = provider_type(name, p)
+    if kind == "local" and not local_model_present(offer.model):
+        return None
+    if offer.retired is None:
+        return Candidate(name, kind, requested, offer, requested)
+    served, served_offer, chain = follow_successors(catalog, requested, name)
+    sub = Substitution(requested.id, served.id, name, offer.retired, chain)
+    if not substitute:
+        refused.append(sub)
+        return None
+    return Candidate(name, kind, served, served_offer, requested, sub)
+
+
+def without_key(catalog: Catalog, settings: Settings, requested: Model, *, substitute: bool,
+                only: list[str] | None = None) -> list[Candidate]:
+    """For --dry-run: the enabled providers that serve the model but have no key yet, so their
+    estimates can be
+    compared before signing up. Never routed to. In routing order: config sections, then the other
+    built-in providers in the Providers table's order."""
+    check_provider_names(settings, only)
+    ordered = [*settings.providers, *(n for n in BUILTIN if n not in settings.providers)]
+    names = [n for n in ordered if n != "local" and (not only or n in only)]
+    if only:
+        names.sort(key=only.index)
+    out = []
+    for name in names:
+        p = settings.provider(name)
+        if not p.enabled or is_configured(name, p):
+            continue
+        cand = _candidate(catalog, requested, name, p, substitute=substitute, refused=[])
+        if cand is not None:
+            out.append(cand)
+    return out
 
 
 def no_candidates(catalog: Catalog, settings: Settings, requested: Model, refused: list[Substitution],
@@ -203,6 +252,12 @@ def no_candidates(catalog: Catalog, settings: Settings, requested: Model, refuse
         return errors.ConfigError(
             f"{name} serves {requested.id} only from your own endpoint, and none is mapped",
             hint=f"aigw config set providers.{name}.models '{{\"{requested.id}\" = \"ENDPOINT_ID\"}}'")
+    keyless = [n for n in only or () if n != "local" and settings.provider(n).enabled
+               and not is_configured(n, settings.provider(n))
+               and offer_for(catalog, requested, n, settings.provider(n)) is not None]
+    if keyless:  # -p fal: fal serves it but has no key yet
+        return errors.MissingKeyError(f"no key for {keyless[0]}, which serves {requested.id}",
+                                      hint=key_hint(keyless[0]))
     if only:
         return errors.UsageError(f"none of the providers {', '.join(only)} can serve {requested.id} now",
                                  hint=f"{requested.id} is served by: {', '.join(providers)}")
@@ -219,10 +274,11 @@ def no_candidates(catalog: Catalog, settings: Settings, requested: Model, refuse
             f"{requested.id} runs on this machine, but the faster-whisper model '{name}' is not here",
             hint=f"download it, then: aigw config set providers.local.models '{{\"{requested.id}\" = \"/path/to/model\"}}'",
         )
-    spec = BUILTIN.get(first)
+    return errors.MissingKeyError(f"no key for {first}, which serves {requested.id}", hint=key_hint(first))
+
+
+def key_hint(provider: str) -> str:
+    """How to give a provider its key: its standard variable, or aigw's keys file."""
+    spec = BUILTIN.get(provider)
     env = spec.env.get("api_key", ()) if spec else ()
-    var = f"set {env[0]} or " if env else ""
-    return errors.MissingKeyError(
-        f"no key for {first}, which serves {requested.id}",
-        hint=f"{var}run 'aigw config keys set {first}'",
-    )
+    return (f"set {env[0].replace(':', ' + ')} or " if env else "") + f"run 'aigw config keys set {provider}'"

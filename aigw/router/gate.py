@@ -69,7 +69,7 @@ class Gate:
             return
         if not self.state.claim_trial(provider, now=self._now(), cooldown=self.cooldown):
             until = datetime.fromtimestamp(circuit.open_until, tz=timezone.utc).astimezone()
-            raise Skip(f"{provider}: circuit open until {until:%H:%M:%S} after repeated failures")
+            raise Skip(f"{provider}: circuit open until {until:%H:%M:%S} ({self._why(circuit)})")
         self.notify(f"{provider}: circuit half-open; trying one request")
 
     async def acquire(self, provider: str, *, remaining: float | None, hold_s: float) -> tuple[int | None, float]:
@@ -102,15 +102,35 @@ class Gate:
         if circuit.failures or circuit.open_until is not None:  # a read, not a write, on the happy path
             self.state.record_success(provider)
 
-    def failure(self, provider: str, exc: errors.ProviderError) -> None:
+    def _why(self, circuit: CircuitLike) -> str:
+        """What opened a circuit, from what the state keeps: fewer failures than the threshold means
+        one auth or quota failure opened it at once."""
+        last = getattr(circuit, "last_error", None)
+        cause = (f"opened after {circuit.failures} consecutive failures" if circuit.failures >= self.failures
+                 else "opened after one auth or quota failure")
+        return f"{cause}; last: {last}" if last else cause
+
+    def failure(self, provider: str, exc: errors.ProviderError) -> str | None:
+        """Count a failure against the provider's circuit; returns the notice when this opened it,
+        for the caller to print after the error itself."""
         counted = isinstance(exc, COUNTED) or (isinstance(exc, errors.RetryableError)
                                                and not isinstance(exc, errors.RateLimitedError))
         if not counted:
-            return
+            return None
+        was_open = self.state.circuit(provider).open_until is not None
+        open_now = isinstance(exc, OPEN_AT_ONCE)
         circuit = self.state.record_failure(provider, now=self._now(), threshold=self.failures, cooldown=self.cooldown,
-                                            open_now=isinstance(exc, OPEN_AT_ONCE), error=exc.message)
-        if circuit.open_until is not None:
-            self.notify(f"{provider}: circuit opened for {self.cooldown:g} s")
+                                            open_now=open_now, error=exc.message)
+        if circuit.open_until is None:
+            return None
+        if was_open:
+            cause = "after its trial request failed"
+        elif open_now:
+            what = f"{exc.status}" if exc.status else exc.failure_class
+            cause = f"after one {what} ({'auth failure' if isinstance(exc, errors.AuthError) else 'quota exhausted'})"
+        else:
+            cause = f"after {circuit.failures} consecutive failures"
+        return f"{provider}: circuit opened for {self.cooldown:g} s {cause}"
 
 
 def _slot_wait(provider: str, limits: Limits, wait: float, now: datetime) -> Waiting:

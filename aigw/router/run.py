@@ -36,6 +36,7 @@ class Policy:
     deadline_s: float | None = None  # total, from `started` (when aigw began handling the request)
     attempt_timeout_s: float = 300.0
     started: float | None = None  # clock.monotonic() at the start; None: when run() is called
+    ignore_circuits: bool = False  # a measurement (aigw bench) tries a provider whose circuit is open
 
 
 @dataclass
@@ -58,6 +59,17 @@ class Hooks:
 
 def _short(message: str, limit: int = 160) -> str:
     return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
+def model_not_found(lacked: list[Attempt], last: errors.ProviderError) -> errors.UsageError:
+    """Every provider tried answered that it does not have the model (404 model_not_found): the
+    request names a model none of them serves, which retrying elsewhere cannot fix (exit 2)."""
+    providers = ", ".join(dict.fromkeys(a.provider for a in lacked))
+    models = ", ".join(dict.fromkeys(a.model for a in lacked))
+    return errors.UsageError(f"{models}: not found at {providers} (each answered that it does not serve the "
+                             f"model; last: {_short(last.message)})",
+                             hint=last.hint or "check the model id and each provider's `models` list ('aigw models' "
+                                               "shows who serves what), or name another model with -m")
 
 
 def backoff(try_number: int, rng: random.Random) -> float:
@@ -117,7 +129,7 @@ class Router:
                 try:
                     value = await call(cand, timeout)
                 except errors.ProviderError as exc:
-                    self._leave(cand, slot, exc)
+                    opened = self._leave(cand, slot, exc)
                     exc.provider = exc.provider or cand.provider
                     last = exc
                     est, _ = cost_of(cand, None)
@@ -134,7 +146,11 @@ class Router:
                     wait = self._decide(exc, is_last=is_last, tries=tries, started=started)
                     if wait is None:
                         self.hooks.notify(f"{_short(exc.message)}" + ("" if is_last else "; trying the next provider"))
+                        if opened:  # after the error that opened it, not before
+                            self.hooks.notify(opened)
                         break
+                    if opened:
+                        self.hooks.notify(opened)
                     tries += 1
                     if wait > 0:
                         self.hooks.notify(f"{cand.provider}: {exc.failure_class}; retrying in {wait:.1f} s")
@@ -160,13 +176,17 @@ class Router:
                 self.hooks.on_attempt(attempt)
                 self.hooks.events(AttemptFinished(attempt))
                 return Outcome(value, cand, attempts, hop)
+        lacked = [a for a in attempts if a.failure_class == errors.ModelUnavailableError.failure_class]
+        if last is not None and lacked and len(lacked) == len(attempts) and not skipped:
+            raise model_not_found(lacked, last)
         if last is None:
             raise errors.NoProviderSucceeded(
                 "no provider could be tried: " + "; ".join(skipped),
                 hint="try again later (open circuits close after their cooldown, rate-limit slots free up), "
                      "or raise --deadline; 'aigw models --available' shows open circuits")
+        also = f" ({', '.join(dict.fromkeys(a.provider for a in lacked))} lacked the model)" if lacked else ""
         raise errors.NoProviderSucceeded(
-            f"no provider succeeded after {len(attempts)} attempt(s); last: {last.message}",
+            f"no provider succeeded after {len(attempts)} attempt(s){also}; last: {last.message}",
             hint=last.hint or "check the providers with 'aigw models --check', or add a fallback provider",
             last=last,
         )
@@ -174,17 +194,21 @@ class Router:
     async def _enter(self, cand: Candidate, remaining: float | None, timeout: float) -> tuple[int | None, float]:
         if self.gate is None:
             return None, 0.0
-        self.gate.check_circuit(cand.provider)
+        if not self.policy.ignore_circuits:
+            self.gate.check_circuit(cand.provider)
         return await self.gate.acquire(cand.provider, remaining=remaining, hold_s=timeout + 5.0)
 
-    def _leave(self, cand: Candidate, slot: int | None, exc: errors.ProviderError | None, *, ok: bool = True) -> None:
+    def _leave(self, cand: Candidate, slot: int | None, exc: errors.ProviderError | None, *,
+               ok: bool = True) -> str | None:
+        """Free the slot and count the outcome; returns the notice of a circuit this opened."""
         if self.gate is None:
-            return
+            return None
         self.gate.release(slot)
         if exc is not None:
-            self.gate.failure(cand.provider, exc)
-        elif ok:
+            return self.gate.failure(cand.provider, exc)
+        if ok:
             self.gate.success(cand.provider)
+        return None
 
     def _decide(self, exc: errors.ProviderError, *, is_last: bool, tries: int, started: float) -> float | None:
         """Seconds to wait before retrying the same candidate, or None to move on / give up."""

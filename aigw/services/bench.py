@@ -51,7 +51,7 @@ async def _bench(ctx: Context, *, kind: str, model: str, prompt: str | None, fil
         fig = ProviderFigures(name, model)
         for _ in range(runs):
             fig.runs += 1
-            opts = RunOptions(providers=(name,))
+            opts = RunOptions(providers=(name,), ignore_circuits=True)
             try:
                 if kind == "image":
                     result = await generate(ctx, ImageRequest(prompt=prompt or "", model=model), opts)

@@ -41,6 +41,7 @@ class RunOptions:
     dry_run: bool = False
     max_cost: float | None = None
     allow_unpriced: bool = False
+    ignore_circuits: bool = False  # aigw bench: a measurement, not routing, so open circuits are tried
 
 
 @dataclass
@@ -124,6 +125,7 @@ class Context:
             deadline_s=options.deadline_s if options.deadline_s is not None else routing.deadline,
             attempt_timeout_s=options.timeout_s or default_timeout,
             started=self.started,
+            ignore_circuits=options.ignore_circuits,
         )
 
     def gate(self, log: RunLog) -> Gate:

@@ -10,11 +10,11 @@ import httpx
 from aigw.catalog import pricing
 from aigw.catalog.schema import Model
 from aigw.errors import UsageError
-from aigw.router import candidates as plan_candidates
 from aigw.services import image_params, model_ref, presets
 from aigw.services.context import Context, RunOptions
 from aigw.services.image_params import default_size
-from aigw.services.planning import Plan, Planned, all_refused, enforce_costs, execute, plan_groups, prepared
+from aigw.services.planning import Plan, Planned, all_refused, candidates_for, enforce_costs, execute, plan_groups, \
+    prepared
 from aigw.services.results import Keeper
 from aigw.store import RunLog
 from aigw.types import ImageCall, ImageParams, ImageRequest, ProviderImages, RunResult
@@ -39,11 +39,10 @@ def _group(ctx: Context, req: ImageRequest, options: RunOptions, model_id: str, 
         image_params.validate(model, prompt=req.prompt, size=req.size, quality=req.quality,
                               style=model_style, n=req.n, fmt=req.format)
     prompt = presets.apply(req.prompt, preset=preset, enhancers=req.enhancers)
-    cands = plan_candidates.build(ctx.catalog, ctx.settings, model, substitute=ctx.substitute(options),
-                                  only=list(options.providers) or None)
+    cands = candidates_for(ctx, model, options)
     planned: list[Planned[ImageCall]] = []
     refusals: list[UsageError] = []
-    for cand in cands:
+    for cand, configured in cands:
         params: dict[str, Any] = {**req.model_dump(include=set(ImageParams.model_fields)), "style": model_style}
         if cand.substitution is not None or not primary:
             # Carry what the requested model would have used, defaults included: a DALL-E 3 request
@@ -61,7 +60,7 @@ def _group(ctx: Context, req: ImageRequest, options: RunOptions, model_id: str, 
         call = mapped
         estimate = pricing.estimate_image(cand.model, cand.offer, size=call.size or default_size(cand.model),
                                           quality=call.quality, n=call.n, prompt=prompt)
-        planned.append(Planned(cand, call, estimate))
+        planned.append(Planned(cand, call, estimate, configured=configured))
     if not planned and refusals:
         raise all_refused(refusals)
     return planned

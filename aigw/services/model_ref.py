@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from aigw.catalog.schema import Model, Offer, Price
+from aigw.catalog.schema import Limits, Model, Offer, Price
 from aigw.services.context import Context
 
 ALL_TRANSCRIPT_FORMATS = ["json", "text", "srt", "vtt", "verbose_json"]
@@ -26,6 +26,10 @@ def resolve(ctx: Context, model_id: str, kind: str) -> Model:
     entry maps that provider id, else unknown (never $0). local/<name or path> is free."""
     ref = provider_prefix(ctx, model_id)
     if ref is None:
+        if model_id not in ctx.catalog.models:
+            alias = gateway_alias(ctx, model_id, kind)
+            if alias is not None:
+                return alias
         return ctx.catalog.require(model_id, kind)
     provider, upstream = ref
     known = next((m for m in ctx.catalog.models.values()
@@ -38,3 +42,25 @@ def resolve(ctx: Context, model_id: str, kind: str) -> Model:
     return Model(id=model_id, kind=kind, description=f"{upstream} at {provider}", open_params=True,  # type: ignore[arg-type]
                  formats=ALL_TRANSCRIPT_FORMATS if kind == "audio" else [],
                  limits={"n_max": 10}, providers={provider: Offer(model=upstream, price=price)})
+
+
+def gateway_alias(ctx: Context, model_id: str, kind: str) -> Model | None:
+    """An id the catalog does not know that an OpenAI-compatible provider's `models` lists (a
+    gateway's own alias, e.g. a LiteLLM or Portkey model group `img-failover`): a model of the kind
+    the command asks for, served by every such provider that lists it, unpriced unless that
+    provider's `prices` names it."""
+    from aigw.providers.registry import BUILTIN, PROTOCOL_TYPES
+    from aigw.router.candidates import priced_by_config, provider_type
+
+    offers: dict[str, Offer] = {}
+    for name, p in ctx.settings.providers.items():
+        if name in BUILTIN or provider_type(name, p) not in PROTOCOL_TYPES or not p.models:
+            continue
+        upstream = p.models.get(model_id) if isinstance(p.models, dict) else (model_id if model_id in p.models else None)
+        if upstream is not None:
+            offers[name] = priced_by_config(Offer(model=upstream), p, model_id)
+    if not offers:
+        return None
+    return Model(id=model_id, kind=kind, description=f"{model_id} as {', '.join(offers)} name it",  # type: ignore[arg-type]
+                 open_params=True, formats=ALL_TRANSCRIPT_FORMATS if kind == "audio" else [],
+                 limits=Limits(n_max=10), providers=offers)

@@ -27,13 +27,15 @@ def price_text(model: Model, offer: Offer) -> str | None:
     return f"~{pricing.format_usd(est.usd)}/image" if est.usd is not None else None
 
 
-def _circuits(ctx: Context) -> dict[str, str]:
-    """Providers whose circuit is open now -> when it closes (ISO time)."""
+def _circuits(ctx: Context) -> dict[str, tuple[str, str]]:
+    """Providers whose circuit is not closed -> ("open" or "half-open", when the cooldown ends as
+    ISO time). Half-open: the cooldown has passed and the next request is a trial."""
     log = ctx.open_log()
     try:
         now = ctx.clock.now().timestamp()
-        return {c.provider: datetime.fromtimestamp(c.open_until, tz=timezone.utc).isoformat(timespec="seconds")
-                for c in log.state.circuits() if c.open_until is not None and c.open_until > now}
+        return {c.provider: ("open" if c.open_until > now else "half-open",
+                             datetime.fromtimestamp(c.open_until, tz=timezone.utc).isoformat(timespec="seconds"))
+                for c in log.state.circuits() if c.open_until is not None}
     finally:
         log.close()
 
@@ -53,6 +55,8 @@ def _offers(ctx: Context, model: Model, configured: dict[str, Any]) -> list[tupl
 
 
 def list_models(ctx: Context, *, available: bool, kind: str | None, provider: str | None) -> list[dict[str, Any]]:
+    if provider:
+        plan.check_provider_names(ctx.settings, [provider])
     configured = dict(plan.configured_providers(ctx.settings))
     circuits = _circuits(ctx) if (ctx.cache_dir / "aigw.db").exists() else {}
     substitute = ctx.settings.routing.substitute_retired
@@ -68,11 +72,14 @@ def list_models(ctx: Context, *, available: bool, kind: str | None, provider: st
                 "name": name, "model": offer.model, "configured": usable,
                 "retired": offer.retired.isoformat() if offer.retired else None, "successor": offer.successor,
                 "price": price_text(model, offer), "price_as_of": offer.price.as_of.isoformat() if offer.price else None,
-                "circuit_open_until": circuits.get(name),
+                "circuit": circuits.get(name, ("closed", None))[0],
+                "circuit_open_until": circuits.get(name, ("closed", None))[1],
             })
         if provider and provider not in {p["name"] for p in providers}:
             continue
-        usable = [p for p in providers if p["configured"] and (not p["retired"] or substitute)]
+        # Served now: configured, not retired (or substituted), and its circuit not open.
+        usable = [p for p in providers if p["configured"] and (not p["retired"] or substitute)
+                  and p["circuit"] != "open"]
         if available and not usable:
             continue
         rows.append({
@@ -87,6 +94,8 @@ def list_models(ctx: Context, *, available: bool, kind: str | None, provider: st
 
 async def check_providers(ctx: Context, *, only: str | None = None, timeout: float = 10.0) -> list[dict[str, Any]]:
     """One cheap authenticated request per configured provider, concurrently."""
+    if only:
+        plan.check_provider_names(ctx.settings, [only])
     names = [n for n, _ in plan.configured_providers(ctx.settings) if only in (None, n)]
     async with ctx.http() as client:
         async def one(name: str) -> dict[str, Any]:
@@ -99,4 +108,23 @@ async def check_providers(ctx: Context, *, only: str | None = None, timeout: flo
                 found = {"reachable": None, "key_accepted": None, "latency_ms": None, "detail": exc.message}
             return {"provider": name, **found}
 
-        return list(await asyncio.gather(*(one(n) for n in names)))
+        results = list(await asyncio.gather(*(one(n) for n in names)))
+    _close_healthy(ctx, results)
+    return results
+
+
+def _close_healthy(ctx: Context, results: list[dict[str, Any]]) -> None:
+    """A provider the check found reachable with its key accepted is healthy: close its circuit,
+    so the next request goes there rather than waiting out the cooldown."""
+    healthy = [r for r in results if r["reachable"] is True and r["key_accepted"] is not False]
+    if not healthy or not (ctx.cache_dir / "aigw.db").exists():
+        return
+    log = ctx.open_log()
+    try:
+        for r in healthy:
+            circuit = log.state.circuit(r["provider"])
+            if circuit.failures or circuit.open_until is not None:
+                log.state.record_success(r["provider"])
+                r["circuit_closed"] = True
+    finally:
+        log.close()

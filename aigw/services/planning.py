@@ -11,7 +11,7 @@ from typing import Any, Generic, TypeVar
 from aigw import errors
 from aigw.catalog.pricing import format_usd
 from aigw.router import strategy
-from aigw.router.candidates import Candidate
+from aigw.router.candidates import Candidate, key_hint
 from aigw.router.run import Outcome
 from aigw.services.context import Context, RunOptions, route
 from aigw.store import RunLog
@@ -27,6 +27,7 @@ class Planned(Generic[C]):
     call: C
     estimate: CostEstimate
     model_group: str = ""  # the model id this candidate serves the request as (requested or fallback)
+    configured: bool = True  # False: a --dry-run row for a provider with no key yet, never routed to
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Plan(Generic[C]):
     requested: str
     items: list[Planned[C]]
     skipped: list[str] = field(default_factory=list)  # candidates left out by --max-cost, with why
+    unconfigured: list[Planned[C]] = field(default_factory=list)  # --dry-run: providers with no key yet
 
     @property
     def first(self) -> Planned[C]:
@@ -55,6 +57,7 @@ def plan_groups(ctx: Context, requested: str, options: RunOptions, log: RunLog |
     """Candidates for each model in turn, each group ordered by the routing strategy; a fallback
     model no configured provider serves is left out rather than failing the whole request."""
     items: list[Planned[C]] = []
+    unconfigured: list[Planned[C]] = []
     refused: errors.UsageError | None = None
     for index, model_id in enumerate(models_to_try(ctx, requested, options)):
         primary = index == 0
@@ -69,13 +72,37 @@ def plan_groups(ctx: Context, requested: str, options: RunOptions, log: RunLog |
             continue
         for planned in group:
             planned.model_group = model_id
+        unconfigured.extend(p for p in group if not p.configured)
+        group = [p for p in group if p.configured]
         items.extend(strategy.order(
             group, strategy=ctx.settings.routing.strategy, candidate=lambda p: p.candidate,
             estimate=lambda p: p.estimate.usd, history=None if log is None else log.state,
             key=model_id, advance=not options.dry_run))
-    if not items and refused is not None:
+    if not items and not unconfigured and refused is not None:
         raise refused
-    return Plan(requested, items)
+    return Plan(requested, items, unconfigured=unconfigured)
+
+
+def candidates_for(ctx: Context, model: Any, options: RunOptions) -> list[tuple[Candidate, bool]]:
+    """(candidate, configured): the providers that can serve the model now; with --dry-run also
+    those that would serve it once given a key, so a plan needs no key at all."""
+    from aigw.router import candidates as plan_candidates
+
+    only = list(options.providers) or None
+    substitute = ctx.substitute(options)
+    try:
+        found = plan_candidates.build(ctx.catalog, ctx.settings, model, substitute=substitute, only=only)
+    except (errors.ConfigError, errors.UsageError):  # no key, no mapped endpoint, model not on this machine
+        if not options.dry_run:
+            raise
+        extra = plan_candidates.without_key(ctx.catalog, ctx.settings, model, substitute=substitute, only=only)
+        if not extra:
+            raise
+        return [(c, False) for c in extra]
+    if not options.dry_run:
+        return [(c, True) for c in found]
+    extra = plan_candidates.without_key(ctx.catalog, ctx.settings, model, substitute=substitute, only=only)
+    return [(c, True) for c in found] + [(c, False) for c in extra]
 
 
 class NoCandidateCanTakeIt(errors.UsageError):
@@ -104,6 +131,8 @@ def all_refused(refusals: list[errors.UsageError]) -> NoCandidateCanTakeIt:
 def enforce_costs(ctx: Context, plan: Plan[C], options: RunOptions, log: RunLog) -> Plan[C]:
     """--max-cost refuses (exit 6) when the first candidate's estimate is over it or unknown (unless
     --allow-unpriced), and drops later candidates that would be; budgets are checked against the log."""
+    if not plan.items:  # a dry run with no key: nothing would be sent
+        return plan
     first = plan.first
     if options.max_cost is not None:
         over = _over(first.estimate, options.max_cost, options.allow_unpriced)
@@ -167,7 +196,17 @@ def plan_rows(plan: Plan[Any]) -> list[dict[str, Any]]:
             "substituted_from": cand.substitution.requested if cand.substitution else None,
             "estimated_cost_usd": est.usd, "cost_basis": est.basis,
             "price_as_of": est.as_of.isoformat() if est.as_of else None, "assumptions": est.assumptions,
-            "warnings": cand.warnings,
+            "warnings": cand.warnings, "configured": True,
+        })
+    for item in plan.unconfigured:
+        cand, est = item.candidate, item.estimate
+        rows.append({
+            "hop": None, "provider": cand.provider, "model": cand.model.id, "provider_model": cand.provider_model,
+            "as_model": item.model_group,
+            "substituted_from": cand.substitution.requested if cand.substitution else None,
+            "estimated_cost_usd": est.usd, "cost_basis": est.basis,
+            "price_as_of": est.as_of.isoformat() if est.as_of else None, "assumptions": est.assumptions,
+            "warnings": cand.warnings, "configured": False, "key_hint": key_hint(cand.provider),
         })
     return rows
 

@@ -10,11 +10,11 @@ import httpx
 from aigw import errors
 from aigw.catalog import pricing
 from aigw.catalog.schema import Model
-from aigw.router import candidates as plan_candidates
 from aigw.services import model_ref
 from aigw.services.audio_input import check_limits, probe
 from aigw.services.context import Context, RunOptions
-from aigw.services.planning import Plan, Planned, all_refused, enforce_costs, execute, plan_groups, prepared
+from aigw.services.planning import Plan, Planned, all_refused, candidates_for, enforce_costs, execute, plan_groups, \
+    prepared
 from aigw.services.results import Keeper
 from aigw.store import RunLog
 from aigw.transcripts import render
@@ -42,16 +42,16 @@ def _group(ctx: Context, req: TranscribeRequest, options: RunOptions, upload: Au
     wire_format(model, req.format)
     check_limits(upload, model_id=model.id, upload_bytes=model.limits.upload_bytes,
                  audio_seconds=model.limits.audio_seconds, name=display_name)
-    cands = plan_candidates.build(ctx.catalog, ctx.settings, model, substitute=ctx.substitute(options),
-                                  only=list(options.providers) or None)
+    cands = candidates_for(ctx, model, options)
     planned: list[Planned[TranscribeCall]] = []
     refusals: list[errors.UsageError] = []
-    for cand in cands:
+    for cand, configured in cands:
         params = {**req.model_dump(include=set(TranscribeParams.model_fields)), "format": wire_format(cand.model, req.format)}
         call = TranscribeCall(provider_model=cand.provider_model, audio=upload, **params)
         mapped = prepared(ctx, cand, ctx.planning_provider(cand.provider).prepare_transcribe, call, refusals)
         if mapped is not None:
-            planned.append(Planned(cand, mapped, pricing.estimate_audio(cand.offer, duration_s=upload.duration_s)))
+            planned.append(Planned(cand, mapped, pricing.estimate_audio(cand.offer, duration_s=upload.duration_s),
+                                   configured=configured))
     if not planned and refusals:
         raise all_refused(refusals)
     return planned

@@ -92,6 +92,8 @@ def validate(layers: list[Layer]) -> tuple[Any, list[Problem]]:
     merged: dict[str, Any] = {}
     for layer in layers:
         merged = deep_merge(merged, layer.data)
+    if isinstance(merged.get("providers"), dict):
+        merged["providers"] = _routing_order(merged["providers"], layers)
     problems: list[Problem] = []
     providers = merged.get("providers")
     if isinstance(providers, dict):
@@ -105,6 +107,29 @@ def validate(layers: list[Layer]) -> tuple[Any, list[Problem]]:
         problems[:0] = _from_pydantic(exc, layers, merged)
         return None, problems
     return (None if problems else settings), problems
+
+
+def _routing_order(providers: dict[str, Any], layers: list[Layer]) -> dict[str, Any]:
+    """[providers.*] in the order `priority` routing uses: the config file's sections in file
+    order, then providers with no section (a key from keys.toml or the environment) in the order
+    of the built-in table (openai, azure, fal, ...), then any other name alphabetically. Where a
+    key came from never moves a provider."""
+    from aigw.providers.registry import BUILTIN
+
+    in_file: list[str] = []
+    for layer in layers:
+        if layer.kind == "config" and isinstance(layer.data.get("providers"), dict):
+            in_file += [n for n in layer.data["providers"] if n not in in_file]
+    builtin = list(BUILTIN)
+
+    def rank(name: str) -> tuple[int, int, str]:
+        if name in in_file:
+            return 0, in_file.index(name), ""
+        if name in BUILTIN:
+            return 1, builtin.index(name), ""
+        return 2, 0, name
+
+    return {name: providers[name] for name in sorted(providers, key=rank)}
 
 
 def problems_of(config_file: Path, config_text: str | None = None) -> list[Problem]:

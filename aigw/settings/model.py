@@ -100,6 +100,14 @@ class Settings(BaseSettings):
     def _expand_home(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
 
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: Any, *args: Any,
+                                   **kwargs: Any) -> tuple[Any, ...]:
+        """Only what the loader merged: pydantic-settings reading AIGW_* itself would merge them a
+        second time, ahead of the config file, and reorder [providers.*] (so a provider whose key
+        is in AIGW_PROVIDERS__NAME__API_KEY would jump to the front of `priority` routing)."""
+        return (init_settings,)
+
     def provider(self, name: str) -> ProviderSettings:
         return self.providers.get(name) or ProviderSettings()
 

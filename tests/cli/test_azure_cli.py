@@ -108,9 +108,10 @@ def test_without_a_mapping_azure_is_not_a_candidate(cli, azure, config_file):
     assert r.code == 2 and azure.count() == 0
 
 
-def test_a_wrong_deployment_name_is_exit_4_naming_the_config(cli, azure, config_file):
+def test_a_wrong_deployment_name_is_exit_2_naming_the_config(cli, azure, config_file):
+    # No provider left that has the model (404 DeploymentNotFound): exit 2, as the README says.
     config_file.write_text('[providers.azure]\nmodels = { "dall-e-3" = "old-dalle" }\n')
     r = cli("generate", "x", "-m", "dall-e-3", "-p", "azure")
-    assert r.code == 4
+    assert r.code == 2
     assert "DeploymentNotFound" in r.stderr or "deployment" in r.stderr
     assert "providers.azure" in r.stderr

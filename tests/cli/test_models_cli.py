@@ -70,5 +70,5 @@ def test_open_circuits_show_when_they_close(cli, fake_openai, config_file):
     config_file.write_text("[routing.breaker]\nfailures = 1\ncooldown = 600\n")
     fake_openai.inject(Fault.http(500), route="/images/generations", times=None)
     assert cli("generate", "x", "-m", "gpt-image-2").code == 4
-    row = next(m for m in json.loads(cli("models", "--available", "--json").stdout) if m["id"] == "gpt-image-2")
-    assert row["providers"][0]["circuit_open_until"]
+    row = next(m for m in json.loads(cli("models", "--json").stdout) if m["id"] == "gpt-image-2")
+    assert row["providers"][0]["circuit_open_until"] and row["providers"][0]["circuit"] == "open"

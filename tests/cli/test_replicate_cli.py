@@ -158,5 +158,5 @@ def test_an_unknown_mapped_version_is_not_served(cli, fake_replicate, config_fil
     config_file.parent.mkdir(parents=True, exist_ok=True)
     config_file.write_text('[providers.replicate.models]\nsdxl = "stability-ai/sdxl:' + "0" * 64 + '"\n')
     r = cli("generate", "a red fox", "-m", "sdxl")
-    assert r.code == 4, r.stderr
+    assert r.code == 2, r.stderr  # the only provider lacks the model: exit 2 (README, failure table)
     assert "Invalid version or not permitted" in r.stderr

@@ -49,7 +49,10 @@ def test_a_model_added_in_config_is_served_and_priced(cli, fake_openai, config_f
 def test_a_model_added_in_config_can_extend_a_catalog_model(cli, fake_openai, config_file):
     write(config_file, '[models."my-gpt"]\nextends = "gpt-image-1.5"\nproviders = { openai = "gpt-image-1.5" }\n')
     [cand] = plan(cli, "-m", "my-gpt", "--size", "1536x1024")
-    assert cand["provider_model"] == "gpt-image-1.5" and cand["estimated_cost_usd"] is None
+    [parent] = plan(cli, "-m", "gpt-image-1.5", "--size", "1536x1024")
+    # The README's contract: an extending model inherits the parent's price at that provider.
+    assert cand["provider_model"] == "gpt-image-1.5"
+    assert cand["estimated_cost_usd"] == parent["estimated_cost_usd"] is not None
 
 
 def test_a_bad_model_entry_is_exit_3_naming_the_field(cli, fake_openai, config_file):
