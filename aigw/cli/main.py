@@ -56,12 +56,23 @@ def _click_classes() -> tuple[type[Exception], type[Exception]]:
 def run(argv: list[str] | None = None) -> None:
     """Console-script entry point: never lets an exception escape as a traceback unless -v."""
     click_exception, usage_error = _click_classes()
-    args = sys.argv[1:] if argv is None else argv
+    from aigw.cli.argv import help_on_stderr, lift_global_flags, tidy_help
+
+    command = typer.main.get_command(app)
+    tidy_help(command)
+    args, named, after = lift_global_flags(command, sys.argv[1:] if argv is None else argv)
     STATE.verbose = "-v" in args or "--verbose" in args
+
+    def invoke(argv: list[str]) -> object:
+        return command.main(args=argv, prog_name="aigw", standalone_mode=False)
+
     code = 0
     try:
-        result = app(args=args, prog_name="aigw", standalone_mode=False)
-        code = result if isinstance(result, int) else 0
+        if getattr(named, "no_args_is_help", False) and after == 0:
+            code = help_on_stderr(invoke, args)  # `aigw`, `aigw transcribe`: a usage error
+        else:
+            result = invoke(args)
+            code = result if isinstance(result, int) else 0
     except typer.Exit as exc:
         code = exc.exit_code
     except typer.Abort:

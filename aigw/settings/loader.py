@@ -18,7 +18,7 @@ from aigw.errors import ConfigError
 from aigw.settings import paths
 from aigw.settings.layers import MISSING, Layer, config_layer, deep_merge, env_layer, keys_layer, lookup, \
     standard_env_layer
-from aigw.settings.masking import SECRET_FIELDS
+from aigw.settings.masking import SECRET_FIELDS, looks_like_secret, masked
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class Problem:
 def gather(config_file: Path | None = None, *, config_text: str | None = None) -> list[Layer]:
     """Read every source; raises ConfigError only for syntax (TOML, JSON in a variable)."""
     cfg_path = config_file or paths.config_path()
-    return [config_layer(cfg_path, config_text), keys_layer(cfg_path.parent / "keys.toml"),
+    return [config_layer(cfg_path, config_text), keys_layer(paths.keys_path(cfg_path)),
             standard_env_layer(), env_layer()]
 
 
@@ -117,7 +117,7 @@ def load(config_file: Path | None = None) -> Loaded:
     settings, problems = validate(layers)
     if problems:
         raise problems[0].error()
-    return Loaded(settings, layers, cfg_path, cfg_path.parent / "keys.toml")
+    return Loaded(settings, layers, cfg_path, paths.keys_path(cfg_path))
 
 
 def _first_layer(layers: list[Layer], provider: str) -> Layer | None:
@@ -145,5 +145,7 @@ def _from_pydantic(exc: Any, layers: list[Layer], merged: dict[str, Any]) -> lis
 def _got(loc: list[str], value: Any) -> str:
     if any(p in SECRET_FIELDS or p == "headers" for p in loc) or isinstance(value, (dict, list)):
         return ""
-    text = repr(value)
+    if looks_like_secret(value):
+        return ""
+    text = repr(masked(".".join(loc), value))
     return f" (got {text})" if len(text) <= 60 else ""
