@@ -99,6 +99,7 @@ def _tidy_param(param: Any) -> None:
         return
     label: str | None = None
     if getattr(param, "param_type_name", "") == "option" and not (param.is_flag or getattr(param, "count", False)):
-        label = param.metavar or (param.name or "value").upper()
+        longs = [o[2:] for o in param.opts if o.startswith("--")]
+        label = param.metavar or (longs[0] if longs else param.name or "value").upper().replace("-", "_")
     param.display_type_rich = lambda ctx, _label=label: _label
     param._aigw_tidy = True

@@ -35,7 +35,7 @@ def command(
                                         "oil_painting, digital_art, cartoon, realistic, sketch, anime."),
     enhance: Optional[List[str]] = typer.Option(None, "--enhance", help="high_detail, professional_lighting, "
                                                 "sharp_focus, vibrant_colors, cinematic (repeatable)."),
-    n: int = typer.Option(1, "-n", "--n", min=1, help="How many images."),
+    n: int = typer.Option(1, "-n", min=1, help="How many images."),
     fmt: Optional[str] = typer.Option(None, "--format", "-f", help="png, jpeg or webp."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed, where the provider takes one."),
     negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", help="What to keep out of the image."),
