@@ -61,6 +61,7 @@ def command(
     from aigw.services.generate import generate
     from aigw.types import ImageRequest
 
+    STATE.json = as_json
     if fmt is not None and fmt not in IMAGE_FORMATS:
         raise UsageError(f"unknown format {fmt}", hint="allowed: " + ", ".join(IMAGE_FORMATS))
     if output == "-" and (n > 1 or as_json):

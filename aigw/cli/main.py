@@ -62,6 +62,7 @@ def run(argv: list[str] | None = None) -> None:
     tidy_help(command)
     args, named, after = lift_global_flags(command, sys.argv[1:] if argv is None else argv)
     STATE.verbose = "-v" in args or "--verbose" in args
+    STATE.json = False  # set by a command given --json
 
     def invoke(argv: list[str]) -> object:
         return command.main(args=argv, prog_name="aigw", standalone_mode=False)
@@ -96,9 +97,13 @@ def run(argv: list[str] | None = None) -> None:
 
             traceback.print_exc()
         if isinstance(exc, AigwError):
-            STATE.error(exc.message, exc.hint)
-            code = exc.exit_code
+            message, hint, code = exc.message, exc.hint, exc.exit_code
         else:
-            STATE.error(f"unexpected {type(exc).__name__}: {exc}", "run again with -v for the traceback")
-            code = 1
+            message, hint, code = f"unexpected {type(exc).__name__}: {exc}", "run again with -v for the traceback", 1
+        STATE.error(message, hint)
+        if STATE.json:  # --json: the failure is data too, with every attempt
+            from aigw.cli.output import print_json
+            from aigw.cli.schema import failure_json
+
+            print_json(failure_json(exc, code, message, hint))
     sys.exit(code)

@@ -53,6 +53,7 @@ def command(
     from aigw.services.transcribe import transcribe
     from aigw.types import TranscribeRequest
 
+    STATE.json = as_json
     if fmt is not None and fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt}", hint="allowed: " + ", ".join(FORMATS))
     if timestamps not in (None, "segment", "word"):
@@ -82,10 +83,7 @@ def command(
     written = deliver_text(body, output)
     STATE.info(cost_line(result))
     if as_json:
-        extra = {"paths": [written], "cache_paths": result.paths} if written else {}
-        if req.format != "text":
-            extra["body"] = body
-        print_json(run_json(result, **extra))
+        print_json(run_json(result, paths=[written] if written else result.paths, cache_paths=result.paths, body=body))
     elif written:
         print(written)
     else:
