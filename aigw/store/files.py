@@ -11,8 +11,10 @@ from typing import BinaryIO
 
 
 def result_path(cache_dir: Path, run_id: str, created_at: datetime, ext: str, index: int | None) -> Path:
+    """The folder is the local calendar day, the day budgets count (run ids and the log are UTC)."""
     suffix = f"-{index}" if index is not None else ""
-    return cache_dir / "results" / f"{created_at:%Y-%m-%d}" / f"{run_id}{suffix}.{ext}"
+    day = created_at.astimezone() if created_at.tzinfo is not None else created_at
+    return cache_dir / "results" / f"{day:%Y-%m-%d}" / f"{run_id}{suffix}.{ext}"
 
 
 _made: set[Path] = set()
