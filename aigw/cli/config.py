@@ -39,7 +39,9 @@ def show_cmd(as_json: bool = typer.Option(False, "--json", help="One JSON object
     from aigw.cli.output import print_json, print_lines, stdout_is_tty
     from aigw.services.config_view import effective
 
-    rows, _ = effective()
+    rows, loaded = effective()
+    for warning in loaded.warnings:
+        STATE.warn(warning)
     if as_json:
         print_json({key: {"value": value, "source": source} for key, value, source in rows})
     elif stdout_is_tty():

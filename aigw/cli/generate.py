@@ -54,7 +54,7 @@ def command(
     allow_unpriced: o.AllowUnpriced = False,
 ) -> None:
     from aigw.cli.common import make_context, read_stdin_text, run_async
-    from aigw.cli.output import cost_line, print_json, print_lines, render_plan, run_json
+    from aigw.cli.output import cost_line, print_json, print_lines, render_plan, run_json, stdout_is_tty
     from aigw.cli.save import deliver_images
     from aigw.errors import UsageError
     from aigw.services.defaults import default_model
@@ -66,6 +66,9 @@ def command(
         raise UsageError(f"unknown format {fmt}", hint="allowed: " + ", ".join(IMAGE_FORMATS))
     if output == "-" and (n > 1 or as_json):
         raise UsageError("-o - writes the raw bytes of one image", hint="use -n 1 without --json, or -o DIR")
+    if output == "-" and stdout_is_tty():  # as curl does: binary on a terminal is garbage, and paid for
+        raise UsageError("-o - would write binary image data to the terminal",
+                         hint="redirect it (-o - > cat.png) or pipe it, or give a file: -o cat.png")
     if aspect_ratio is not None and not _is_ratio(aspect_ratio):
         raise UsageError(f"bad aspect ratio {aspect_ratio}", hint="write it as W:H, e.g. 16:9")
     if fmt is None and output not in (None, "-"):

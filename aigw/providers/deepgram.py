@@ -40,6 +40,7 @@ SENTENCE_END = (".", "?", "!")
 class DeepgramProvider(ProviderBase):
     kinds: ClassVar[frozenset[str]] = frozenset({"audio"})
     default_base_url: ClassVar[str] = "https://api.deepgram.com"
+    path_versions: ClassVar[tuple[str, ...]] = ("/v1",)
 
     def headers(self, content_type: str | None = None) -> dict[str, str]:
         out = dict(self.settings.headers or {})

@@ -60,6 +60,7 @@ class Ran:
 class ReplicateProvider(ProviderBase):
     kinds: ClassVar[frozenset[str]] = frozenset({"image", "audio"})
     default_base_url: ClassVar[str] = "https://api.replicate.com"
+    path_versions: ClassVar[tuple[str, ...]] = ("/v1",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -185,6 +185,7 @@ class _One:
 class StabilityProvider(ProviderBase):
     kinds: ClassVar[frozenset[str]] = frozenset({"image"})
     default_base_url: ClassVar[str] = "https://api.stability.ai"
+    path_versions: ClassVar[tuple[str, ...]] = ("/v2beta", "/v1")
 
     def headers(self, accept: str = "image/*") -> dict[str, str]:
         out = {"Accept": accept, "stability-client-id": "aigw", "stability-client-version": __version__}
