@@ -86,7 +86,7 @@ def not_set_hint(key: str) -> str:
     return f"it comes from the {origin}; 'aigw config show' says where each value comes from"
 
 
-def stored_as(key: str) -> tuple[str, Any, str | None]:
+def stored_as(key: str) -> tuple[str, Any, str]:
     """(the key as aigw names it, its effective value as shown, where it comes from) after `config
     set`: what was stored, after validation (`30` for a float setting reads back as 30.0)."""
     from aigw.settings.edit import split_key
