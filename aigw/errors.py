@@ -34,6 +34,8 @@ from typing import ClassVar
 class AigwError(Exception):
     exit_code: ClassVar[int] = 1
     default_hint: ClassVar[str | None] = None
+    run_id: str | None = None  # set when a run was started: its id in the run log
+    attempts: tuple[object, ...] = ()  # set when a run failed: every attempt, for --json
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)

@@ -154,4 +154,16 @@ def format_usd(usd: float | None) -> str:
         return "unknown"
     if usd == 0:
         return "$0 (free)"
-    return f"${usd:.4f}" if usd < 0.01 else f"${usd:.3f}"
+    return usd_text(usd)
+
+
+def usd_text(usd: float) -> str:
+    """Dollars with enough digits that a non-zero amount never reads as zero: $0.125, $0.0031,
+    $0.00004 (two significant digits below a cent)."""
+    import math
+
+    if usd >= 0.01 or usd <= 0:
+        return f"${usd:.3f}" if usd >= 0.01 else "$0"
+    decimals = max(4, 1 - math.floor(math.log10(usd)))
+    text = f"{usd:.{decimals}f}"
+    return "$" + (text.rstrip("0") if decimals > 4 else text)

@@ -60,7 +60,14 @@ def command(
             table.add_row(r["provider"], f"{r['ok']}/{r['runs']}", _ms(r["p50_ms"]), _ms(r["p95_ms"]), format_usd(r["cost_usd_total"]))
         Console().print(table)
     else:
-        print_lines([f"{r['provider']}\t{r['ok']}/{r['runs']}\t{r['p50_ms']}\t{r['p95_ms']}\t{r['cost_usd_total']}" for r in rows])
+        # A pipe gets a header and one unit per column (milliseconds, USD); "-" where there is no value.
+        print_lines(["provider\tok\tp50_ms\tp95_ms\tcost_usd"] + [
+            f"{r['provider']}\t{r['ok']}/{r['runs']}\t{_plain(r['p50_ms'], '.0f')}\t{_plain(r['p95_ms'], '.0f')}\t"
+            f"{_plain(r['cost_usd_total'], 'g')}" for r in rows])
+
+
+def _plain(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
 
 
 def _kind(ctx, model: str, prompt: str | None, file: Path | None) -> str:  # type: ignore[no-untyped-def]

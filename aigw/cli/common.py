@@ -23,6 +23,8 @@ def make_context() -> Context:
     from aigw.errors import ConfigError
 
     loaded = settings.load()
+    for warning in loaded.warnings:
+        STATE.warn(warning)
     cache_dir = loaded.settings.cache_dir or settings.default_cache_dir()
     try:
         models = catalog.with_user_models(catalog.load(), loaded.settings.models, today=date.today())

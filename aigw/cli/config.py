@@ -39,7 +39,9 @@ def show_cmd(as_json: bool = typer.Option(False, "--json", help="One JSON object
     from aigw.cli.output import print_json, print_lines, stdout_is_tty
     from aigw.services.config_view import effective
 
-    rows, _ = effective()
+    rows, loaded = effective()
+    for warning in loaded.warnings:
+        STATE.warn(warning)
     if as_json:
         print_json({key: {"value": value, "source": source} for key, value, source in rows})
     elif stdout_is_tty():
@@ -66,7 +68,9 @@ def _text(value: Any) -> str:
 
 @app.command("get")
 def get_cmd(key: str = typer.Argument(..., help="Dotted key, e.g. defaults.image_model")) -> None:
-    """Print one effective setting (secrets masked); a table prints `key<TAB>value` lines."""
+    """Print one effective setting, secrets masked: the value alone (a list or free-form table as
+    JSON); for a section such as `routing`, one `key<TAB>value` line per setting; nothing for a
+    setting with no value."""
     from aigw.cli.output import print_lines
     from aigw.services.config_view import get
 
@@ -82,13 +86,22 @@ def set_cmd(key: str = typer.Argument(..., help="Dotted key, e.g. routing.retrie
             value: str = typer.Argument(..., help='A TOML value (3, true, "x", ["a", "b"]) or plain text')) -> None:
     """Set a key in config.toml, keeping its comments; refused if the result is invalid. Never a key."""
     from aigw import settings
+    from aigw.errors import AigwError
+    from aigw.services.config_view import stored_as
     from aigw.settings.edit import set_value
-
-    import tomlkit
 
     path = settings.config_path()
     stored = set_value(path, key, value)
-    STATE.info(f"{key} = {tomlkit.item(stored).as_string()} in {path}")
+    try:
+        name, shown, origin = stored_as(key)
+    except AigwError:  # another problem the file already had: echo what was written
+        import tomlkit
+
+        STATE.info(f"{key} = {tomlkit.item(stored).as_string()} in {path}")
+        return
+    STATE.info(f"{name} = {_text(shown)} in {path}")
+    if not origin.startswith("config file"):
+        STATE.warn(f"{name} comes from {origin}, which takes precedence over {path}")
 
 
 @app.command("unset")

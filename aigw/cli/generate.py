@@ -34,7 +34,7 @@ def command(
                                         "oil_painting, digital_art, cartoon, realistic, sketch, anime."),
     enhance: Optional[List[str]] = typer.Option(None, "--enhance", help="high_detail, professional_lighting, "
                                                 "sharp_focus, vibrant_colors, cinematic (repeatable)."),
-    n: int = typer.Option(1, "-n", "--n", min=1, help="How many images."),
+    n: int = typer.Option(1, "-n", min=1, help="How many images."),
     fmt: Optional[str] = typer.Option(None, "--format", "-f", help="png, jpeg or webp."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed, where the provider takes one."),
     negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", help="What to keep out of the image."),
@@ -53,17 +53,21 @@ def command(
     allow_unpriced: o.AllowUnpriced = False,
 ) -> None:
     from aigw.cli.common import make_context, read_stdin_text, run_async
-    from aigw.cli.output import cost_line, print_json, print_lines, render_plan, run_json
+    from aigw.cli.output import cost_line, print_json, print_lines, render_plan, run_json, stdout_is_tty
     from aigw.cli.save import deliver_images, format_from_output
     from aigw.errors import UsageError
     from aigw.services.defaults import default_model
     from aigw.services.generate import generate
     from aigw.types import ImageRequest
 
+    STATE.json = as_json
     if fmt is not None and fmt not in IMAGE_FORMATS:
         raise UsageError(f"unknown format {fmt}", hint="allowed: " + ", ".join(IMAGE_FORMATS))
     if output == "-" and (n > 1 or as_json):
         raise UsageError("-o - writes the raw bytes of one image", hint="use -n 1 without --json, or -o DIR")
+    if output == "-" and stdout_is_tty():  # as curl does: binary on a terminal is garbage, and paid for
+        raise UsageError("-o - would write binary image data to the terminal",
+                         hint="redirect it (-o - > cat.png) or pipe it, or give a file: -o cat.png")
     if aspect_ratio is not None and not _is_ratio(aspect_ratio):
         raise UsageError(f"bad aspect ratio {aspect_ratio}", hint="write it as W:H, e.g. 16:9")
     # -o apple.jpg asks for a JPEG as plainly as --format jpeg does.

@@ -56,12 +56,24 @@ def _click_classes() -> tuple[type[Exception], type[Exception]]:
 def run(argv: list[str] | None = None) -> None:
     """Console-script entry point: never lets an exception escape as a traceback unless -v."""
     click_exception, usage_error = _click_classes()
-    args = sys.argv[1:] if argv is None else argv
+    from aigw.cli.argv import help_on_stderr, lift_global_flags, tidy_help
+
+    command = typer.main.get_command(app)
+    tidy_help(command)
+    args, named, after = lift_global_flags(command, sys.argv[1:] if argv is None else argv)
     STATE.verbose = "-v" in args or "--verbose" in args
+    STATE.json = False  # set by a command given --json
+
+    def invoke(argv: list[str]) -> object:
+        return command.main(args=argv, prog_name="aigw", standalone_mode=False)
+
     code = 0
     try:
-        result = app(args=args, prog_name="aigw", standalone_mode=False)
-        code = result if isinstance(result, int) else 0
+        if getattr(named, "no_args_is_help", False) and after == 0:
+            code = help_on_stderr(invoke, args)  # `aigw`, `aigw transcribe`: a usage error
+        else:
+            result = invoke(args)
+            code = result if isinstance(result, int) else 0
     except typer.Exit as exc:
         code = exc.exit_code
     except typer.Abort:
@@ -85,9 +97,13 @@ def run(argv: list[str] | None = None) -> None:
 
             traceback.print_exc()
         if isinstance(exc, AigwError):
-            STATE.error(exc.message, exc.hint)
-            code = exc.exit_code
+            message, hint, code = exc.message, exc.hint, exc.exit_code
         else:
-            STATE.error(f"unexpected {type(exc).__name__}: {exc}", "run again with -v for the traceback")
-            code = 1
+            message, hint, code = f"unexpected {type(exc).__name__}: {exc}", "run again with -v for the traceback", 1
+        STATE.error(message, hint)
+        if STATE.json:  # --json: the failure is data too, with every attempt
+            from aigw.cli.output import print_json
+            from aigw.cli.schema import failure_json
+
+            print_json(failure_json(exc, code, message, hint))
     sys.exit(code)

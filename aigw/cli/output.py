@@ -13,6 +13,7 @@ from typing import Any
 class UI:
     quiet: bool = False
     verbose: bool = False
+    json: bool = False  # --json: a failure is also one JSON object on stdout
 
     @property
     def color(self) -> bool:
@@ -81,13 +82,10 @@ def cost_line(result: Any) -> str:
 
 
 def run_json(result: Any, **extra: Any) -> dict[str, Any]:
-    """A run as one JSON object: fields of the other kind left out; costs kept even when unknown."""
-    data = result.model_dump(mode="json", exclude_none=True)
-    data["attempts"] = [a.model_dump(mode="json") for a in result.attempts]  # a stable shape per attempt
-    data.setdefault("cost_usd", None)
-    data.setdefault("estimated_cost_usd", None)
-    data.update(extra)
-    return data
+    """A run as one JSON object with every documented key (see aigw/cli/schema.py)."""
+    from aigw.cli.schema import run_json as shaped
+
+    return shaped(result, **extra)
 
 
 def render_plan(plan: Any, as_json: bool) -> None:

@@ -55,6 +55,7 @@ def command(
     from aigw.services.transcribe import transcribe
     from aigw.types import TranscribeRequest
 
+    STATE.json = as_json
     if fmt is not None and fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt}", hint="allowed: " + ", ".join(FORMATS))
     if timestamps not in (None, "segment", "word"):
@@ -86,10 +87,7 @@ def command(
     written = deliver_text(ctx, result, body, output)
     STATE.info(cost_line(result))
     if as_json:
-        extra = {"paths": [written], "cache_paths": result.paths} if written else {}
-        if req.format != "text":
-            extra["body"] = body
-        print_json(run_json(result, **extra))
+        print_json(run_json(result, paths=[written] if written else result.paths, cache_paths=result.paths, body=body))
     elif output not in (None, "-"):
         if written:  # None: written to stdout itself (-o /dev/stdout)
             print(written)

@@ -49,6 +49,13 @@ class Provider(Protocol):
     async def check(self, *, timeout: float) -> dict[str, Any]: ...
 
 
+def strip_version(base_url: str, versions: tuple[str, ...]) -> str:
+    for version in versions:
+        if base_url.endswith(version):
+            return base_url[: -len(version)]
+    return base_url
+
+
 class ProviderBase:
     """Shared plumbing: name, settings, HTTP client, clock, base URL, job reporting, default hooks."""
 
@@ -59,6 +66,9 @@ class ProviderBase:
     audio_options: ClassVar[dict[str, Support]] = {}
     # Takes sizes only: the service turns --aspect-ratio into the catalog model's nearest size first.
     ratio_as_size: ClassVar[bool] = False
+    # Version segments this provider's own paths start with (Replicate: /v1/predictions): a base URL
+    # given with one at its end (https://api.replicate.com/v1) has it removed, rather than a /v1/v1 404.
+    path_versions: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, name: str, settings: ProviderSettings, client: httpx.AsyncClient | None,
                  *, clock: Clock | None = None) -> None:
@@ -66,7 +76,7 @@ class ProviderBase:
         self.settings = settings
         self.client = client  # None only while preparing a plan, when nothing is sent
         self.clock = clock or SystemClock()
-        self.base_url = (settings.base_url or self.default_base_url).rstrip("/")
+        self.base_url = strip_version((settings.base_url or self.default_base_url).rstrip("/"), self.path_versions)
         self.on_job: JobListener | None = None
         self.events: EventSink = no_events  # what the run is waiting on (queue status), for a status line
 

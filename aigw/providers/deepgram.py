@@ -44,6 +44,7 @@ class DeepgramProvider(ProviderBase):
     audio_options: ClassVar[dict[str, Support]] = {
         "language": SENT, "prompt": NOT_SENT, "temperature": NOT_SENT, "timestamps": SENT, "translate": REFUSED,
     }
+    path_versions: ClassVar[tuple[str, ...]] = ("/v1",)
 
     def headers(self, content_type: str | None = None) -> dict[str, str]:
         out = dict(self.settings.headers or {})

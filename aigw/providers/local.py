@@ -60,6 +60,21 @@ def resolve_model(name: str) -> str | None:
     return None
 
 
+def missing_model_error(model_id: str, name: str) -> errors.ConfigError:
+    """The model a local run needs is not on this machine: name the path when one was given."""
+    path = Path(name).expanduser()
+    if name.startswith(("/", ".", "~")) or "\\" in name or path.exists():
+        why = ("does not exist" if not path.exists() else "is not a directory" if not path.is_dir()
+               else "holds no faster-whisper model (no model.bin)")
+        return errors.ConfigError(
+            f"{model_id}: the local model directory {path} {why}",
+            hint="give a directory holding a faster-whisper (CTranslate2) model, with model.bin and config.json, "
+                 "or the name of a model already in the Hugging Face cache, e.g. -m local/large-v3")
+    return errors.ConfigError(
+        f"{model_id} runs on this machine, but the faster-whisper model '{name}' is not here",
+        hint=f"download it, then: aigw config set providers.local.models '{{\"{model_id}\" = \"/path/to/model\"}}'")
+
+
 def pick_device(settings: ProviderSettings) -> tuple[str, str]:
     if settings.device:
         return settings.device, settings.compute_type or ("float16" if settings.device == "cuda" else "int8")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+import re
 from typing import Any, ClassVar
 
 import httpx
@@ -73,7 +74,11 @@ class OpenAIProvider(ProviderBase):
             path = routes["translations"]
         elif path == "/models" and "models" in routes:
             path = routes["models"]
-        return self.base_url + "/" + path.lstrip("/")
+        path = "/" + path.lstrip("/")
+        version = "/" + self.base_url.rsplit("/", 1)[-1]
+        if re.fullmatch(r"/v\d+(beta|alpha)?\d*", version) and path.startswith(version + "/"):
+            path = path[len(version):]  # base_url ".../v1" with a route "/v1/images/...": one /v1
+        return self.base_url + path
 
     # ---- images ----------------------------------------------------------------------------
 

@@ -68,6 +68,7 @@ class ReplicateProvider(ProviderBase):
     audio_options: ClassVar[dict[str, Support]] = {
         "language": SENT, "prompt": SENT, "temperature": SENT, "timestamps": MAPPED, "translate": SENT,
     }
+    path_versions: ClassVar[tuple[str, ...]] = ("/v1",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -183,6 +183,7 @@ class StabilityProvider(ProviderBase):
         "size": MAPPED, "aspect_ratio": MAPPED, "quality": NOT_SENT, "style": BY_MODEL, "n": SENT, "format": MAPPED,
         "seed": SENT, "negative_prompt": BY_MODEL, "steps": NOT_SENT, "guidance": BY_MODEL,
     }
+    path_versions: ClassVar[tuple[str, ...]] = ("/v2beta", "/v1")
 
     def headers(self, accept: str = "image/*") -> dict[str, str]:
         out = {"Accept": accept, "stability-client-id": "aigw", "stability-client-version": __version__}

@@ -269,11 +269,10 @@ def no_candidates(catalog: Catalog, settings: Settings, requested: Model, refuse
             return errors.ConfigError(f"{requested.id} runs on this machine, but faster-whisper is not installed", hint=INSTALL_HINT)
         if not settings.provider("local").enabled:
             return errors.ConfigError(f"{requested.id}: the local provider is disabled", hint="aigw config set providers.local.enabled true")
-        name = requested.providers["local"].model
-        return errors.ConfigError(
-            f"{requested.id} runs on this machine, but the faster-whisper model '{name}' is not here",
-            hint=f"download it, then: aigw config set providers.local.models '{{\"{requested.id}\" = \"/path/to/model\"}}'",
-        )
+        from aigw.providers.local import missing_model_error
+
+        offer = offer_for(catalog, requested, "local", settings.provider("local")) or requested.providers["local"]
+        return missing_model_error(requested.id, offer.model)
     return errors.MissingKeyError(f"no key for {first}, which serves {requested.id}", hint=key_hint(first))
 
 

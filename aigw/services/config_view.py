@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aigw.errors import UsageError
+from aigw.errors import ConfigError
 from aigw.settings.masking import masked
 
 Row = tuple[str, Any, str]
@@ -43,7 +43,7 @@ def effective() -> tuple[list[Row], Any]:
 
 def get(key: str) -> Any | list[Row]:
     """One setting's value; the rows under a table; None for a known setting with no value.
-    An unknown name is a usage error suggesting close ones."""
+    An unknown name is a configuration error (exit 3, as README says) suggesting close ones."""
     from aigw.settings.advice import did_you_mean
     from aigw.settings.model import FREE_FORM, known_keys
 
@@ -66,7 +66,7 @@ def get(key: str) -> Any | list[Row]:
     free = any(p in FREE_FORM for p in parts[:-1])
     if key in known_keys(names) or key == "providers" or (free and parts[0] in ("routing", "providers")):
         return None
-    raise UsageError(f"unknown setting {key}", hint=f"{did_you_mean(key, names)}'aigw config show' lists them all")
+    raise ConfigError(f"unknown setting {key}", hint=f"{did_you_mean(key, names)}'aigw config show' lists them all")
 
 
 def not_set_hint(key: str) -> str:
@@ -84,3 +84,24 @@ def not_set_hint(key: str) -> str:
     if origin == "default":
         return "nothing to remove: it has its default value ('aigw config show' lists every setting)"
     return f"it comes from the {origin}; 'aigw config show' says where each value comes from"
+
+
+def stored_as(key: str) -> tuple[str, Any, str]:
+    """(the key as aigw names it, its effective value as shown, where it comes from) after `config
+    set`: what was stored, after validation (`30` for a float setting reads back as 30.0)."""
+    from aigw.settings.edit import split_key
+
+    parts = split_key(key)
+    if len(parts) >= 2 and parts[0] == "providers":
+        parts[1] = parts[1].lower()
+    name = ".".join(parts)
+    from aigw.settings.layers import lookup
+
+    rows, loaded = effective()
+    origin = loaded.origin(name)
+    if not origin.startswith("config file"):  # another source wins: show what the file now holds
+        return name, masked(name, lookup(loaded.layers[0].data, name)), origin
+    for row_key, value, _ in rows:
+        if row_key == name:
+            return name, value, origin
+    return name, get(name), origin

@@ -151,9 +151,14 @@ async def route(ctx: Context, log: RunLog, run_id: str, candidates: list[Candida
                 cost_of: Callable[[Candidate, T | None], tuple[float | None, float | None]],
                 sizes_of: Callable[[T], tuple[int, int, int | None]]) -> Outcome[T]:
     """Run the router with the run log attached; a failed run is marked failed with its exit code."""
+    attempts: list[Any] = []
+
+    def on_attempt(attempt: Any) -> None:
+        attempts.append(attempt)
+        log.add_attempt(run_id, attempt)
+
     router = Router(clock=ctx.clock, policy=ctx.policy(options, default_timeout),
-                    hooks=Hooks(on_attempt=lambda a: log.add_attempt(run_id, a), notify=ctx.notify,
-                                events=ctx.events),
+                    hooks=Hooks(on_attempt=on_attempt, notify=ctx.notify, events=ctx.events),
                     gate=ctx.gate(log))
 
     async def timed_call(cand: Candidate, timeout: float) -> T:
@@ -164,6 +169,7 @@ async def route(ctx: Context, log: RunLog, run_id: str, candidates: list[Candida
     except errors.AigwError as exc:
         log.end_group()
         log.fail_run(run_id, exit_code=exc.exit_code, error=exc.message)
+        exc.run_id, exc.attempts = run_id, tuple(attempts)  # for --json's failure object
         raise
     except BaseException as exc:
         log.end_group()

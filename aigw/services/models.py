@@ -22,6 +22,11 @@ def price_text(model: Model, offer: Offer) -> str | None:
         return f"${p.per_minute:g}/min"
     if p.per_second is not None:
         return f"${p.per_second:g}/s"
+    if model.kind == "audio":
+        if p.per_gpu_second is not None and p.estimate_gpu_seconds is not None:
+            per_min = p.per_gpu_second * p.estimate_gpu_seconds * 60  # GPU seconds per second of audio
+            return f"~{pricing.usd_text(per_min)}/min"
+        return None
     est = pricing.estimate_image(model, offer, size="1024x1024" if "1024x1024" in model.sizes else None,
                                  quality=None, n=1, prompt="")
     return f"~{pricing.format_usd(est.usd)}/image" if est.usd is not None else None
@@ -84,12 +89,27 @@ def list_models(ctx: Context, *, available: bool, kind: str | None, provider: st
             continue
         rows.append({
             "id": model.id, "kind": model.kind, "description": model.description, "providers": providers,
-            "price": next((p["price"] for p in providers if p["price"]), None), "sizes": model.sizes,
+            "price": _row_price(providers), "sizes": model.sizes,
             "qualities": model.qualities, "styles": model.styles, "formats": model.formats,
             "typical_latency_s": model.typical_latency_s,
             "retired": bool(model.providers) and all(o.retired for o in model.providers.values()),
         })
     return rows
+
+
+def _row_price(providers: list[dict[str, Any]]) -> str | None:
+    """The price at the provider that would serve the model: the first configured one, this machine
+    last (as routing orders it); with none configured, the first cloud price. "free" only when the
+    provider that would serve it is free, never because another one is."""
+    def order(p: dict[str, Any]) -> tuple[bool, bool]:
+        return (not p["configured"], p["name"] == "local")
+
+    ranked = sorted([p for p in providers if not p["retired"]] or providers, key=order)
+    serving = next((p for p in ranked if p["configured"]), None)
+    if serving is not None:
+        return serving["price"]
+    return next((p["price"] for p in ranked if p["price"] and p["price"] != "free"), None) or next(
+        (p["price"] for p in ranked if p["price"]), None)
 
 
 async def check_providers(ctx: Context, *, only: str | None = None, timeout: float = 10.0) -> list[dict[str, Any]]:

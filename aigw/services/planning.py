@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar
 
 from aigw import errors
-from aigw.catalog.pricing import format_usd
+from aigw.catalog.pricing import format_usd, usd_text
 from aigw.router import strategy
 from aigw.router.candidates import Candidate, key_hint
 from aigw.router.run import Outcome
@@ -139,7 +139,8 @@ def enforce_costs(ctx: Context, plan: Plan[C], options: RunOptions, log: RunLog)
         if over:
             raise errors.BudgetExceededError(
                 f"{first.candidate.model.id} at {first.candidate.provider}: {over}",
-                hint="raise --max-cost" + ("" if first.estimate.known else ", or pass --allow-unpriced"))
+                hint="raise --max-cost" if first.estimate.known else
+                "pass --allow-unpriced to run a model with no known price under --max-cost")
         kept = []
         for item in plan.items:
             reason = _over(item.estimate, options.max_cost, options.allow_unpriced)
@@ -156,15 +157,16 @@ def enforce_costs(ctx: Context, plan: Plan[C], options: RunOptions, log: RunLog)
             f"{first.candidate.model.id} at {first.candidate.provider} has no known price, and a budget is set",
             hint="pass --allow-unpriced to spend on it anyway")
     cost = first.estimate.usd or 0.0
-    now = ctx.clock.now().astimezone()
+    now = ctx.clock.now().astimezone()  # budgets count local calendar days and months, as result folders do
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     for label, limit, since in (("daily", budget.daily_usd, day), ("monthly", budget.monthly_usd, day.replace(day=1))):
         if limit is None:
             continue
-        spent = log.spent_since(since)
+        spent = log.spent_since(since.astimezone(timezone.utc))  # the log holds UTC times as text
         if spent + cost > limit:
             raise errors.BudgetExceededError(
-                f"the {label} budget of ${limit:g} would be exceeded: spent ${spent:.4f}, this run ~{format_usd(cost)}",
+                f"the {label} budget of ${limit:g} would be exceeded: spent {usd_text(spent)}, "
+                f"this run ~{format_usd(cost)}",
                 hint=f"raise budget.{label}_usd with 'aigw config set budget.{label}_usd N'")
     return plan
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from aigw.errors import ConfigError, UsageError
-from aigw.settings.masking import SECRET_FIELDS, contains_secret, is_secret_name
+from aigw.settings.files import locked
+from aigw.settings.masking import SECRET_FIELDS, contains_secret, secret_header, url_has_secret
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -45,10 +46,23 @@ def parse_value(raw: str) -> Any:
 def refuse_secrets(parts: list[str], value: Any) -> None:
     """Keys never come from argv, where shell history and process listings keep them."""
     lowered = [p.lower() for p in parts]
-    in_headers = len(lowered) >= 2 and lowered[-2] == "headers" and is_secret_name(lowered[-1])
-    header_table = lowered[-1] == "headers" and isinstance(value, dict) and any(map(is_secret_name, value))
-    if lowered[-1] in SECRET_FIELDS or in_headers or header_table or contains_secret(value):
-        provider = parts[1].lower() if len(parts) >= 2 and lowered[0] == "providers" else "PROVIDER"
+    provider = parts[1].lower() if len(parts) >= 2 and lowered[0] == "providers" else "PROVIDER"
+    in_headers = len(lowered) >= 2 and lowered[-2] == "headers" and secret_header(lowered[-1], value)
+    header_table = lowered[-1] == "headers" and isinstance(value, dict) and any(
+        secret_header(h, v) for h, v in value.items())
+    if in_headers or header_table:
+        raise UsageError(
+            "credential headers are not accepted on the command line, where shell history would keep them",
+            hint=f"set them in the environment: AIGW_PROVIDERS__{provider.upper()}__HEADERS='{{\"NAME\": \"...\"}}', "
+            f"or edit the config file yourself; the provider's key goes in 'aigw config keys set {provider}'",
+        )
+    if lowered[-1] == "base_url" and url_has_secret(value):
+        raise UsageError(
+            "a base URL with a password or a key in it is not accepted on the command line",
+            hint=f"set it in the environment (AIGW_PROVIDERS__{provider.upper()}__BASE_URL), or give the URL "
+            f"without the credential and store the key with 'aigw config keys set {provider}'",
+        )
+    if lowered[-1] in SECRET_FIELDS or contains_secret(value):
         raise UsageError(
             "keys are not accepted on the command line, where shell history would keep them",
             hint=f"run 'aigw config keys set {provider}' and paste the key at the hidden prompt, "
@@ -73,16 +87,17 @@ def set_value(path: Path, dotted: str, raw: str) -> Any:
     parts = split_key(dotted)
     value = parse_value(raw)
     refuse_secrets(parts, value)
-    try:
-        return _set(path, parts, value, dotted)
-    except UsageError:
-        if isinstance(value, str):
-            raise
+    with locked(path):  # read, check and write as one step: concurrent edits all survive
         try:
-            return _set(path, parts, raw, dotted)
+            return _set(path, parts, value, dotted)
         except UsageError:
-            pass
-        raise
+            if isinstance(value, str):
+                raise
+            try:
+                return _set(path, parts, raw, dotted)
+            except UsageError:
+                pass
+            raise
 
 
 def _set(path: Path, parts: list[str], value: Any, dotted: str) -> Any:
@@ -109,17 +124,24 @@ def unset_value(path: Path, dotted: str) -> bool:
     parts = split_key(dotted)
     if not path.exists():
         return False
-    doc, before = _document(path)
-    node = doc
-    for part in parts[:-1]:
-        if not isinstance(node, dict) or part not in node:
+    with locked(path):
+        doc, before = _document(path)
+        chain = [doc]
+        for part in parts[:-1]:
+            if not isinstance(chain[-1], dict) or part not in chain[-1]:
+                return False
+            chain.append(chain[-1][part])
+        if not isinstance(chain[-1], dict) or parts[-1] not in chain[-1]:
             return False
-        node = node[part]
-    if not isinstance(node, dict) or parts[-1] not in node:
-        return False
-    del node[parts[-1]]
-    _commit(path, before, tomlkit.dumps(doc), dotted)
-    return True
+        del chain[-1][parts[-1]]
+        # Tables the removal left empty go too: no `[routing.breaker]` header with nothing under it.
+        for depth in range(len(parts) - 1, 0, -1):
+            if len(chain[depth]) == 0:
+                del chain[depth - 1][parts[depth - 1]]
+            else:
+                break
+        _commit(path, before, tomlkit.dumps(doc), dotted)
+        return True
 
 
 def _commit(path: Path, before: str, after: str, dotted: str) -> None:
@@ -134,12 +156,12 @@ def _commit(path: Path, before: str, after: str, dotted: str) -> None:
     atomic_write(path, after, mode=mode)
 
 
-def _refusal(problem: Any, dotted: str, path: Path) -> UsageError:
+def _refusal(problem: Any, dotted: str, path: Path) -> UsageError | ConfigError:
     from aigw.settings.advice import did_you_mean
 
     unchanged = f"{path} was not changed"
     if problem.kind == "unknown setting":
-        return UsageError(f"unknown setting {problem.key}",
+        return ConfigError(f"unknown setting {problem.key}",
                           hint=f"{did_you_mean(problem.key)}'aigw config show' lists the settings; {unchanged}")
     if problem.kind == "provider type":
         name = problem.key.split(".", 1)[1]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from aigw.errors import ConfigError
@@ -30,14 +32,47 @@ def atomic_write(path: Path, text: str, *, mode: int = 0o644) -> None:
 
 
 def secure_dir(directory: Path) -> None:
-    """The directory holding keys.toml: created 0700, and narrowed to 0700 on every write."""
+    """The directory holding keys.toml: created 0700, and narrowed to 0700 on every write when it is
+    aigw's own (see paths.owns); a directory aigw does not own is never chmodded."""
+    from aigw.settings.paths import KEYS_DIR, owns
+
     try:
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(directory, 0o700)
+        if not directory.exists():
+            directory.mkdir(parents=True, mode=0o700)
+            os.chmod(directory, 0o700)
+        elif owns(directory):
+            os.chmod(directory, 0o700)
+        elif directory.name == KEYS_DIR:
+            raise ConfigError(f"{directory} is not private to you",
+                              hint=f"remove it, or make it yours and 'chmod 700 {directory}'")
     except OSError as exc:
         raise ConfigError(f"cannot make {directory} private: {exc.strerror or exc}",
                           hint=f"run 'chmod 700 {directory}'") from exc
 
+
+@contextmanager
+def locked(path: Path, *, private: bool = False) -> Iterator[None]:
+    """Hold an exclusive lock for a read-modify-write of `path`, so concurrent aigw processes editing
+    the same file each see the others' changes. POSIX: flock on the file's directory (no lock file
+    left behind); Windows: a `.NAME.lock` file through filelock."""
+    if private:
+        secure_dir(path.parent)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        from filelock import FileLock
+
+        with FileLock(str(path.with_name(f".{path.name}.lock")), timeout=30):
+            yield
+        return
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 def read_keys(path: Path) -> dict[str, str]:
     """Stored keys by provider name; a malformed keys.toml is a configuration error naming its line."""

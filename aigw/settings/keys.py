@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from aigw.errors import UsageError
-from aigw.settings.files import read_keys, write_keys
+from aigw.settings.files import locked, read_keys, write_keys
 
 _NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
@@ -63,15 +63,18 @@ def overriding_variables(name: str) -> list[str]:
 
 
 def store(path: Path, name: str, key: str) -> None:
-    keys = read_keys(path)
-    keys[name] = key
-    write_keys(path, keys)
+    """Add or replace one key; the file is re-read under a lock, so concurrent `keys set` keep every key."""
+    with locked(path, private=True):
+        keys = read_keys(path)
+        keys[name] = key
+        write_keys(path, keys)
 
 
 def remove(path: Path, name: str) -> bool:
-    keys = read_keys(path)
-    if name not in keys:
-        return False
-    del keys[name]
-    write_keys(path, keys)
-    return True
+    with locked(path, private=True):
+        keys = read_keys(path)
+        if name not in keys:
+            return False
+        del keys[name]
+        write_keys(path, keys)
+        return True

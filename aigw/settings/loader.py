@@ -18,7 +18,7 @@ from aigw.errors import ConfigError
 from aigw.settings import paths
 from aigw.settings.layers import MISSING, Layer, config_layer, deep_merge, env_layer, keys_layer, lookup, \
     standard_env_layer
-from aigw.settings.masking import SECRET_FIELDS
+from aigw.settings.masking import SECRET_FIELDS, looks_like_secret, masked
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class Loaded:
     layers: list[Layer]  # lowest precedence first
     config_path: Path
     keys_path: Path
+    warnings: tuple[str, ...] = ()  # shown once per command, e.g. a stored key nothing uses
 
     def origin(self, dotted: str) -> str:
         """Where a dotted key's effective value came from: a file, "env VARIABLE", or "default"."""
@@ -79,8 +80,30 @@ class Problem:
 def gather(config_file: Path | None = None, *, config_text: str | None = None) -> list[Layer]:
     """Read every source; raises ConfigError only for syntax (TOML, JSON in a variable)."""
     cfg_path = config_file or paths.config_path()
-    return [config_layer(cfg_path, config_text), keys_layer(cfg_path.parent / "keys.toml"),
-            standard_env_layer(), env_layer()]
+    layers = [config_layer(cfg_path, config_text), keys_layer(paths.keys_path(cfg_path)),
+              standard_env_layer(), env_layer()]
+    return _without_orphan_keys(layers)[0]
+
+
+def _without_orphan_keys(layers: list[Layer]) -> tuple[list[Layer], list[str]]:
+    """A key in keys.toml for a provider that is neither built in nor configured elsewhere (a gateway
+    removed from config.toml, a provider aigw no longer has) is ignored with a warning, so one stale
+    line does not make every command exit 3."""
+    from aigw.providers.registry import BUILTIN
+
+    keys = next((layer for layer in layers if layer.kind == "keys"), None)
+    stored = keys.data.get("providers", {}) if keys is not None else {}
+    others = [layer for layer in layers if layer.kind != "keys"]
+    orphans = sorted(name for name in stored if name not in BUILTIN
+                     and all(lookup(layer.data, ["providers", name]) is MISSING for layer in others))
+    if keys is None or not orphans:
+        return layers, []
+    kept = {name: table for name, table in stored.items() if name not in orphans}
+    cleaned = Layer("keys", {"providers": kept} if kept else {}, keys.path, keys.text, keys.variables)
+    warnings = [f"{keys.path} holds a key for '{name}', which is not a provider (not built in, not in "
+                f"{others[0].path}); it is ignored. Remove it with 'aigw config keys unset {name}'"
+                for name in orphans]
+    return [cleaned if layer is keys else layer for layer in layers], warnings
 
 
 def validate(layers: list[Layer]) -> tuple[Any, list[Problem]]:
@@ -138,11 +161,12 @@ def problems_of(config_file: Path, config_text: str | None = None) -> list[Probl
 
 def load(config_file: Path | None = None) -> Loaded:
     cfg_path = config_file or paths.config_path()
-    layers = gather(cfg_path)
+    layers, warnings = _without_orphan_keys([config_layer(cfg_path), keys_layer(paths.keys_path(cfg_path)),
+                                             standard_env_layer(), env_layer()])
     settings, problems = validate(layers)
     if problems:
         raise problems[0].error()
-    return Loaded(settings, layers, cfg_path, cfg_path.parent / "keys.toml")
+    return Loaded(settings, layers, cfg_path, paths.keys_path(cfg_path), tuple(warnings))
 
 
 def _first_layer(layers: list[Layer], provider: str) -> Layer | None:
@@ -170,5 +194,7 @@ def _from_pydantic(exc: Any, layers: list[Layer], merged: dict[str, Any]) -> lis
 def _got(loc: list[str], value: Any) -> str:
     if any(p in SECRET_FIELDS or p == "headers" for p in loc) or isinstance(value, (dict, list)):
         return ""
-    text = repr(value)
+    if looks_like_secret(value):
+        return ""
+    text = repr(masked(".".join(loc), value))
     return f" (got {text})" if len(text) <= 60 else ""

@@ -20,8 +20,10 @@ PRIVATE_FILE = 0o600
 
 
 def result_path(cache_dir: Path, run_id: str, created_at: datetime, ext: str, index: int | None) -> Path:
+    """The folder is the local calendar day, the day budgets count (run ids and the log are UTC)."""
     suffix = f"-{index}" if index is not None else ""
-    return cache_dir / "results" / f"{created_at:%Y-%m-%d}" / f"{run_id}{suffix}.{ext}"
+    day = created_at.astimezone() if created_at.tzinfo is not None else created_at
+    return cache_dir / "results" / f"{day:%Y-%m-%d}" / f"{run_id}{suffix}.{ext}"
 
 
 def part_path(path: Path) -> Path:

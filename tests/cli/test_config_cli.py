@@ -348,7 +348,7 @@ def test_get_a_known_but_unset_provider_field_prints_nothing(cli):
 
 def test_config_get_unknown_key_suggests_close_ones(cli):
     r = cli("config", "get", "routing.retrys")
-    assert r.code == 2
+    assert r.code == 3
     assert r.stdout == ""
     assert "routing.retrys" in r.stderr and "routing.retries" in r.stderr
 
@@ -446,7 +446,7 @@ def test_other_invalid_values_are_refused_without_creating_the_file(cli, config_
 
 def test_set_unknown_key_is_refused_with_suggestions(cli, config_file):
     r = cli("config", "set", "routing.retrys", "3")
-    assert r.code == 2
+    assert r.code == 3
     assert "routing.retrys" in r.stderr and "routing.retries" in r.stderr
     assert not config_file.exists()
 

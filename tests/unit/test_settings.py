@@ -197,11 +197,13 @@ def test_unknown_provider_type(write, config_file):
     assert "soap" in error_of().message
 
 
-def test_a_stored_key_for_an_unknown_provider_points_at_keys_unset(write, config_file):
+def test_a_stored_key_for_an_unknown_provider_is_ignored_with_a_warning_pointing_at_keys_unset(write, config_file):
     write('kong = "k"\n', "keys.toml")
-    err = error_of()
-    assert err.message.startswith(f"{config_file.parent / 'keys.toml'}:1:")
-    assert "aigw config keys unset kong" in err.hint
+    loaded = load()
+    assert "kong" not in loaded.settings.providers
+    [warning] = loaded.warnings
+    assert warning.startswith(f"{config_file.parent / 'keys.toml'} holds a key for 'kong'")
+    assert "aigw config keys unset kong" in warning
 
 
 def test_unknown_env_setting_names_the_variable_and_suggests_the_right_one(monkeypatch):

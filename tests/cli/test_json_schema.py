@@ -1,0 +1,81 @@
+"""One stable --json shape per command: every documented key in every run, success or failure,
+and README's tables of keys are exactly the keys printed."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from tests.fakes._server import Fault
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def documented() -> list[list[str]]:
+    """The key tables of README's 'JSON output' section, in order: every run, generate,
+    transcribe, each attempt, a failure."""
+    section = README.read_text().split("### JSON output", 1)[1].split("\n### ", 1)[0]
+    tables = re.findall(r"\| key \| value \|\n\|---\|---\|\n((?:\|.*\n)+)", section)
+    return [re.findall(r"^\| `([a-z_]+)` \|", table, flags=re.M) for table in tables]
+
+
+def test_readme_documents_five_key_tables():
+    run, image, audio, attempt, failure = documented()
+    assert "id" in run and "revised_prompt" in image and "language" in audio
+    assert "failure_class" in attempt and "exit_code" in failure
+
+
+def test_generate_json_prints_exactly_the_documented_keys(cli, fake_openai):
+    run, image, _, attempt, _ = documented()
+    r = cli.subprocess("generate", "a red apple", "-m", "gpt-image-2", "--json")
+    assert r.code == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert list(data) == run + image
+    assert [list(a) for a in data["attempts"]] == [attempt]
+    assert data["revised_prompt"] is None and data["cache_paths"] == data["paths"]
+
+
+def test_transcribe_json_prints_exactly_the_documented_keys(cli, fake_openai, speech_wav, tmp_path):
+    run, _, audio, attempt, _ = documented()
+    for extra in ((), ("-f", "srt", "-o", str(tmp_path / "talk.srt"))):
+        r = cli("transcribe", str(speech_wav), "-m", "whisper-1", "--json", *extra)
+        assert r.code == 0, r.stderr
+        data = json.loads(r.stdout)
+        assert list(data) == run + audio
+        assert all(list(a) == attempt for a in data["attempts"])
+        assert data["body"] and data["cache_paths"]
+    assert data["paths"] == [str(tmp_path / "talk.srt")] and data["format"] == "srt"
+
+
+def test_a_failed_run_prints_the_documented_failure_object(cli, fake_openai):
+    _, _, _, attempt, failure = documented()
+    fake_openai.inject(Fault.http(500), times=None)
+    r = cli.subprocess("generate", "a cat", "-m", "gpt-image-2", "--json", env={"AIGW_ROUTING__RETRIES": "1"})
+    assert r.code == 4
+    data = json.loads(r.stdout)
+    assert list(data) == failure
+    assert data["exit_code"] == 4 and data["error"] in r.stderr and data["hint"]
+    assert data["id"] and len(data["attempts"]) == 2
+    assert [list(a) for a in data["attempts"]] == [attempt, attempt]
+    assert {(a["provider"], a["http_status"], a["failure_class"]) for a in data["attempts"]} == {
+        ("openai", 500, "retryable")}
+    assert "aigw: error:" in r.stderr
+
+
+def test_a_refusal_before_any_request_is_a_failure_object_too(cli, speech_wav):
+    _, _, _, _, failure = documented()
+    for args in (("generate", "a cat", "-m", "no-such-model", "--json"),
+                 ("transcribe", str(speech_wav), "-m", "no-such-model", "--json")):
+        r = cli(*args)
+        assert r.code == 2
+        data = json.loads(r.stdout)
+        assert list(data) == failure and data["attempts"] == [] and data["id"] is None
+
+
+def test_without_json_a_failure_leaves_stdout_empty(cli):
+    r = cli("generate", "a cat", "-m", "no-such-model")
+    assert (r.code, r.stdout) == (2, "")
+    assert cli("generate", "a cat", "-m", "no-such-model", "--json").stdout
+    after = cli("config", "get", "nosuch.key")  # --json of an earlier command does not leak into this one
+    assert after.stdout == ""
