@@ -31,9 +31,13 @@ class AigwError(Exception):
     default_hint: ClassVar[str | None] = None
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        from aigw.redact import redact  # every error is born without the secrets aigw sent
+
+        message = redact(message)
         super().__init__(message)
         self.message = message
-        self.hint = hint if hint is not None else self.default_hint
+        hint = hint if hint is not None else self.default_hint
+        self.hint = redact(hint) if hint is not None else None
 
 
 class UsageError(AigwError):

@@ -83,7 +83,9 @@ def run(argv: list[str] | None = None) -> None:
         if STATE.verbose:
             import traceback
 
-            traceback.print_exc()
+            from aigw.redact import neutralise, redact
+
+            sys.stderr.write(neutralise(redact(traceback.format_exc()), keep_lines=True))
         if isinstance(exc, AigwError):
             STATE.error(exc.message, exc.hint)
             code = exc.exit_code

@@ -8,6 +8,10 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from aigw.redact import clean
+
+MAX_LINE = 500  # characters of one stderr message; an upstream body is shortened to fit
+
 
 @dataclass
 class UI:
@@ -19,6 +23,8 @@ class UI:
         return sys.stderr.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
     def _say(self, prefix: str, style: str, message: str) -> None:
+        # Upstream text and user input reach here: one line, secrets redacted, escapes made visible.
+        message = clean(message, limit=MAX_LINE)
         if self.color:
             sys.stderr.write(f"\x1b[{style}m{prefix}\x1b[0m{message}\n")
         else:

@@ -14,6 +14,7 @@ import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from aigw import redact
 from aigw.clock import Clock, SystemClock
 from aigw.errors import UsageError
 from aigw.providers.registry import BUILTIN
@@ -60,6 +61,9 @@ class ProviderBase:
         self.clock = clock or SystemClock()
         self.base_url = (settings.base_url or self.default_base_url).rstrip("/")
         self.on_job: JobListener | None = None
+        redact.register(self.api_key)
+        for header, value in (settings.headers or {}).items():
+            redact.register_header(header, value)
 
     @property
     def http(self) -> httpx.AsyncClient:

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from aigw.redact import redact
 from aigw.store.migrations import migrate
 from aigw.types import Attempt, RunResult
 
@@ -67,7 +68,7 @@ class RunLog:
             " http_status, failure_class, error, retry_after_s, waited_s, bytes_up, bytes_down,"
             " estimated_cost_usd, actual_cost_usd, served) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (run_id, a.hop, a.provider, a.provider_model, a.model, a.started_at.isoformat(), a.latency_ms,
-             a.http_status, a.failure_class, a.error, a.retry_after_s, a.waited_s, a.bytes_up, a.bytes_down,
+             a.http_status, a.failure_class, redact(a.error) if a.error else a.error, a.retry_after_s, a.waited_s, a.bytes_up, a.bytes_down,
              a.estimated_cost_usd, a.actual_cost_usd, int(a.served)),
         )
 
@@ -98,7 +99,7 @@ class RunLog:
 
     def fail_run(self, run_id: str, *, exit_code: int, error: str) -> None:
         self.conn.execute(
-            "UPDATE runs SET status='failed', exit_code=?, error=? WHERE id=?", (exit_code, error, run_id)
+            "UPDATE runs SET status='failed', exit_code=?, error=? WHERE id=?", (exit_code, redact(error), run_id)
         )
 
     def spent_since(self, since: datetime) -> float:
