@@ -52,7 +52,7 @@ class UI:
         """Messages from the core: warnings keep their prefix, the rest are notices or info."""
         if message.startswith("warning: "):
             self.warn(message[len("warning: "):])
-        elif message.startswith("estimated cost"):
+        elif message.startswith(("estimated cost", "cost: ")):
             self.info(message)
         else:
             self.notice(message)
@@ -82,8 +82,12 @@ def cost_line(result: Any) -> str:
 
     via = f"{result.model} at {result.provider}"
     est = f" (estimated {format_usd(result.estimated_cost_usd)})" if result.estimated_cost_usd != result.cost_usd else ""
+    from aigw.services.context import possibly_billed_note
+
     hops = f", {len(result.attempts)} attempts" if len(result.attempts) > 1 else ""
-    return f"cost: {format_usd(result.cost_usd)}{est} · {result.latency_ms / 1000:.1f} s · {via}{hops}"
+    billed = [a for a in result.attempts if a.possibly_billed]
+    also = f"; {possibly_billed_note(billed)}" if billed else ""
+    return f"cost: {format_usd(result.cost_usd)}{est} · {result.latency_ms / 1000:.1f} s · {via}{hops}{also}"
 
 
 def run_json(result: Any, **extra: Any) -> dict[str, Any]:

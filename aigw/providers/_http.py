@@ -45,8 +45,13 @@ def translated(provider: str) -> Iterator[None]:
     """Turn httpx transport failures into aigw errors (`raise ... from exc`)."""
     try:
         yield
+    except httpx.ReadTimeout as exc:
+        # The request went out whole: the provider may be working on (and billing) it.
+        raise errors.TimedOutError(f"{provider}: timed out waiting for the reply", provider=provider) from exc
     except httpx.TimeoutException as exc:
         raise errors.RetryableError(f"{provider}: timed out ({type(exc).__name__})", provider=provider) from exc
+    except httpx.TooManyRedirects as exc:
+        raise errors.MalformedReplyError(f"{provider}: redirect loop ({exc})", provider=provider) from exc
     except httpx.ConnectError as exc:
         raise errors.RetryableError(f"{provider}: cannot connect ({exc})", provider=provider) from exc
     except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
@@ -251,5 +256,5 @@ def json_body(response: httpx.Response, provider: str) -> Any:
     try:
         return response.json()
     except ValueError as exc:
-        raise errors.RetryableError(f"{provider}: malformed JSON in a {response.status_code} response",
+        raise errors.MalformedReplyError(f"{provider}: malformed JSON in a {response.status_code} response",
                                     provider=provider, status=response.status_code) from exc

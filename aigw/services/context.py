@@ -15,6 +15,7 @@ from aigw.router.candidates import Candidate
 from aigw.router.run import Hooks, Outcome, Policy, Router
 from aigw.store import RunLog, open_store
 from aigw.store.ids import new_run_id
+from aigw.types import Attempt
 
 if TYPE_CHECKING:
     import httpx
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from aigw.settings.loader import Loaded
 
 T = TypeVar("T")
+
+ATTEMPT_GRACE_S = 0.5  # past --timeout, before the whole-attempt bound cancels a provider call
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,15 @@ class Context:
         return options.substitute if options.substitute is not None else self.settings.routing.substitute_retired
 
 
+def possibly_billed_note(attempts: list[Attempt]) -> str:
+    """'a timed-out attempt at X may be billed ~$0.04' for each attempt that timed out after sending."""
+    from aigw.catalog.pricing import format_usd
+
+    return "; ".join(f"a timed-out attempt at {a.provider} may be billed "
+                     f"{'~' + format_usd(a.estimated_cost_usd) if a.estimated_cost_usd is not None else '(price unknown)'}"
+                     for a in attempts)
+
+
 def provider_timeout(ctx: Context, cand: Candidate, default: float) -> float:
     configured = ctx.settings.provider(cand.provider).timeout
     return configured or default
@@ -146,18 +158,35 @@ async def route(ctx: Context, log: RunLog, run_id: str, candidates: list[Candida
                 cost_of: Callable[[Candidate, T | None], tuple[float | None, float | None]],
                 sizes_of: Callable[[T], tuple[int, int, int | None]]) -> Outcome[T]:
     """Run the router with the run log attached; a failed run is marked failed with its exit code."""
+    billed: list[Attempt] = []
+
+    def on_attempt(attempt: Attempt) -> None:
+        log.add_attempt(run_id, attempt)
+        if attempt.possibly_billed:
+            billed.append(attempt)
+
     router = Router(clock=ctx.clock, policy=ctx.policy(options, default_timeout),
-                    hooks=Hooks(on_attempt=lambda a: log.add_attempt(run_id, a), notify=ctx.notify),
-                    gate=ctx.gate(log))
+                    hooks=Hooks(on_attempt=on_attempt, notify=ctx.notify), gate=ctx.gate(log))
 
     async def timed_call(cand: Candidate, timeout: float) -> T:
-        return await call(cand, min(timeout, provider_timeout(ctx, cand, timeout)))
+        limit = min(timeout, provider_timeout(ctx, cand, timeout))
+        # httpx's timeouts are per read: a server sending a byte a second never trips them. This bounds
+        # the whole attempt (connect, headers, body, image download, queue polling) and cancels it; the
+        # grace lets a provider's own bound (a queue job's "did not finish; cancelled it") speak first.
+        try:
+            async with asyncio.timeout(limit + ATTEMPT_GRACE_S):
+                return await call(cand, limit)
+        except TimeoutError as exc:
+            raise errors.TimedOutError(f"{cand.provider}: no complete reply within {limit:g} s",
+                                       provider=cand.provider) from exc
 
     try:
         return await router.run(candidates, timed_call, cost_of=cost_of, sizes_of=sizes_of)
     except errors.AigwError as exc:
         log.end_group()
         log.fail_run(run_id, exit_code=exc.exit_code, error=exc.message)
+        if billed:
+            ctx.notify("cost: unknown; " + possibly_billed_note(billed))
         raise
     except BaseException as exc:
         log.end_group()

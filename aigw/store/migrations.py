@@ -99,6 +99,13 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE TABLE routing_counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
         """,
     ),
+    (
+        "m005_attempts_possibly_billed",
+        """
+        -- 1: the attempt timed out after its request went out, so its estimate may still be charged
+        ALTER TABLE attempts ADD COLUMN possibly_billed INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
 ]
 
 

@@ -9,7 +9,7 @@ may point its image `url` at this same host.
 Modes: echo-401, echo-400, echo-429, echo-500-text (the Authorization / api-key header sent back,
 with escape sequences and several lines), trickle, redirect-loop, image-redirect-loop, endless-json,
 json-list, data-not-list, data-strings, url-int, url-invalid, url-private, url-link-local,
-url-self, empty-transcript, escape-transcript, ok-image.
+url-self, url-trickle, empty-transcript, escape-transcript, ok-image.
 """
 
 from __future__ import annotations
@@ -62,7 +62,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         owner = self.server.owner
         owner.hit(self.path)
-        if self.path.startswith("/files/loop"):
+        if self.path.startswith("/files/trickle"):
+            self._trickle(png_bytes(8, 8, (200, 30, 30)), "image/png")
+        elif self.path.startswith("/files/loop"):
             self._send(302, b"", Location=self.path)
         elif self.path.startswith("/files/"):
             self._send(200, png_bytes(8, 8, (200, 30, 30)), "image/png")
@@ -102,6 +104,7 @@ class _Handler(BaseHTTPRequestHandler):
             "url-link-local": {"url": "http://169.254.169.254/latest/meta-data/"},
             "url-self": {"url": f"{base}/files/a.png"},
             "image-redirect-loop": {"url": f"{base}/files/loop"},
+            "url-trickle": {"url": f"{base}/files/trickle.png"},
         }.get(mode, {})
         if mode == "json-list":
             return [{"url": f"{base}/files/a.png"}]
@@ -115,11 +118,11 @@ class _Handler(BaseHTTPRequestHandler):
             return {"text": f"hello {ESCAPES} world"}
         return {"created": 1, "data": [entry]}
 
-    def _trickle(self) -> None:
+    def _trickle(self, body: bytes = b"", ctype: str = "application/json") -> None:
         """Headers at once, then one byte a second: no single read ever waits long."""
-        body = json.dumps({"data": [{"b64_json": "x" * 600}]}).encode()
+        body = body or json.dumps({"data": [{"b64_json": "x" * 600}]}).encode()
         self.send_response(200)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         owner = self.server.owner
