@@ -10,9 +10,10 @@ before polling, so the run log knows what was submitted even if aigw is interrup
 
 from __future__ import annotations
 
+import functools
 import importlib
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from aigw import redact
 from aigw.clock import Clock, SystemClock
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
     from aigw.settings.model import ProviderSettings
     from aigw.types import ImageCall, ProviderImages, ProviderTranscript, TranscribeCall
+
+T = TypeVar("T")
 
 DEFAULT_TIMEOUT_S = 300.0
 
@@ -52,6 +55,14 @@ class ProviderBase:
 
     kinds: ClassVar[frozenset[str]] = frozenset()
     default_base_url: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every provider's generate() and transcribe() read replies under one guard: a reply of the
+        wrong shape is a provider failure (MalformedReplyError), never an unexpected crash."""
+        super().__init_subclass__(**kwargs)
+        for name in ("generate", "transcribe"):
+            if name in cls.__dict__:
+                setattr(cls, name, _guarded(cls.__dict__[name]))
 
     def __init__(self, name: str, settings: ProviderSettings, client: httpx.AsyncClient | None,
                  *, clock: Clock | None = None) -> None:
@@ -93,6 +104,17 @@ class ProviderBase:
     async def check(self, *, timeout: float) -> dict[str, Any]:
         """One cheap authenticated request (a listing or status endpoint, never a paid generation)."""
         raise UsageError(f"{self.name} has no check endpoint")
+
+
+def _guarded(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    from aigw.providers._http import readable_replies
+
+    @functools.wraps(method)
+    async def guarded(self: ProviderBase, call: Any, *, timeout: float) -> T:
+        with readable_replies(self.name):
+            return await method(self, call, timeout=timeout)
+
+    return guarded
 
 
 def provider_class(type_name: str) -> Any:

@@ -75,8 +75,10 @@ class Context:
         a program calling generate() in a loop, pays the setup once instead of per run."""
         import httpx
 
+        from aigw.providers._http import capped
+
         log = open_store(self.cache_dir, keep_open=True)
-        client = httpx.AsyncClient(transport=self.transport, timeout=httpx.Timeout(300.0, connect=10.0))
+        client = httpx.AsyncClient(transport=capped(self.transport), timeout=httpx.Timeout(300.0, connect=10.0))
         self._session = (log, client)
         try:
             yield self
@@ -95,7 +97,9 @@ class Context:
             return
         import httpx
 
-        async with httpx.AsyncClient(transport=self.transport, timeout=httpx.Timeout(300.0, connect=10.0),
+        from aigw.providers._http import capped
+
+        async with httpx.AsyncClient(transport=capped(self.transport), timeout=httpx.Timeout(300.0, connect=10.0),
                                      follow_redirects=False) as client:
             yield client
 
