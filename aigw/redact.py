@@ -69,8 +69,7 @@ def _shape(match: re.Match[str]) -> str:
 def neutralise(text: str, *, keep_lines: bool = False) -> str:
     """Printable form of untrusted text: `\\x1b` for ESC and every other control character; line
     breaks collapse to one space unless `keep_lines` (a transcript on a terminal)."""
-    if not keep_lines:
-        text = _BREAKS.sub(" ", text)
+    text = _BREAKS.sub(" ", text) if not keep_lines else text.replace("\r\n", "\n")
     return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
 
 

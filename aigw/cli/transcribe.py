@@ -45,9 +45,10 @@ def command(
     allow_unpriced: o.AllowUnpriced = False,
 ) -> None:
     from aigw.cli.common import make_context, run_async
-    from aigw.cli.output import cost_line, print_json, render_plan, run_json
+    from aigw.cli.output import cost_line, print_json, render_plan, run_json, stdout_is_tty
     from aigw.cli.save import deliver_text
     from aigw.errors import UsageError
+    from aigw.redact import neutralise
     from aigw.services.audio_input import spool_stdin
     from aigw.services.defaults import default_model
     from aigw.services.transcribe import transcribe
@@ -89,5 +90,9 @@ def command(
     elif written:
         print(written)
     else:
+        if stdout_is_tty():
+            # Upstream text must not drive the terminal (a title change, a cleared screen); a pipe or
+            # file gets the transcript unchanged.
+            body = neutralise(body, keep_lines=True)
         sys.stdout.write(body if body.endswith("\n") else body + "\n")
         sys.stdout.flush()
