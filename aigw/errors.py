@@ -6,7 +6,7 @@
     ├── ConfigError (exit 3)                bad config file, unknown setting
     │   └── MissingKeyError                 no key for the provider the request needs
     ├── ProviderError (exit 4)              one provider attempt failed; the router decides what next
-    │   ├── RetryableError                  5xx, 408, 409, connection refused/reset, read timeout
+    │   ├── RetryableError                  5xx, 408, 409, connection refused/reset, connect timeout
     │   │   ├── RateLimitedError            429 (carries retry_after seconds, or None)
     │   │   ├── TimedOutError               the attempt's whole-time bound passed; a paid request may be billed
     │   │   └── MalformedReplyError         a 200 of the wrong shape, a redirect loop, a body over its cap
