@@ -68,7 +68,13 @@ def run(argv: list[str] | None = None) -> None:
         STATE.error("interrupted")
         code = 130
     except click_exception as exc:
-        exc.show(file=sys.stderr)  # type: ignore[attr-defined]
+        import io
+
+        from aigw.redact import neutralise
+
+        shown = io.StringIO()
+        exc.show(file=shown)  # type: ignore[attr-defined]
+        sys.stderr.write(neutralise(shown.getvalue(), keep_lines=True))  # it may echo an argument
         code = 2 if isinstance(exc, usage_error) else exc.exit_code  # type: ignore[attr-defined]
     except KeyboardInterrupt:
         STATE.error("interrupted")

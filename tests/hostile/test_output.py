@@ -52,3 +52,9 @@ def test_a_transcript_is_neutralised_on_a_terminal_and_unchanged_in_a_pipe(cli, 
     os.close(leader)
     assert proc.returncode == 0, proc.stderr
     assert b"\x1b" not in shown and VISIBLE.encode() in shown, shown
+
+
+def test_a_bad_option_is_echoed_in_printable_form(cli):
+    r = cli.subprocess("generate", "a cat", "--\x1b]0;pwned\x07")
+    assert r.code == 2
+    assert "\x1b" not in r.stderr and "\\x1b]0;pwned\\x07" in r.stderr, r.stderr
