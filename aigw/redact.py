@@ -34,7 +34,7 @@ def register(value: str | None) -> None:
     """Remember a secret aigw may send, so no message can carry it out."""
     if not value:
         return
-    parts = {value.strip(), *value.split(":"), *value.split()}
+    parts = {value.strip(), *value.split(":")}  # fal: KEY_ID:KEY_SECRET, each half a secret too
     fresh = {p.strip() for p in parts if len(p.strip()) >= MIN_SECRET_LEN}
     global _pattern
     with _lock:
@@ -49,6 +49,7 @@ def register_header(name: str, value: str) -> None:
     """Header values that carry credentials (auth, key, token, secret) are secrets as a whole."""
     if any(word in name.lower() for word in ("auth", "key", "token", "secret")):
         register(value)
+        register(value.split()[-1] if value.split() else None)  # "Bearer X": X alone too
 
 
 def redact(text: str) -> str:
