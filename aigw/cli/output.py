@@ -79,11 +79,10 @@ def stdout_is_tty() -> bool:
 def cost_line(result: Any) -> str:
     """The stderr line after a run: what it cost, against the estimate, and who served it."""
     from aigw.catalog.pricing import format_usd
+    from aigw.services.context import possibly_billed_note
 
     via = f"{result.model} at {result.provider}"
     est = f" (estimated {format_usd(result.estimated_cost_usd)})" if result.estimated_cost_usd != result.cost_usd else ""
-    from aigw.services.context import possibly_billed_note
-
     hops = f", {len(result.attempts)} attempts" if len(result.attempts) > 1 else ""
     billed = [a for a in result.attempts if a.possibly_billed]
     also = f"; {possibly_billed_note(billed)}" if billed else ""
