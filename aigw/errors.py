@@ -6,8 +6,10 @@
     ├── ConfigError (exit 3)                bad config file, unknown setting
     │   └── MissingKeyError                 no key for the provider the request needs
     ├── ProviderError (exit 4)              one provider attempt failed; the router decides what next
-    │   ├── RetryableError                  5xx, 408, 409, connection refused/reset, read timeout
-    │   │   └── RateLimitedError            429 (carries retry_after seconds, or None)
+    │   ├── RetryableError                  5xx, 408, 409, connection refused/reset, connect timeout
+    │   │   ├── RateLimitedError            429 (carries retry_after seconds, or None)
+    │   │   ├── TimedOutError               the attempt's whole-time bound passed; a paid request may be billed
+    │   │   └── MalformedReplyError         a 200 of the wrong shape, a redirect loop, a body over its cap
     │   ├── EmptyResultError                200 with no image / no transcript
     │   ├── ModelUnavailableError           404 model_not_found: this provider does not serve it
     │   ├── AuthError                       401, 403: the key is wrong or lacks access
@@ -38,9 +40,13 @@ class AigwError(Exception):
     attempts: tuple[object, ...] = ()  # set when a run failed: every attempt, for --json
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        from aigw.redact import redact  # every error is born without the secrets aigw sent
+
+        message = redact(message)
         super().__init__(message)
         self.message = message
-        self.hint = hint if hint is not None else self.default_hint
+        hint = hint if hint is not None else self.default_hint
+        self.hint = redact(hint) if hint is not None else None
 
 
 class UsageError(AigwError):
@@ -90,6 +96,17 @@ class RateLimitedError(RetryableError):
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
         super().__init__(message, **kw)  # type: ignore[arg-type]
         self.retry_after = retry_after
+
+
+class TimedOutError(RetryableError):
+    """No complete reply within the attempt's bound (connect, headers, body, download). The provider
+    may have done, and billed, the work: the router never sends the same request there again."""
+
+    failure_class = "timeout"
+
+
+class MalformedReplyError(RetryableError):
+    """The provider answered, but not with anything aigw can read (DESIGN: retryable, logged as such)."""
 
 
 class EmptyResultError(ProviderError):

@@ -163,6 +163,7 @@ class Attempt(Frozen):
     estimated_cost_usd: float | None = None
     actual_cost_usd: float | None = None
     served: bool = False
+    possibly_billed: bool = False  # timed out after the request went out: the provider may charge for it
 
 
 class RunResult(Frozen):

@@ -80,7 +80,13 @@ def run(argv: list[str] | None = None) -> None:
         STATE.error("interrupted")
         code = 130
     except click_exception as exc:
-        exc.show(file=sys.stderr)  # type: ignore[attr-defined]
+        import io
+
+        from aigw.redact import neutralise
+
+        shown = io.StringIO()
+        exc.show(file=shown)  # type: ignore[attr-defined]
+        sys.stderr.write(neutralise(shown.getvalue(), keep_lines=True))  # it may echo an argument
         code = 2 if isinstance(exc, usage_error) else exc.exit_code  # type: ignore[attr-defined]
     except KeyboardInterrupt:
         STATE.error("interrupted")
@@ -95,7 +101,9 @@ def run(argv: list[str] | None = None) -> None:
         if STATE.verbose:
             import traceback
 
-            traceback.print_exc()
+            from aigw.redact import neutralise, redact
+
+            sys.stderr.write(neutralise(redact(traceback.format_exc()), keep_lines=True))
         if isinstance(exc, AigwError):
             message, hint, code = exc.message, exc.hint, exc.exit_code
         else:

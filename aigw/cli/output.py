@@ -8,6 +8,10 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from aigw.redact import clean
+
+MAX_LINE = 500  # characters of one stderr message; an upstream body is shortened to fit
+
 
 @dataclass
 class UI:
@@ -20,6 +24,8 @@ class UI:
         return sys.stderr.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
     def _say(self, prefix: str, style: str, message: str) -> None:
+        # Upstream text and user input reach here: one line, secrets redacted, escapes made visible.
+        message = clean(message, limit=MAX_LINE)
         if self.color:
             sys.stderr.write(f"\x1b[{style}m{prefix}\x1b[0m{message}\n")
         else:
@@ -47,7 +53,7 @@ class UI:
         """Messages from the core: warnings keep their prefix, the rest are notices or info."""
         if message.startswith("warning: "):
             self.warn(message[len("warning: "):])
-        elif message.startswith("estimated cost"):
+        elif message.startswith(("estimated cost", "cost: ")):
             self.info(message)
         else:
             self.notice(message)
@@ -74,11 +80,14 @@ def stdout_is_tty() -> bool:
 def cost_line(result: Any) -> str:
     """The stderr line after a run: what it cost, against the estimate, and who served it."""
     from aigw.catalog.pricing import format_usd
+    from aigw.services.context import possibly_billed_note
 
     via = f"{result.model} at {result.provider}"
     est = f" (estimated {format_usd(result.estimated_cost_usd)})" if result.estimated_cost_usd != result.cost_usd else ""
     hops = f", {len(result.attempts)} attempts" if len(result.attempts) > 1 else ""
-    return f"cost: {format_usd(result.cost_usd)}{est} · {result.latency_ms / 1000:.1f} s · {via}{hops}"
+    billed = [a for a in result.attempts if a.possibly_billed]
+    also = f"; {possibly_billed_note(billed)}" if billed else ""
+    return f"cost: {format_usd(result.cost_usd)}{est} · {result.latency_ms / 1000:.1f} s · {via}{hops}{also}"
 
 
 def run_json(result: Any, **extra: Any) -> dict[str, Any]:

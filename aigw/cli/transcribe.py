@@ -47,9 +47,10 @@ def command(
     allow_unpriced: o.AllowUnpriced = False,
 ) -> None:
     from aigw.cli.common import make_context, run_async
-    from aigw.cli.output import cost_line, print_json, render_plan, run_json
+    from aigw.cli.output import cost_line, print_json, render_plan, run_json, stdout_is_tty
     from aigw.cli.save import deliver_text, format_from_output
     from aigw.errors import UsageError
+    from aigw.redact import neutralise
     from aigw.services.audio_input import spool_stdin
     from aigw.services.defaults import default_model
     from aigw.services.transcribe import transcribe
@@ -92,5 +93,9 @@ def command(
         if written:  # None: written to stdout itself (-o /dev/stdout)
             print(written)
     else:
+        if stdout_is_tty():
+            # Upstream text must not drive the terminal (a title change, a cleared screen); a pipe or
+            # file gets the transcript unchanged.
+            body = neutralise(body, keep_lines=True)
         sys.stdout.write(body if body.endswith("\n") else body + "\n")
         sys.stdout.flush()

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import ipaddress
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -47,14 +48,74 @@ def translated(provider: str) -> Iterator[None]:
     """Turn httpx transport failures into aigw errors (`raise ... from exc`)."""
     try:
         yield
+    except httpx.ReadTimeout as exc:
+        # The request went out whole: the provider may be working on (and billing) it.
+        raise errors.TimedOutError(f"{provider}: timed out waiting for the reply", provider=provider) from exc
     except httpx.TimeoutException as exc:
         raise errors.RetryableError(f"{provider}: timed out ({type(exc).__name__})", provider=provider) from exc
+    except httpx.TooManyRedirects as exc:
+        raise errors.MalformedReplyError(f"{provider}: redirect loop ({exc})", provider=provider) from exc
     except httpx.ConnectError as exc:
         raise errors.RetryableError(f"{provider}: cannot connect ({exc})", provider=provider) from exc
     except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
         raise errors.RetryableError(f"{provider}: connection broke ({exc or type(exc).__name__})", provider=provider) from exc
     except httpx.TransportError as exc:
         raise errors.RetryableError(f"{provider}: transport error ({exc or type(exc).__name__})", provider=provider) from exc
+
+
+@contextlib.contextmanager
+def readable_replies(provider: str) -> Iterator[None]:
+    """Whatever a reply's shape, parsing it fails as a provider failure, never as a crash: a KeyError,
+    TypeError, ValidationError... raised while a provider reads a reply (a `data` that is not a list of
+    objects, a body that is a JSON list, an image url that is not a string) becomes MalformedReplyError.
+    ProviderBase wraps every generate() and transcribe() in this, so no parsing site needs its own."""
+    try:
+        yield
+    except errors.AigwError:
+        raise
+    except (LookupError, TypeError, AttributeError, ValueError, httpx.InvalidURL) as exc:
+        raise errors.MalformedReplyError(f"malformed reply from {provider}: {type(exc).__name__}: {exc}",
+                                         provider=provider) from exc
+
+
+MAX_REPLY_BYTES = 64 * 1024 * 1024  # any reply body read whole (JSON, text): README "Limits"
+
+
+class CappedTransport(httpx.AsyncBaseTransport):
+    """Refuses a reply body over `cap` while it streams in (a 300 MB JSON body is never held)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, cap: int = MAX_REPLY_BYTES) -> None:
+        self.inner = inner
+        self.cap = cap
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        response.stream = _CappedStream(response.stream, self.cap, request.url.host)  # type: ignore[arg-type]
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class _CappedStream(httpx.AsyncByteStream):
+    def __init__(self, inner: Any, cap: int, host: str) -> None:
+        self.inner, self.cap, self.host = inner, cap, host
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        total = 0
+        async for chunk in self.inner:
+            total += len(chunk)
+            if total > self.cap:
+                raise errors.MalformedReplyError(f"the reply from {self.host} is over the {self.cap // 2**20} MiB "
+                                                 "limit; refused while it streamed in")
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def capped(transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncBaseTransport:
+    return CappedTransport(transport if transport is not None else httpx.AsyncHTTPTransport())
 
 
 def error_fields(response: httpx.Response) -> tuple[str, str | None, str | None]:
@@ -222,27 +283,64 @@ def sniff_image(data: bytes) -> str | None:
     return None
 
 
+MAX_REDIRECTS = 5
+
+
+def private_host(url: httpx.URL) -> bool:
+    """A loopback, private, link-local or otherwise non-public address (169.254.169.254 is the cloud
+    metadata service). Names are not resolved: a public name that resolves inward is not caught."""
+    host = url.host.lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return not ip.is_global or ip.is_multicast
+
+
 async def download_image(client: httpx.AsyncClient, url: str, *, provider: str, max_bytes: int,
-                         timeout: float) -> bytes:
-    """Fetch an image URL a provider returned: bounded in size and time, content type checked."""
+                         timeout: float, origin: str | None = None) -> bytes:
+    """Fetch an image URL a provider returned: bounded in size and time, content type checked.
+
+    A URL (or a redirect) to a private or loopback address is refused unless it is on the host of
+    `origin` (the provider's own base URL): a reply must not make aigw reach into the local network.
+    Redirects are followed by hand, each hop checked, at most MAX_REDIRECTS."""
+    if not isinstance(url, str):
+        raise errors.MalformedReplyError(f"{provider}: the image url is not a string", provider=provider)
+    own_host = httpx.URL(origin).host if origin else None
+    chunks: list[bytes] = []
     with translated(provider):
-        async with client.stream("GET", url, timeout=timeout, follow_redirects=True) as resp:
-            if resp.status_code >= 400:
-                raise errors.RetryableError(f"{provider}: image download failed: HTTP {resp.status_code}",
-                                            provider=provider, status=resp.status_code)
-            ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
-            if ctype and not ctype.startswith("image/") and ctype != "application/octet-stream":
-                raise errors.EmptyResultError(f"{provider}: image URL returned {ctype}, not an image", provider=provider)
-            declared = resp.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise errors.EmptyResultError(f"{provider}: image is {declared} bytes, over the {max_bytes}-byte limit", provider=provider)
-            chunks: list[bytes] = []
-            total = 0
-            async for chunk in resp.aiter_bytes():
-                total += len(chunk)
-                if total > max_bytes:
-                    raise errors.EmptyResultError(f"{provider}: image over the {max_bytes}-byte limit", provider=provider)
-                chunks.append(chunk)
+        target = httpx.URL(url)
+        for _hop in range(MAX_REDIRECTS + 1):
+            if target.scheme not in ("http", "https"):
+                raise errors.MalformedReplyError(f"{provider}: image url is not http(s)", provider=provider)
+            if private_host(target) and target.host != own_host:
+                raise errors.MalformedReplyError(
+                    f"{provider}: refused an image url on a private address ({target.host})", provider=provider)
+            async with client.stream("GET", target, timeout=timeout, follow_redirects=False) as resp:
+                if resp.is_redirect and "location" in resp.headers:
+                    target = target.join(resp.headers["location"])
+                    continue
+                if resp.status_code >= 400:
+                    raise errors.RetryableError(f"{provider}: image download failed: HTTP {resp.status_code}",
+                                                provider=provider, status=resp.status_code)
+                ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
+                if ctype and not ctype.startswith("image/") and ctype != "application/octet-stream":
+                    raise errors.EmptyResultError(f"{provider}: image URL returned {ctype}, not an image", provider=provider)
+                declared = resp.headers.get("content-length")
+                if declared and declared.isdigit() and int(declared) > max_bytes:
+                    raise errors.EmptyResultError(f"{provider}: image is {declared} bytes, over the {max_bytes}-byte limit", provider=provider)
+                total = 0
+                async for chunk in resp.aiter_bytes():
+                    total += len(chunk)
+                    if total > max_bytes:
+                        raise errors.EmptyResultError(f"{provider}: image over the {max_bytes}-byte limit", provider=provider)
+                    chunks.append(chunk)
+                break
+        else:
+            raise errors.MalformedReplyError(f"{provider}: image url redirects more than {MAX_REDIRECTS} times",
+                                             provider=provider)
     data = b"".join(chunks)
     if sniff_image(data) is None:
         raise errors.EmptyResultError(f"{provider}: downloaded file is not an image", provider=provider)
@@ -253,5 +351,5 @@ def json_body(response: httpx.Response, provider: str) -> Any:
     try:
         return response.json()
     except ValueError as exc:
-        raise errors.RetryableError(f"{provider}: malformed JSON in a {response.status_code} response",
+        raise errors.MalformedReplyError(f"{provider}: malformed JSON in a {response.status_code} response",
                                     provider=provider, status=response.status_code) from exc

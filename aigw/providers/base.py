@@ -10,10 +10,12 @@ before polling, so the run log knows what was submitted even if aigw is interrup
 
 from __future__ import annotations
 
+import functools
 import importlib
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
+from aigw import redact
 from aigw.clock import Clock, SystemClock
 from aigw.errors import UsageError
 from aigw.events import EventSink, no_events
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 
     from aigw.settings.model import ProviderSettings
     from aigw.types import ImageCall, ProviderImages, ProviderTranscript, TranscribeCall
+
+T = TypeVar("T")
 
 DEFAULT_TIMEOUT_S = 300.0
 
@@ -70,6 +74,14 @@ class ProviderBase:
     # given with one at its end (https://api.replicate.com/v1) has it removed, rather than a /v1/v1 404.
     path_versions: ClassVar[tuple[str, ...]] = ()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every provider's generate() and transcribe() read replies under one guard: a reply of the
+        wrong shape is a provider failure (MalformedReplyError), never an unexpected crash."""
+        super().__init_subclass__(**kwargs)
+        for name in ("generate", "transcribe"):
+            if name in cls.__dict__:
+                setattr(cls, name, _guarded(cls.__dict__[name]))
+
     def __init__(self, name: str, settings: ProviderSettings, client: httpx.AsyncClient | None,
                  *, clock: Clock | None = None) -> None:
         self.name = name
@@ -79,6 +91,9 @@ class ProviderBase:
         self.base_url = strip_version((settings.base_url or self.default_base_url).rstrip("/"), self.path_versions)
         self.on_job: JobListener | None = None
         self.events: EventSink = no_events  # what the run is waiting on (queue status), for a status line
+        redact.register(self.api_key)
+        for header, value in (settings.headers or {}).items():
+            redact.register_header(header, value)
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -108,6 +123,17 @@ class ProviderBase:
     async def check(self, *, timeout: float) -> dict[str, Any]:
         """One cheap authenticated request (a listing or status endpoint, never a paid generation)."""
         raise UsageError(f"{self.name} has no check endpoint")
+
+
+def _guarded(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    from aigw.providers._http import readable_replies
+
+    @functools.wraps(method)
+    async def guarded(self: ProviderBase, call: Any, *, timeout: float) -> T:
+        with readable_replies(self.name):
+            return await method(self, call, timeout=timeout)
+
+    return guarded
 
 
 def provider_class(type_name: str) -> Any:

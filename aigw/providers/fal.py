@@ -160,7 +160,7 @@ class FalProvider(ProviderBase):
                 raise errors.EmptyResultError(f"{self.name}: the data URI is not an image", provider=self.name)
             return data
         # CDN URLs are public: no key goes with them.
-        return await download_image(self.http, url, provider=self.name, max_bytes=MAX_IMAGE_BYTES_DEFAULT,
+        return await download_image(self.http, url, provider=self.name, max_bytes=MAX_IMAGE_BYTES_DEFAULT, origin=self.base_url,
                                     timeout=timeout)
 
     # ---- transcription -----------------------------------------------------------------------

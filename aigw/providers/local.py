@@ -143,6 +143,9 @@ class LocalProvider(ProviderBase):
         except Exception as exc:  # decoding errors surface as av / ctranslate2 exceptions
             raise errors.BadRequestError(f"local: cannot transcribe {call.audio.filename}: {exc}", provider=self.name) from exc
         text = " ".join(s.text for s in segments).strip()
+        if not text:
+            # As at every cloud provider: no words is an empty result (the service accepts it for silence).
+            raise errors.EmptyResultError("local: empty transcript", provider=self.name)
         body = render(call.format, text=text, segments=segments, language=info.language,
                       duration=info.duration, extra={"language": info.language, "duration": info.duration})
         return ProviderTranscript(

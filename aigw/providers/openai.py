@@ -158,7 +158,7 @@ class OpenAIProvider(ProviderBase):
                 raise errors.EmptyResultError(f"{self.name}: b64_json is not an image", provider=self.name)
             return data
         if item.get("url"):
-            return await download_image(self.client, item["url"], provider=self.name,
+            return await download_image(self.http, item["url"], provider=self.name, origin=self.base_url,
                                         max_bytes=MAX_IMAGE_BYTES_DEFAULT, timeout=min(timeout, 120.0))
         raise errors.EmptyResultError(f"{self.name}: image entry has neither b64_json nor url", provider=self.name)
 

@@ -97,7 +97,7 @@ class ReplicateProvider(ProviderBase):
         left = timeout - (self.clock.monotonic() - started)
         images = []
         for url in urls:
-            data = await download_image(self.http, url, provider=self.name, max_bytes=MAX_IMAGE_BYTES_DEFAULT,
+            data = await download_image(self.http, url, provider=self.name, max_bytes=MAX_IMAGE_BYTES_DEFAULT, origin=self.base_url,
                                         timeout=min(120.0, max(left, 30.0)))
             ran.received += len(data)
             images.append(ImageBlob(data=data, ext=sniff_image(data) or call.format or "png"))

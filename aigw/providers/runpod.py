@@ -161,7 +161,7 @@ class RunPodProvider(ProviderBase):
 
     async def _image_bytes(self, ref: str, *, timeout: float) -> tuple[bytes, int]:
         if ref.startswith(("http://", "https://")):
-            data = await download_image(self.http, ref, provider=self.name, max_bytes=MAX_IMAGE_BYTES_DEFAULT,
+            data = await download_image(self.http, ref, provider=self.name, max_bytes=MAX_IMAGE_BYTES_DEFAULT, origin=self.base_url,
                                         timeout=min(timeout, 120.0))
             return data, len(data)
         encoded = ref.split(",", 1)[1] if ref.startswith("data:") else ref

@@ -1,7 +1,8 @@
 """The failover loop: try candidates in order, act on each failure by its class, record every attempt.
 
 Policy (DESIGN.md): a retryable failure moves on at once while another candidate remains; the last
-candidate is retried with exponential backoff and full jitter up to `retries` times. A rate limit
+candidate is retried with exponential backoff and full jitter up to `retries` times, except after a
+timeout, which may have been billed and is never sent to the same provider again. A rate limit
 waits for Retry-After when the wait fits the deadline, else moves on. Empty results, auth and quota
 failures move on. A bad request stops (exit 2); a refusal stops (exit 5) unless fallback on refusal
 is allowed.
@@ -133,11 +134,13 @@ class Router:
                     exc.provider = exc.provider or cand.provider
                     last = exc
                     est, _ = cost_of(cand, None)
+                    billed = isinstance(exc, errors.TimedOutError) and est != 0
                     attempt = Attempt(
                         hop=hop, provider=cand.provider, provider_model=cand.provider_model, model=cand.model.id,
                         started_at=began, latency_ms=(self.clock.monotonic() - t0) * 1000,
                         http_status=exc.status, failure_class=exc.failure_class, error=exc.message,
                         retry_after_s=getattr(exc, "retry_after", None), waited_s=waited, estimated_cost_usd=est,
+                        possibly_billed=billed,
                     )
                     attempts.append(attempt)
                     self.hooks.on_attempt(attempt)
@@ -220,6 +223,8 @@ class Router:
             raise exc
         if not isinstance(exc, errors.RetryableError) or tries >= self.policy.retries:
             return None
+        if isinstance(exc, errors.TimedOutError):
+            return None  # the provider may be doing (and billing) it already: never send it twice
         remaining = self._remaining(started)
         if isinstance(exc, errors.RateLimitedError) and exc.retry_after is not None:
             if remaining is not None:

@@ -1,15 +1,18 @@
 """Audio input: stdin spooled to disk, files checked (exists, readable, non-empty, audio), duration read.
 
 Duration comes from mutagen, which reads container headers without decoding, so a cost estimate for
-an hour of audio costs milliseconds.
+an hour of audio costs milliseconds. A WAV's data chunk is checked against the file's length, and a
+16-bit PCM WAV can be checked for silence (its peak sample) when a provider returns no words.
 """
 
 from __future__ import annotations
 
 import os
+import struct
 import sys
 import uuid
 from pathlib import Path
+from typing import BinaryIO
 
 from aigw import errors
 from aigw.store.files import spool
@@ -62,6 +65,8 @@ def probe(path: Path, *, display_name: str | None = None) -> AudioUpload:
         raise errors.UsageError(f"{name} is not an audio file aigw can read",
                                 hint="use wav, mp3, m4a, flac, ogg or webm")
     kind = MUTAGEN_EXT.get(type(info).__name__, ext or "bin")
+    if kind == "wav":
+        check_wav_length(path, name)
     filename = path.name if ext == kind or (ext in CONTENT_TYPES and CONTENT_TYPES[ext] == CONTENT_TYPES.get(kind)) \
         else f"{path.stem or 'audio'}.{kind}"
     duration = getattr(getattr(info, "info", None), "length", None)
@@ -69,6 +74,66 @@ def probe(path: Path, *, display_name: str | None = None) -> AudioUpload:
         path=path, filename=filename, content_type=CONTENT_TYPES.get(kind, "application/octet-stream"),
         size_bytes=size, duration_s=float(duration) if duration else None,
     )
+
+
+# A data chunk size that means "unknown" (written by tools that stream WAV before knowing its length).
+WAV_UNKNOWN_SIZES = {0, 0xFFFFFFFF}
+SILENCE_PEAK = 328  # 16-bit samples never past 1% of full scale (-40 dBFS): nothing a model could hear
+
+
+def _wav_data_chunk(fh: BinaryIO) -> tuple[int, int] | None:
+    """(offset, declared size) of a RIFF/WAVE file's `data` chunk, walking the chunk list
+    (RIFF: 4-byte id, 4-byte little-endian size, payload padded to an even length)."""
+    head = fh.read(12)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    while True:
+        chunk = fh.read(8)
+        if len(chunk) < 8:
+            return None
+        cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+        if cid == b"data":
+            return fh.tell(), size
+        fh.seek(size + (size & 1), os.SEEK_CUR)
+
+
+def check_wav_length(path: Path, name: str) -> None:
+    """A WAV whose header promises more audio than the file holds is refused before any request:
+    a provider would bill (or reject) a file that was cut off in a copy or a crash."""
+    with open(path, "rb") as fh:
+        found = _wav_data_chunk(fh)
+    if found is None or found[1] in WAV_UNKNOWN_SIZES:
+        return
+    offset, declared = found
+    held = path.stat().st_size - offset
+    if held < declared:
+        raise errors.UsageError(f"{name} is truncated: its header promises {declared:,} bytes of audio, "
+                                f"the file holds {max(held, 0):,}",
+                                hint="copy or export the file again; a recording cut off by a crash needs repairing "
+                                     "(e.g. ffmpeg -i in.wav out.wav)")
+
+
+def is_silent(path: Path) -> bool | None:
+    """True when a 16-bit PCM WAV never rises above SILENCE_PEAK, False when it does, None when the
+    file is another format (not decoded here: an empty transcript of it counts as an empty result)."""
+    import array
+    import wave
+
+    try:
+        with wave.open(str(path), "rb") as w:
+            if w.getsampwidth() != 2 or w.getcomptype() != "NONE":
+                return None
+            while True:
+                frames = w.readframes(65536)
+                if not frames:
+                    return True
+                samples = array.array("h", frames[: len(frames) - len(frames) % 2])
+                if sys.byteorder == "big":
+                    samples.byteswap()
+                if samples and max(max(samples), -min(samples)) > SILENCE_PEAK:
+                    return False
+    except (wave.Error, EOFError, OSError):
+        return None
 
 
 # Bytes a multipart body adds around the file: boundaries, headers, and the small form fields.

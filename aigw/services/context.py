@@ -16,6 +16,7 @@ from aigw.router.candidates import Candidate
 from aigw.router.run import Hooks, Outcome, Policy, Router
 from aigw.store import RunLog, open_store
 from aigw.store.ids import new_run_id
+from aigw.types import Attempt
 
 if TYPE_CHECKING:
     import httpx
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from aigw.settings.loader import Loaded
 
 T = TypeVar("T")
+
+ATTEMPT_GRACE_S = 0.5  # past --timeout, before the whole-attempt bound cancels a provider call
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,10 @@ class Context:
         a program calling generate() in a loop, pays the setup once instead of per run."""
         import httpx
 
+        from aigw.providers._http import capped
+
         log = open_store(self.cache_dir, keep_open=True)
-        client = httpx.AsyncClient(transport=self.transport, timeout=httpx.Timeout(300.0, connect=10.0))
+        client = httpx.AsyncClient(transport=capped(self.transport), timeout=httpx.Timeout(300.0, connect=10.0))
         self._session = (log, client)
         try:
             yield self
@@ -95,7 +100,9 @@ class Context:
             return
         import httpx
 
-        async with httpx.AsyncClient(transport=self.transport, timeout=httpx.Timeout(300.0, connect=10.0),
+        from aigw.providers._http import capped
+
+        async with httpx.AsyncClient(transport=capped(self.transport), timeout=httpx.Timeout(300.0, connect=10.0),
                                      follow_redirects=False) as client:
             yield client
 
@@ -141,6 +148,15 @@ class Context:
         return options.substitute if options.substitute is not None else self.settings.routing.substitute_retired
 
 
+def possibly_billed_note(attempts: list[Attempt]) -> str:
+    """'a timed-out attempt at X may be billed ~$0.04' for each attempt that timed out after sending."""
+    from aigw.catalog.pricing import format_usd
+
+    return "; ".join(f"a timed-out attempt at {a.provider} may be billed "
+                     f"{'~' + format_usd(a.estimated_cost_usd) if a.estimated_cost_usd is not None else '(price unknown)'}"
+                     for a in attempts)
+
+
 def provider_timeout(ctx: Context, cand: Candidate, default: float) -> float:
     configured = ctx.settings.provider(cand.provider).timeout
     return configured or default
@@ -151,18 +167,30 @@ async def route(ctx: Context, log: RunLog, run_id: str, candidates: list[Candida
                 cost_of: Callable[[Candidate, T | None], tuple[float | None, float | None]],
                 sizes_of: Callable[[T], tuple[int, int, int | None]]) -> Outcome[T]:
     """Run the router with the run log attached; a failed run is marked failed with its exit code."""
-    attempts: list[Any] = []
+    attempts: list[Attempt] = []
+    billed: list[Attempt] = []
 
-    def on_attempt(attempt: Any) -> None:
+    def on_attempt(attempt: Attempt) -> None:
         attempts.append(attempt)
         log.add_attempt(run_id, attempt)
+        if attempt.possibly_billed:
+            billed.append(attempt)
 
     router = Router(clock=ctx.clock, policy=ctx.policy(options, default_timeout),
                     hooks=Hooks(on_attempt=on_attempt, notify=ctx.notify, events=ctx.events),
                     gate=ctx.gate(log))
 
     async def timed_call(cand: Candidate, timeout: float) -> T:
-        return await call(cand, min(timeout, provider_timeout(ctx, cand, timeout)))
+        limit = min(timeout, provider_timeout(ctx, cand, timeout))
+        # httpx's timeouts are per read: a server sending a byte a second never trips them. This bounds
+        # the whole attempt (connect, headers, body, image download, queue polling) and cancels it; the
+        # grace lets a provider's own bound (a queue job's "did not finish; cancelled it") speak first.
+        try:
+            async with asyncio.timeout(limit + ATTEMPT_GRACE_S):
+                return await call(cand, limit)
+        except TimeoutError as exc:
+            raise errors.TimedOutError(f"{cand.provider}: no complete reply within {limit:g} s",
+                                       provider=cand.provider) from exc
 
     try:
         return await router.run(candidates, timed_call, cost_of=cost_of, sizes_of=sizes_of)
@@ -170,6 +198,8 @@ async def route(ctx: Context, log: RunLog, run_id: str, candidates: list[Candida
         log.end_group()
         log.fail_run(run_id, exit_code=exc.exit_code, error=exc.message)
         exc.run_id, exc.attempts = run_id, tuple(attempts)  # for --json's failure object
+        if billed:
+            ctx.notify("cost: unknown; " + possibly_billed_note(billed))
         raise
     except BaseException as exc:
         log.end_group()

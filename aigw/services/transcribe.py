@@ -11,7 +11,7 @@ from aigw import errors
 from aigw.catalog import pricing
 from aigw.catalog.schema import Model
 from aigw.services import model_ref
-from aigw.services.audio_input import check_limits, probe
+from aigw.services.audio_input import check_limits, is_silent, probe
 from aigw.services.context import Context, RunOptions
 from aigw.services.planning import Plan, Planned, all_refused, candidates_for, enforce_costs, execute, plan_groups, \
     prepared
@@ -93,11 +93,20 @@ async def transcribe(ctx: Context, req: TranscribeRequest, options: RunOptions, 
 async def _run(ctx: Context, req: TranscribeRequest, options: RunOptions, plan: Plan[TranscribeCall], log: RunLog,
                name: str, output: str | None, kept: list[Keeper]) -> tuple[RunResult, str]:
     saved: dict[str, str] = {}
+    silence: dict[str, bool | None] = {}
 
     async def invoke(item: Planned[TranscribeCall], client: httpx.AsyncClient, timeout: float, run_id: str,
                      created: Any) -> ProviderTranscript:
         provider = ctx.live_provider(item.candidate.provider, client, log, run_id)
-        value = await provider.transcribe(item.call, timeout=timeout)
+        try:
+            value = await provider.transcribe(item.call, timeout=timeout)
+        except errors.EmptyResultError:
+            # No words: the right answer for silence, an empty result (next provider) for speech.
+            if "silent" not in silence:
+                silence["silent"] = is_silent(item.call.audio.path)
+            if silence["silent"] is not True:
+                raise
+            value = silent_transcript(item.call)
         saved["body"] = user_body(req, value)
         # Paid for: see generate.py and services/results.py.
         kept.append(Keeper(ctx, log, run_id, created))
@@ -128,6 +137,14 @@ async def _run(ctx: Context, req: TranscribeRequest, options: RunOptions, plan: 
     kept[-1].commit()
     kept[-1].settle(result, output, add_suffix=False)
     return result, saved["body"]
+
+
+def silent_transcript(call: TranscribeCall) -> ProviderTranscript:
+    """The transcript of silent audio: no text, in the asked format."""
+    duration = call.audio.duration_s
+    return ProviderTranscript(text="", format=call.format, duration_s=duration,
+                              body=render(call.format, text="", segments=[], language=call.language,
+                                          duration=duration, extra={}))
 
 
 def _upload_size(plan: Plan[TranscribeCall]) -> int:

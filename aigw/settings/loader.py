@@ -166,7 +166,19 @@ def load(config_file: Path | None = None) -> Loaded:
     settings, problems = validate(layers)
     if problems:
         raise problems[0].error()
+    register_secrets(settings)
     return Loaded(settings, layers, cfg_path, paths.keys_path(cfg_path), tuple(warnings))
+
+
+def register_secrets(settings: Any) -> None:
+    """Every key and credential header a provider may send is redacted from messages (aigw.redact)."""
+    from aigw import redact
+
+    for provider in settings.providers.values():
+        if provider.api_key is not None:
+            redact.register(provider.api_key.get_secret_value())
+        for name, value in (provider.headers or {}).items():
+            redact.register_header(name, value)
 
 
 def _first_layer(layers: list[Layer], provider: str) -> Layer | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from aigw import errors
+from aigw.redact import redact
 from aigw.store.files import create_private, private_dirs
 from aigw.store.migrations import migrate
 from aigw.types import Attempt, RunResult
@@ -133,10 +134,11 @@ class RunLog:
         self.conn.execute(
             "INSERT INTO attempts (run_id, hop, provider, provider_model, model, started_at, latency_ms,"
             " http_status, failure_class, error, retry_after_s, waited_s, bytes_up, bytes_down,"
-            " estimated_cost_usd, actual_cost_usd, served) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " estimated_cost_usd, actual_cost_usd, served, possibly_billed)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (run_id, a.hop, a.provider, a.provider_model, a.model, a.started_at.isoformat(), a.latency_ms,
-             a.http_status, a.failure_class, a.error, a.retry_after_s, a.waited_s, a.bytes_up, a.bytes_down,
-             a.estimated_cost_usd, a.actual_cost_usd, int(a.served)),
+             a.http_status, a.failure_class, redact(a.error) if a.error else a.error, a.retry_after_s, a.waited_s, a.bytes_up, a.bytes_down,
+             a.estimated_cost_usd, a.actual_cost_usd, int(a.served), int(a.possibly_billed)),
         )
 
     def record_file(self, run_id: str, path: Path, size: int, sha256: str, created_at: datetime) -> None:
@@ -185,7 +187,7 @@ class RunLog:
 
     def fail_run(self, run_id: str, *, exit_code: int, error: str) -> None:
         self.conn.execute(
-            "UPDATE runs SET status='failed', exit_code=?, error=? WHERE id=?", (exit_code, error, run_id)
+            "UPDATE runs SET status='failed', exit_code=?, error=? WHERE id=?", (exit_code, redact(error), run_id)
         )
 
     def spent_since(self, since: datetime) -> float:

@@ -105,6 +105,13 @@ MIGRATIONS: list[tuple[str, str]] = [
         "m005_run_delivery_error",
         "ALTER TABLE runs ADD COLUMN delivery_error TEXT",
     ),
+    (
+        "m006_attempts_possibly_billed",
+        """
+        -- 1: the attempt timed out after its request went out, so its estimate may still be charged
+        ALTER TABLE attempts ADD COLUMN possibly_billed INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
 ]
 
 

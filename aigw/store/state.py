@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from aigw.redact import redact
+
 WINDOW_S = 60.0  # rpm is counted over a sliding minute
 
 
@@ -78,7 +80,7 @@ class SQLiteRoutingState:
                 "INSERT INTO circuits (provider, failures, opened_at, open_until, last_error) VALUES (?,?,?,?,?)"
                 " ON CONFLICT(provider) DO UPDATE SET failures=excluded.failures, opened_at=excluded.opened_at,"
                 " open_until=excluded.open_until, last_error=excluded.last_error",
-                (provider, failures, now if open_until else None, open_until, error[:300]),
+                (provider, failures, now if open_until else None, open_until, redact(error)[:300]),
             )
         return Circuit(provider, failures, open_until, error)
 

@@ -63,7 +63,7 @@ def test_a_hang_past_the_timeout_fails_over(cli, pair):
     pair.primary.inject(Fault(hang=True), route=IMAGES)
     r, data = run_json(cli, "--timeout", "0.5")
     assert r.code == 0, r.stderr
-    assert classes(data)[0] == ("primary", "retryable") and "timed out" in data["attempts"][0]["error"]
+    assert classes(data)[0] == ("primary", "timeout") and "timed out" in data["attempts"][0]["error"]
 
 
 @pytest.mark.parametrize("fault", [Fault(empty=True), Fault(malformed=True)], ids=["empty-data", "malformed-json"])

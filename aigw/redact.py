@@ -1,0 +1,82 @@
+"""Secrets never leave through a message: every key aigw may send is registered here, and every
+message that is printed, logged or stored passes through `redact()` first.
+
+Two nets: the exact values registered (a provider's key, secret-looking header values, each half of
+a fal `KEY_ID:KEY_SECRET`), and token shapes that are secrets wherever they come from (`Bearer …`,
+`Key …`, `Token …`, `sk-…`), so a key aigw never saw (an upstream echoing another one) is hidden too.
+`neutralise()` makes untrusted text safe for one terminal line: control characters and escape
+sequences become visible `\\xNN` text, and line breaks become spaces.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+REDACTED = "[redacted]"
+MIN_SECRET_LEN = 6  # shorter values ("test", "none") would blank out ordinary words
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+_pattern: re.Pattern[str] | None = None
+
+_SHAPES = re.compile(
+    r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=:-]{6,}"  # Authorization schemes
+    r"|\b(key|token)(\s+)(?=[A-Za-z0-9._~+/=:-]*\d)[A-Za-z0-9._~+/=:-]{12,}"  # fal, Deepgram: with a digit
+    r"|\bsk-[A-Za-z0-9_-]{6,}"  # OpenAI-style keys
+)
+# C0 controls except tab, DEL, C1 controls (ESC starts CSI/OSC sequences; \x9b is a one-byte CSI).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+
+
+def register(value: str | None) -> None:
+    """Remember a secret aigw may send, so no message can carry it out."""
+    if not value:
+        return
+    parts = {value.strip(), *value.split(":")}  # fal: KEY_ID:KEY_SECRET, each half a secret too
+    fresh = {p.strip() for p in parts if len(p.strip()) >= MIN_SECRET_LEN}
+    global _pattern
+    with _lock:
+        if fresh <= _secrets:
+            return
+        _secrets.update(fresh)
+        # Longest first, so a whole key wins over one of its halves.
+        _pattern = re.compile("|".join(re.escape(s) for s in sorted(_secrets, key=len, reverse=True)))
+
+
+def register_header(name: str, value: str) -> None:
+    """Header values that carry credentials (auth, key, token, secret) are secrets as a whole."""
+    if any(word in name.lower() for word in ("auth", "key", "token", "secret")):
+        register(value)
+        register(value.split()[-1] if value.split() else None)  # "Bearer X": X alone too
+
+
+def redact(text: str) -> str:
+    pattern = _pattern
+    if pattern is not None:
+        text = pattern.sub(REDACTED, text)
+    return _SHAPES.sub(_shape, text)
+
+
+def _shape(match: re.Match[str]) -> str:
+    if match.group(1):
+        return f"{match.group(1)}{match.group(2)}{REDACTED}"
+    if match.group(3):
+        return f"{match.group(3)}{match.group(4)}{REDACTED}"
+    return "sk-" + REDACTED
+
+
+def neutralise(text: str, *, keep_lines: bool = False) -> str:
+    """Printable form of untrusted text: `\\x1b` for ESC and every other control character; line
+    breaks collapse to one space unless `keep_lines` (a transcript on a terminal)."""
+    text = _BREAKS.sub(" ", text) if not keep_lines else text.replace("\r\n", "\n")
+    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+
+
+def clean(text: str, *, limit: int | None = None) -> str:
+    """Redacted, on one line, control characters neutralised, shortened to `limit` characters."""
+    text = neutralise(redact(text))
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
