@@ -45,6 +45,15 @@ def register(value: str | None) -> None:
         _pattern = re.compile("|".join(re.escape(s) for s in sorted(_secrets, key=len, reverse=True)))
 
 
+def forget() -> None:
+    """Drop every registered value: a process that loads other settings (a test, a long-lived
+    embedder) must not blank out words that were someone else's key."""
+    global _pattern
+    with _lock:
+        _secrets.clear()
+        _pattern = None
+
+
 def register_header(name: str, value: str) -> None:
     """Header values that carry credentials (auth, key, token, secret) are secrets as a whole."""
     if any(word in name.lower() for word in ("auth", "key", "token", "secret")):

@@ -32,6 +32,10 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("AIGW_CACHE_DIR", str(home / "cache"))
     # faster-whisper must never reach the hub from a test.
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # Keys registered for redaction by an earlier in-process test are not this test's keys.
+    from aigw import redact
+
+    redact.forget()
     return home
 
 
