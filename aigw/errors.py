@@ -17,6 +17,8 @@
     ├── NoProviderSucceeded (exit 4)        every candidate was tried and failed
     ├── BudgetExceededError (exit 6)        --max-cost or a daily/monthly budget would be exceeded
     └── Interrupted (exit 130)              Ctrl-C
+        ├── Terminated (exit 143)           SIGTERM
+        └── HungUp (exit 129)               SIGHUP (the terminal closed)
 
 The router looks only at the class of a ProviderError; the CLI looks only at exit_code and hint.
 """
@@ -126,3 +128,11 @@ class BudgetExceededError(AigwError):
 
 class Interrupted(AigwError):
     exit_code = 130
+
+
+class Terminated(Interrupted):
+    exit_code = 143
+
+
+class HungUp(Interrupted):
+    exit_code = 129

@@ -35,14 +35,16 @@ def make_context() -> Context:
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    import asyncio
-
-    from aigw.errors import Interrupted
+    """Run the core; Ctrl-C, SIGTERM and SIGHUP cancel it (cli/signals.py) and exit 130, 143, 129."""
+    from aigw import interrupts
+    from aigw.cli import signals
+    from aigw.errors import HungUp, Interrupted, Terminated
 
     try:
-        return asyncio.run(coro)
+        return signals.run(coro)
     except KeyboardInterrupt as exc:
-        raise Interrupted("interrupted; what was already saved is in the cache directory") from exc
+        cls = {143: Terminated, 129: HungUp}.get(interrupts.exit_code(), Interrupted)
+        raise cls(f"{interrupts.describe()}; what was already saved is in the cache directory") from exc
 
 
 def read_stdin_text(what: str) -> str:
