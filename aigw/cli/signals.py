@@ -7,6 +7,11 @@ self-pipe wherever the signal lands; asyncio.run's own SIGINT handler does not, 
 another thread could wait for the loop's next timer. Cleaning up is bounded: a second signal, or
 EXIT_GRACE_S after the first, ends the process at once with the same code (the next aigw then finds
 the run left `running` and marks it interrupted).
+
+SIGINT is handled even when aigw inherited it ignored, as every job a shell starts in the background
+does: asyncio.run then installs no handler, and an explicit `kill -INT` (or a test harness running in
+the background) was silently ignored while aigw polled a job forever. An ignored SIGHUP or SIGTERM
+stays ignored: `nohup aigw ...` keeps running when the terminal closes.
 """
 
 from __future__ import annotations
@@ -42,7 +47,8 @@ def _outside_loop(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-async def _guarded(coro: Coroutine[Any, Any, T], timers: list[threading.Timer]) -> T:
+async def _guarded(coro: Coroutine[Any, Any, T], timers: list[threading.Timer],
+                   handled: tuple[signal.Signals, ...]) -> T:
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
 
@@ -58,12 +64,12 @@ async def _guarded(coro: Coroutine[Any, Any, T], timers: list[threading.Timer]) 
         if task is not None:
             task.cancel()
 
-    for sig in SIGNALS:
+    for sig in handled:
         loop.add_signal_handler(sig, on_signal, sig)
     try:
         return await coro
     finally:
-        for sig in SIGNALS:
+        for sig in handled:
             loop.remove_signal_handler(sig)
             signal.signal(sig, _outside_loop)
 
@@ -75,12 +81,12 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     if threading.current_thread() is not threading.main_thread():
         return asyncio.run(coro)
     previous = {sig: signal.getsignal(sig) for sig in SIGNALS}
+    handled = tuple(sig for sig in SIGNALS if sig == signal.SIGINT or previous[sig] != signal.SIG_IGN)
     timers: list[threading.Timer] = []
-    for sig in SIGNALS:
-        if sig != signal.SIGINT:  # SIGINT already raises KeyboardInterrupt; asyncio.run keeps that
-            signal.signal(sig, _outside_loop)
+    for sig in handled:
+        signal.signal(sig, _outside_loop)
     try:
-        return asyncio.run(_guarded(coro, timers))
+        return asyncio.run(_guarded(coro, timers, handled))
     except asyncio.CancelledError:
         if interrupts.received() is None:
             raise

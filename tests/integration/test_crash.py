@@ -172,3 +172,35 @@ def test_spool_files_are_named_for_their_process(cache_dir, monkeypatch):
     path = spool_stdin(cache_dir)
     assert path.parent == cache_dir / "tmp" and path.name.startswith(f"stdin-{owner.file_tag()}-")
     assert isinstance(path, Path)
+
+
+def _ignoring(*sigs: signal.Signals):  # type: ignore[no-untyped-def]
+    def preexec() -> None:
+        for sig in sigs:
+            signal.signal(sig, signal.SIG_IGN)
+    return preexec
+
+
+def test_ctrl_c_stops_a_run_started_with_sigint_ignored_and_nohup_keeps_sighup_ignored(cache_dir):
+    """A job a shell starts in the background inherits SIGINT ignored (the cause of the flaky Ctrl-C
+    test when the suite ran in the background): aigw still stops on SIGINT. `nohup` ignores SIGHUP:
+    that stays ignored, and a later SIGTERM decides the exit."""
+    with FakeFal() as fake:
+        fake.hang_jobs = True
+        os.environ.update(FAL_KEY="test-key", AIGW_PROVIDERS__FAL__BASE_URL=fake.base_url)
+        try:
+            interrupted = _aigw("generate", "one", "-m", "flux-schnell", preexec_fn=_ignoring(signal.SIGINT))
+            nohup = _aigw("generate", "two", "-m", "flux-schnell", preexec_fn=_ignoring(signal.SIGINT, signal.SIGHUP))
+        finally:
+            del os.environ["FAL_KEY"], os.environ["AIGW_PROVIDERS__FAL__BASE_URL"]
+        _wait_for(lambda: sum("/status" in r.path for r in fake.requests) >= 2
+                  and len({r.path for r in fake.requests if "/status" in r.path}) == 2, "status polls", interrupted)
+        interrupted.send_signal(signal.SIGINT)
+        nohup.send_signal(signal.SIGHUP)
+        assert interrupted.wait(timeout=30) == 130, interrupted.stderr.read().decode()  # type: ignore[union-attr]
+        time.sleep(0.5)
+        assert nohup.poll() is None  # SIGHUP ignored: still polling
+        nohup.send_signal(signal.SIGTERM)
+        assert nohup.wait(timeout=30) == 143
+        assert len(fake.cancelled) == 2
+    assert sorted(r["exit_code"] for r in db_rows(cache_dir, "SELECT exit_code FROM runs")) == [130, 143]
