@@ -64,12 +64,17 @@ async def _guarded(coro: Coroutine[Any, Any, T], timers: list[threading.Timer],
         if task is not None:
             task.cancel()
 
+    installed: list[signal.Signals] = []
     for sig in handled:
-        loop.add_signal_handler(sig, on_signal, sig)
+        try:
+            loop.add_signal_handler(sig, on_signal, sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # Windows' loop: _outside_loop stays
+            continue
+        installed.append(sig)
     try:
         return await coro
     finally:
-        for sig in handled:
+        for sig in installed:
             loop.remove_signal_handler(sig)
             signal.signal(sig, _outside_loop)
 
