@@ -24,6 +24,8 @@
     ├── RunLogError (exit 1)                aigw.db stayed locked, or its disk is full
     │   └── RunLogUnusable (exit 3)         aigw.db is corrupt, read-only or cannot be opened
     └── Interrupted (exit 130)              Ctrl-C
+        ├── Terminated (exit 143)           SIGTERM
+        └── HungUp (exit 129)               SIGHUP (the terminal closed)
 
 The router looks only at the class of a ProviderError; the CLI looks only at exit_code and hint.
 """
@@ -170,3 +172,11 @@ class RunLogUnusable(RunLogError):
 
 class Interrupted(AigwError):
     exit_code = 130
+
+
+class Terminated(Interrupted):
+    exit_code = 143
+
+
+class HungUp(Interrupted):
+    exit_code = 129

@@ -40,15 +40,16 @@ def make_context() -> Context:
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    import asyncio
-
-    from aigw.cli import status
-    from aigw.errors import Interrupted
+    """Run the core; Ctrl-C, SIGTERM and SIGHUP cancel it (cli/signals.py) and exit 130, 143, 129."""
+    from aigw import interrupts
+    from aigw.cli import signals, status
+    from aigw.errors import HungUp, Interrupted, Terminated
 
     try:
-        return asyncio.run(coro)
+        return signals.run(coro)
     except KeyboardInterrupt as exc:
-        raise Interrupted("interrupted; what was already saved is in the cache directory") from exc
+        cls = {143: Terminated, 129: HungUp}.get(interrupts.exit_code(), Interrupted)
+        raise cls(f"{interrupts.describe()}; what was already saved is in the cache directory") from exc
     finally:
         status.close_all()  # the live status line goes before the error or the result is printed
 

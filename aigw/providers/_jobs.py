@@ -56,11 +56,21 @@ async def _cancel_quietly(cancel: Callable[[], Awaitable[object]] | None) -> Non
 
 
 async def quietly(coro: Awaitable[object]) -> None:
-    """Best effort, bounded: cancelling a job that may already be gone must not fail the run."""
+    """Best effort, bounded: cancelling a job that may already be gone must not fail the run.
+
+    Bounded for real: asyncio.wait_for (3.11) waits, after its timeout, for the timed-out request
+    to finish cancelling, without a bound; here a request still running after CANCEL_GRACE_S is
+    told to stop and left behind."""
+    task = asyncio.ensure_future(coro)
     try:
-        await asyncio.wait_for(coro, timeout=CANCEL_GRACE_S)
-    except Exception:  # the job may already be gone; cancelling is best effort
-        pass
+        done, _ = await asyncio.wait({task}, timeout=CANCEL_GRACE_S)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if not done:
+        task.cancel()
+    elif not task.cancelled():
+        task.exception()  # seen, not raised: the job may already be gone; cancelling is best effort
 
 
 class PollState:

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from aigw import errors
+from aigw.store import owner
 from aigw.store.files import spool
+from aigw.store.recovery import SPOOL_DIR
 from aigw.types import AudioUpload
 
 CONTENT_TYPES = {
@@ -33,7 +35,9 @@ UNPROBED_EXTS = {"webm", "mpeg", "mpga"}
 
 
 def spool_stdin(cache_dir: Path) -> Path:
-    dest = cache_dir / "tmp" / f"stdin-{uuid.uuid4().hex}"
+    """Named for its process (`stdin-<pid>-<start>-<hex>`), so that the next aigw removes the spool of
+    one that was killed (store/recovery.py)."""
+    dest = cache_dir / SPOOL_DIR / f"stdin-{owner.file_tag()}-{uuid.uuid4().hex}"
     size = spool(sys.stdin.buffer, dest, cache_dir=cache_dir)
     if size == 0:
         dest.unlink(missing_ok=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from aigw import errors
+from aigw import errors, interrupts
 from aigw.clock import Clock, SystemClock
 from aigw.events import EventSink, no_events
 from aigw.router.candidates import Candidate
@@ -203,7 +203,9 @@ async def route(ctx: Context, log: RunLog, run_id: str, candidates: list[Candida
         raise
     except BaseException as exc:
         log.end_group()
-        # Ctrl-C reaches a coroutine as CancelledError (asyncio.run cancels the main task).
-        interrupted = isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
-        log.fail_run(run_id, exit_code=130 if interrupted else 1, error="interrupted" if interrupted else repr(exc))
+        # Ctrl-C, SIGTERM and SIGHUP reach a coroutine as CancelledError (cli/signals.py cancels the task).
+        if isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)):
+            log.interrupt_run(run_id, exit_code=interrupts.exit_code(), error=interrupts.describe())
+        else:
+            log.fail_run(run_id, exit_code=1, error=repr(exc))
         raise

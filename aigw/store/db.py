@@ -10,6 +10,7 @@ from typing import Any
 
 from aigw import errors
 from aigw.redact import redact
+from aigw.store import owner
 from aigw.store.files import create_private, private_dirs
 from aigw.store.migrations import migrate
 from aigw.types import Attempt, RunResult
@@ -88,11 +89,13 @@ def connect(path: Path) -> sqlite3.Connection:
 
 class RunLog:
     def __init__(self, path: Path, *, keep_open: bool = False) -> None:
+        from aigw.store.recovery import recover
         from aigw.store.state import SQLiteRoutingState
 
         self.path = path
         self.conn = connect(path)
         self.state = SQLiteRoutingState(self.conn)
+        self.recovered = recover(self.conn, path.parent)  # runs a killed aigw left `running`
         self.keep_open = keep_open  # shared by several runs in one session: close() leaves it open
 
     def close(self) -> None:
@@ -124,10 +127,10 @@ class RunLog:
     def start_run(self, run_id: str, *, kind: str, created_at: datetime, requested_model: str,
                   request: dict[str, Any], estimated_cost_usd: float | None) -> None:
         self.conn.execute(
-            "INSERT INTO runs (id, kind, created_at, status, requested_model, estimated_cost_usd, request_json)"
-            " VALUES (?, ?, ?, 'running', ?, ?, ?)",
+            "INSERT INTO runs (id, kind, created_at, status, requested_model, estimated_cost_usd, request_json, owner)"
+            " VALUES (?, ?, ?, 'running', ?, ?, ?, ?)",
             (run_id, kind, created_at.isoformat(), requested_model, estimated_cost_usd,
-             json.dumps(request, default=str)),
+             json.dumps(request, default=str), owner.current()),
         )
 
     def add_attempt(self, run_id: str, a: Attempt) -> None:
@@ -188,6 +191,12 @@ class RunLog:
     def fail_run(self, run_id: str, *, exit_code: int, error: str) -> None:
         self.conn.execute(
             "UPDATE runs SET status='failed', exit_code=?, error=? WHERE id=?", (exit_code, redact(error), run_id)
+        )
+
+    def interrupt_run(self, run_id: str, *, exit_code: int, error: str) -> None:
+        """Ended by a signal (Ctrl-C, SIGTERM, SIGHUP): status `interrupted`."""
+        self.conn.execute(
+            "UPDATE runs SET status='interrupted', exit_code=?, error=? WHERE id=?", (exit_code, error, run_id)
         )
 
     def spent_since(self, since: datetime) -> float:

@@ -112,6 +112,17 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE attempts ADD COLUMN possibly_billed INTEGER NOT NULL DEFAULT 0;
         """,
     ),
+    (
+        # Who holds a run or a slot (owner token "pid:start:boot", see store/owner.py), so that the
+        # next aigw can tell a run or a slot left behind by a killed process and free it. A run
+        # ended by a signal, or found left behind, gets status 'interrupted'.
+        "m007_crash_run_owner",
+        """
+        ALTER TABLE runs ADD COLUMN owner TEXT;
+        CREATE INDEX runs_running ON runs(status) WHERE status = 'running';
+        ALTER TABLE rate_slots ADD COLUMN owner TEXT;
+        """,
+    ),
 ]
 
 

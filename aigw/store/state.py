@@ -4,6 +4,7 @@ so concurrent processes see each other's decisions."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import statistics
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from aigw.redact import redact
+from aigw.store import owner
 
 WINDOW_S = 60.0  # rpm is counted over a sliding minute
 
@@ -92,9 +94,14 @@ class SQLiteRoutingState:
 
         A request counts against `rpm` until a minute after it *ended*, not after it was let through:
         the provider sees it some time after we send it, and only the end bounds that time, so no
-        60-second window at the provider can hold more than `rpm` requests however slow we are."""
+        60-second window at the provider can hold more than `rpm` requests however slow we are.
+
+        A slot held by a process that has died is released now: its concurrency is free at once, and
+        for `rpm` it still counts as a request that was sent (it may have reached the provider), until
+        a minute after its death was noticed."""
         with self._tx() as tx:
             tx.execute("DELETE FROM rate_slots WHERE COALESCE(released_at, expires_at) < ?", (now - WINDOW_S,))
+            self._release_dead(tx, provider, now=now)
             rows = tx.execute(
                 "SELECT released_at, expires_at FROM rate_slots WHERE provider = ?", (provider,)
             ).fetchall()
@@ -108,10 +115,22 @@ class SQLiteRoutingState:
                     return None, 0.25  # what must leave is still in flight: ask again soon
                 return None, max(ended[needed - 1] + WINDOW_S - now, 0.01)
             cur = tx.execute(
-                "INSERT INTO rate_slots (provider, pid, started_at, expires_at) VALUES (?, ?, ?, ?)",
-                (provider, pid, now, now + hold_s),
+                "INSERT INTO rate_slots (provider, pid, started_at, expires_at, owner) VALUES (?, ?, ?, ?, ?)",
+                (provider, pid, now, now + hold_s, owner.current() if pid == os.getpid() else owner.token_of(pid)),
             )
             return int(cur.lastrowid or 0), 0.0
+
+    @staticmethod
+    def _release_dead(tx: sqlite3.Connection, provider: str, *, now: float) -> None:
+        """Release the in-flight slots of processes that are gone (killed while holding them)."""
+        held = tx.execute(
+            "SELECT DISTINCT owner FROM rate_slots WHERE provider = ? AND released_at IS NULL AND expires_at > ?"
+            " AND owner IS NOT NULL", (provider, now),
+        ).fetchall()
+        for (token,) in held:
+            if not owner.alive(token):
+                tx.execute("UPDATE rate_slots SET released_at = ? WHERE owner = ? AND released_at IS NULL",
+                           (now, token))
 
     def release(self, slot: int, *, now: float) -> None:
         self.conn.execute("UPDATE rate_slots SET released_at = ? WHERE id = ?", (now, slot))

@@ -33,5 +33,5 @@ def test_ctrl_c_while_polling_cancels_the_job_and_exits_130(cache_dir, monkeypat
     (job,) = db_rows(cache_dir, "SELECT * FROM jobs")
     assert job["job_id"] == rid and job["status"] == "cancelled"
     (run,) = db_rows(cache_dir, "SELECT * FROM runs")
-    assert run["status"] == "failed" and run["exit_code"] == 130
+    assert run["status"] == "interrupted" and run["exit_code"] == 130
     assert "interrupted" in err.decode()

@@ -241,6 +241,15 @@ def test_kill_9_leaves_no_visible_file_the_log_does_not_know(cli, fake_openai, c
         final = Path(rows[0]["path"])
         assert parts[0].parent == final.parent and parts[0].name.startswith(f".{final.name}.")
         assert hashlib.sha256(parts[0].read_bytes()).hexdigest() == rows[0]["sha256"]
+    # The next aigw that opens the log settles what the dead one left: a result the log knows is
+    # renamed into place, a half-written one removed.
+    assert cli("models", "--json").code == 0
+    visible = [p for p in _results(cache_dir) if not p.name.startswith(".")]
+    assert [p for p in _results(cache_dir) if p.name.endswith(".part")] == []
+    if moment == "write":
+        assert visible == []
+    else:
+        assert [str(p) for p in visible] == [rows[0]["path"]]
 
 
 def _pid_of(part: Path) -> str:
