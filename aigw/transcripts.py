@@ -66,8 +66,8 @@ def render(fmt: str, *, text: str, segments: list[Segment], language: str | None
     if fmt == "vtt":
         import webvtt
 
-        doc = webvtt.WebVTT(captions=[webvtt.Caption(_stamp(s.start), _stamp(s.end), s.text.strip()) for s in segments])
-        return doc.content
+        vtt = webvtt.WebVTT(captions=[webvtt.Caption(_stamp(s.start), _stamp(s.end), s.text.strip()) for s in segments])
+        return str(vtt.content)
     raise ValueError(f"unknown transcript format {fmt}")
 
 

@@ -169,7 +169,7 @@ def with_user_models(base: Catalog, models: dict[str, dict[str, Any]], *, today:
         offers = {}
         named = entry.get("providers") or {name: {} for name in inherited}
         for name, offer in named.items():
-            table = {"model": offer} if isinstance(offer, str) else dict(offer)
+            table: dict[str, Any] = {"model": offer} if isinstance(offer, str) else dict(offer)
             if "price" in table:
                 table["price"] = config_price(table["price"], today=today)
             offers[name] = {**inherited.get(name, {}), **table}

@@ -63,7 +63,7 @@ def estimate_image(model: Model, offer: Offer, *, size: str | None, quality: str
     if price.tokens and price.estimate_output_tokens and price.tokens.image_out:
         est = price.estimate_output_tokens
         if (q or "") not in est:
-            notes.append(f"quality {q or 'auto'} counted as {max(est, key=est.get)}")
+            notes.append(f"quality {q or 'auto'} counted as {max(est, key=lambda k: est[k])}")
         per_ref = est.get(q or "", max(est.values()))
         area = _area(size or "") or _REFERENCE_AREA
         out_tokens = per_ref * area / _REFERENCE_AREA

@@ -52,7 +52,8 @@ def _words(node: Node) -> str:
 
 
 def bash(root: Node, prog: str = "aigw") -> str:
-    cases, valued = [], set()
+    cases: list[str] = []
+    valued: set[str] = set()
     for node in walk(root):
         key = " ".join(node.path)
         cases.append(f'        "{key}") words="{_words(node)}" ;;')

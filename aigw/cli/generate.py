@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional, cast
 
 import typer
 
 from aigw.cli import options as o
 from aigw.cli.output import STATE
+
+if TYPE_CHECKING:
+    from aigw.types import ImageFormat
 
 HELP = """Generate images from a prompt and print the path of each saved file.
 
@@ -58,6 +61,7 @@ def command(
     from aigw.errors import UsageError
     from aigw.services.defaults import default_model
     from aigw.services.generate import generate
+    from aigw.services.planning import Plan
     from aigw.types import ImageRequest
 
     STATE.json = as_json
@@ -78,14 +82,15 @@ def command(
         prompt=text, model=model or default_model(ctx, "image", providers=provider or (), dry_run=dry_run),
         size=size.lower() if size else None,
         aspect_ratio=aspect_ratio, quality=quality, style=style, enhancers=tuple(enhance or ()), n=n,
-        format=fmt or ctx.settings.defaults.image_format, seed=seed, negative_prompt=negative_prompt, steps=steps,
+        format=cast("ImageFormat", fmt or ctx.settings.defaults.image_format),  # pydantic checks it
+        seed=seed, negative_prompt=negative_prompt, steps=steps,
         guidance=guidance,
     )
     opts = o.run_options(no_substitute=no_substitute, fallback_on_refusal=fallback_on_refusal, deadline=deadline,
                          timeout=timeout, providers=provider, fallbacks=fallback, dry_run=dry_run, max_cost=max_cost,
                          allow_unpriced=allow_unpriced)
     result = run_async(generate(ctx, req, opts, output=output))
-    if dry_run:
+    if isinstance(result, Plan):  # --dry-run
         render_plan(result, as_json)
         return
     paths = deliver_images(ctx, result, output)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional, cast
 
 import typer
 
 from aigw.cli import options as o
 from aigw.cli.output import STATE
+
+if TYPE_CHECKING:
+    from aigw.types import Timestamps, TranscriptFormat
 
 HELP = """Transcribe an audio file and print the transcript.
 
@@ -53,6 +56,7 @@ def command(
     from aigw.redact import neutralise
     from aigw.services.audio_input import spool_stdin
     from aigw.services.defaults import default_model
+    from aigw.services.planning import Plan
     from aigw.services.transcribe import transcribe
     from aigw.types import TranscribeRequest
 
@@ -72,8 +76,8 @@ def command(
     try:
         chosen = model or default_model(ctx, "audio", providers=provider or (), dry_run=dry_run)
         req = TranscribeRequest(file=path, model=chosen, language=language,
-                                prompt=prompt, format=fmt or ctx.settings.defaults.transcript_format,
-                                temperature=temperature, timestamps=timestamps, translate=translate)
+                                prompt=prompt, format=cast("TranscriptFormat", fmt or ctx.settings.defaults.transcript_format),
+                                temperature=temperature, timestamps=cast("Timestamps | None", timestamps), translate=translate)
         opts = o.run_options(no_substitute=no_substitute, fallback_on_refusal=False, deadline=deadline,
                              timeout=timeout, providers=provider, fallbacks=fallback, dry_run=dry_run,
                              max_cost=max_cost, allow_unpriced=allow_unpriced)
@@ -81,7 +85,7 @@ def command(
     finally:
         if spooled is not None:
             spooled.unlink(missing_ok=True)
-    if dry_run:
+    if isinstance(outcome, Plan):  # --dry-run
         render_plan(outcome, as_json)
         return
     result, body = outcome

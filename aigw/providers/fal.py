@@ -318,11 +318,11 @@ class FalProvider(ProviderBase):
                         raise self._failed(rid, urls, status, exc) from exc
                     await self.clock.sleep(0.5 * attempt)
                     continue
-            exc = self._error(resp, during=f"job {rid}")
-            if not failed and isinstance(exc, errors.RetryableError) and attempt < RESULT_TRIES:
+            err = self._error(resp, during=f"job {rid}")
+            if not failed and isinstance(err, errors.RetryableError) and attempt < RESULT_TRIES:
                 await self.clock.sleep(0.5 * attempt)
                 continue
-            raise self._failed(rid, urls, status, exc)
+            raise self._failed(rid, urls, status, err)
         raise AssertionError("unreachable")
 
     def _failed(self, rid: str, urls: dict[str, str], status: dict[str, Any],

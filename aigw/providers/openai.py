@@ -126,7 +126,7 @@ class OpenAIProvider(ProviderBase):
     async def generate(self, call: ImageCall, *, timeout: float) -> ProviderImages:
         body = self.image_body(call)
         with translated(self.name):
-            resp = await self.client.post(self.url(self.image_path), json=body, headers=self.headers(), timeout=timeout)
+            resp = await self.http.post(self.url(self.image_path), json=body, headers=self.headers(), timeout=timeout)
         if resp.status_code >= 400:
             raise classify(resp, self.name)
         payload = json_body(resp, self.name)
@@ -268,7 +268,7 @@ def parse_transcription(resp: httpx.Response, call: TranscribeCall, *, provider:
     """Parse any of the five formats; a text format wrapped in JSON by a gateway is unwrapped in
     `_text_answer` (LiteLLM, Portkey and the like)."""
     fmt = call.format
-    common = {"bytes_up": int(resp.request.headers.get("content-length", 0) or 0) if resp.request else 0,
+    common: dict[str, Any] = {"bytes_up": int(resp.request.headers.get("content-length", 0) or 0) if resp.request else 0,
               "bytes_down": len(resp.content), "http_status": resp.status_code, "format": fmt}
     if fmt in TEXT_FORMATS:
         body, wrapper = text_answer(resp, fmt, provider=provider)

@@ -51,10 +51,6 @@ def api_root(base_url: str) -> str:
     return base if urlsplit(base).path.rstrip("/").endswith("/v1") else base + "/v1"
 
 
-
-
-
-
 def _step(value: int) -> int:
     return max(SIZE_STEP, int(value / SIZE_STEP + 0.5) * SIZE_STEP)
 
@@ -64,9 +60,9 @@ def _size(call: ImageCall, notes: list[str], name: str) -> tuple[int, int]:
     if call.aspect_ratio and from_ratio is None:
         notes.append(f"{name}: aspect ratio {call.aspect_ratio} is not W:H; not sent")
     if call.size == "auto":
-        wh = from_ratio or DEFAULT_SIZE
-        notes.append(f"{name}: has no size auto; using {wh[0]}x{wh[1]}")
-        return wh
+        chosen = from_ratio or DEFAULT_SIZE
+        notes.append(f"{name}: has no size auto; using {chosen[0]}x{chosen[1]}")
+        return chosen
     if call.size is None:
         return from_ratio or DEFAULT_SIZE
     wh = parse_size(call.size)

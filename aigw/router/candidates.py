@@ -97,11 +97,12 @@ def gateway_offer(catalog: Catalog, model: Model, p: ProviderSettings) -> Offer 
 
 def offer_for(catalog: Catalog, model: Model, name: str, p: ProviderSettings) -> Offer | None:
     kind = provider_type(name, p)
+    offer: Offer | None
     if model.open_params:  # PROVIDER/MODEL: that provider only, as written
         offer = model.providers.get(name)
         return None if offer is None else priced_by_config(offer, p, offer.model)
     if name in model.providers and (name in BUILTIN or kind == name):
-        offer: Offer | None = model.providers[name]
+        offer = model.providers[name]
     elif kind in PROTOCOL_TYPES and name not in BUILTIN:
         return gateway_offer(catalog, model, p)
     else:

@@ -23,8 +23,11 @@ CONCURRENCY_RECHECK_S = 0.05  # the state asks again this soon when max_concurre
 
 
 class CircuitLike(Protocol):
-    failures: int
-    open_until: float | None
+    # Read-only: the state hands out snapshots (store/state.py's frozen Circuit), never live rows.
+    @property
+    def failures(self) -> int: ...
+    @property
+    def open_until(self) -> float | None: ...
 
 
 class RoutingState(Protocol):

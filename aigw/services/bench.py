@@ -44,7 +44,7 @@ async def _bench(ctx: Context, *, kind: str, model: str, prompt: str | None, fil
                  providers: list[str]) -> list[dict[str, Any]]:
     from aigw.services.generate import generate
     from aigw.services.transcribe import transcribe
-    from aigw.types import ImageRequest, TranscribeRequest
+    from aigw.types import ImageRequest, RunResult, TranscribeRequest
 
     figures = []
     for name in providers:
@@ -56,13 +56,16 @@ async def _bench(ctx: Context, *, kind: str, model: str, prompt: str | None, fil
                 if kind == "image":
                     result = await generate(ctx, ImageRequest(prompt=prompt or "", model=model), opts)
                 else:
-                    result, _ = await transcribe(ctx, TranscribeRequest(file=file, model=model), opts)  # type: ignore[arg-type]
+                    outcome = await transcribe(ctx, TranscribeRequest(file=file, model=model), opts)  # type: ignore[arg-type]
+                    assert isinstance(outcome, tuple)  # a bench never plans only
+                    result = outcome[0]
             except errors.UsageError:
                 raise
             except errors.AigwError as exc:
                 fig.errors.append(exc.message)
                 fig.costs.append(0.0)
                 continue
+            assert isinstance(result, RunResult)  # a bench never plans only
             fig.ok += 1
             fig.latencies_ms.append(result.latency_ms)
             fig.costs.append(result.cost_usd)

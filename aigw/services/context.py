@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,11 @@ from aigw.router.run import Hooks, Outcome, Policy, Router
 from aigw.store import RunLog, open_store
 from aigw.store.ids import new_run_id
 from aigw.types import Attempt
+
+if sys.version_info >= (3, 11):
+    from asyncio import timeout as bounded
+else:  # the same context manager, before asyncio had it
+    from async_timeout import timeout as bounded
 
 if TYPE_CHECKING:
     import httpx
@@ -186,9 +192,9 @@ async def route(ctx: Context, log: RunLog, run_id: str, candidates: list[Candida
         # the whole attempt (connect, headers, body, image download, queue polling) and cancels it; the
         # grace lets a provider's own bound (a queue job's "did not finish; cancelled it") speak first.
         try:
-            async with asyncio.timeout(limit + ATTEMPT_GRACE_S):
+            async with bounded(limit + ATTEMPT_GRACE_S):
                 return await call(cand, limit)
-        except TimeoutError as exc:
+        except asyncio.TimeoutError as exc:  # the builtin TimeoutError from 3.11 on
             raise errors.TimedOutError(f"{cand.provider}: no complete reply within {limit:g} s",
                                        provider=cand.provider) from exc
 

@@ -41,7 +41,7 @@ def resolve(ctx: Context, model_id: str, kind: str) -> Model:
         price = Price(as_of=date(2026, 11, 22), source="runs on this machine", free=True)
     return Model(id=model_id, kind=kind, description=f"{upstream} at {provider}", open_params=True,  # type: ignore[arg-type]
                  formats=ALL_TRANSCRIPT_FORMATS if kind == "audio" else [],
-                 limits={"n_max": 10}, providers={provider: Offer(model=upstream, price=price)})
+                 limits=Limits(n_max=10), providers={provider: Offer(model=upstream, price=price)})
 
 
 def gateway_alias(ctx: Context, model_id: str, kind: str) -> Model | None:

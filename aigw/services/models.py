@@ -47,15 +47,15 @@ def _circuits(ctx: Context) -> dict[str, tuple[str, str]]:
 
 def _offers(ctx: Context, model: Model, configured: dict[str, Any]) -> list[tuple[str, Offer, bool]]:
     """(provider, offer, configured) for every catalog offer and every configured gateway serving it."""
-    out = []
+    out: list[tuple[str, Offer, bool]] = []
     for name, offer in model.providers.items():
-        usable = name in configured and plan.offer_for(ctx.catalog, model, name, configured[name]) is not None
-        out.append((name, plan.offer_for(ctx.catalog, model, name, configured[name]) if usable else offer, usable))
+        mine = plan.offer_for(ctx.catalog, model, name, configured[name]) if name in configured else None
+        out.append((name, mine or offer, mine is not None))
     for name, p in configured.items():
         if name not in model.providers:
-            offer = plan.offer_for(ctx.catalog, model, name, p)
-            if offer is not None:
-                out.append((name, offer, True))
+            extra = plan.offer_for(ctx.catalog, model, name, p)
+            if extra is not None:
+                out.append((name, extra, True))
     return out
 
 
@@ -83,9 +83,9 @@ def list_models(ctx: Context, *, available: bool, kind: str | None, provider: st
         if provider and provider not in {p["name"] for p in providers}:
             continue
         # Served now: configured, not retired (or substituted), and its circuit not open.
-        usable = [p for p in providers if p["configured"] and (not p["retired"] or substitute)
-                  and p["circuit"] != "open"]
-        if available and not usable:
+        serving = [p for p in providers if p["configured"] and (not p["retired"] or substitute)
+                   and p["circuit"] != "open"]
+        if available and not serving:
             continue
         rows.append({
             "id": model.id, "kind": model.kind, "description": model.description, "providers": providers,
