@@ -188,29 +188,26 @@ def estimate_line(est: CostEstimate, cand: Candidate) -> str:
 
 
 def plan_rows(plan: Plan[Any]) -> list[dict[str, Any]]:
-    """The plan as data, for --dry-run and --json."""
-    rows = []
-    for hop, item in enumerate(plan.items, start=1):
-        cand, est = item.candidate, item.estimate
-        rows.append({
-            "hop": hop, "provider": cand.provider, "model": cand.model.id, "provider_model": cand.provider_model,
-            "as_model": item.model_group,
-            "substituted_from": cand.substitution.requested if cand.substitution else None,
-            "estimated_cost_usd": est.usd, "cost_basis": est.basis,
-            "price_as_of": est.as_of.isoformat() if est.as_of else None, "assumptions": est.assumptions,
-            "warnings": cand.warnings, "configured": True,
-        })
-    for item in plan.unconfigured:
-        cand, est = item.candidate, item.estimate
-        rows.append({
-            "hop": None, "provider": cand.provider, "model": cand.model.id, "provider_model": cand.provider_model,
-            "as_model": item.model_group,
-            "substituted_from": cand.substitution.requested if cand.substitution else None,
-            "estimated_cost_usd": est.usd, "cost_basis": est.basis,
-            "price_as_of": est.as_of.isoformat() if est.as_of else None, "assumptions": est.assumptions,
-            "warnings": cand.warnings, "configured": False, "key_hint": key_hint(cand.provider),
-        })
+    """The plan as data, for --dry-run and --json: the routed candidates in hop order, then those
+    that serve the model but have no key yet (no hop, and how to add the key)."""
+    rows = [_plan_row(item, hop) for hop, item in enumerate(plan.items, start=1)]
+    rows += [_plan_row(item, None) for item in plan.unconfigured]
     return rows
+
+
+def _plan_row(item: Planned[Any], hop: int | None) -> dict[str, Any]:
+    cand, est = item.candidate, item.estimate
+    row = {
+        "hop": hop, "provider": cand.provider, "model": cand.model.id, "provider_model": cand.provider_model,
+        "as_model": item.model_group,
+        "substituted_from": cand.substitution.requested if cand.substitution else None,
+        "estimated_cost_usd": est.usd, "cost_basis": est.basis,
+        "price_as_of": est.as_of.isoformat() if est.as_of else None, "assumptions": est.assumptions,
+        "warnings": cand.warnings, "configured": hop is not None,
+    }
+    if hop is None:
+        row["key_hint"] = key_hint(cand.provider)
+    return row
 
 
 async def execute(ctx: Context, log: RunLog, plan: Plan[C], options: RunOptions, *, kind: str,
