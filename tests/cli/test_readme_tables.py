@@ -8,14 +8,15 @@ against two loopback OpenAI-compatible fakes, `primary` (tried first) and `secon
 
 from __future__ import annotations
 
+import email.utils
 import os
-import re
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,6 +123,18 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}/v1"
 
 
+@contextmanager
+def unanswered_connect_url() -> Iterator[str]:
+    """A loopback URL whose listen backlog is full: a connection attempt is never answered."""
+    import socket
+
+    with socket.socket() as server, socket.socket() as filler:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        filler.connect(server.getsockname())  # takes the one place in the backlog
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/v1"
+
+
 def one_error_line(r: Result, code: int) -> None:
     assert r.code == code, (r.code, r.stderr)
     assert "Traceback" not in r.stderr, r.stderr
@@ -163,11 +176,26 @@ def exit_2_bad_usage_or_input(w: World) -> None:
         "size not offered": w.cli("generate", "a pear", "-m", "gpt-image-1.5", "--size", "640x480"),
         "empty prompt": w.cli("generate", "", "-m", "gpt-image-2"),
         "not an audio file": w.cli("transcribe", str(README), "-m", "whisper-1"),
+        "file too large": w.cli("transcribe", str(big_wav(w.tmp_path / "big.wav", 27_000_000)), "-m", "whisper-1"),
     }
     assert {name: r.code for name, r in examples.items()} == dict.fromkeys(examples, 2)
     assert w.primary.count() == 0  # all refused before any request
     w.primary.inject(Fault.http(400), route=IMAGES)
     assert w.cli(*PEAR).code == 2  # a provider's 400
+
+
+def big_wav(path: Path, size: int) -> Path:
+    """A 16 kHz mono 16-bit WAV of `size` bytes, silent (sparse on disk)."""
+    import struct
+
+    data = size - 44
+    header = (b"RIFF" + struct.pack("<I", size - 8) + b"WAVE"
+              + b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16)
+              + b"data" + struct.pack("<I", data))
+    with path.open("wb") as f:
+        f.write(header)
+        f.truncate(size)
+    return path
 
 
 def exit_3_configuration(w: World) -> None:
@@ -179,6 +207,9 @@ def exit_3_configuration(w: World) -> None:
     w.config_file.write_text("[routing]\nno_such_setting = 1\n")
     r = w.cli("config", "show")
     assert r.code == 3 and "no_such_setting" in r.stderr and str(w.config_file) in r.stderr
+    w.config_file.write_text("[routing\n")  # not TOML
+    r = w.cli(*PEAR)
+    assert r.code == 3 and str(w.config_file) in r.stderr
     w.config_file.unlink()
     w.cache_dir.mkdir(parents=True, exist_ok=True)
     (w.cache_dir / "aigw.db").write_bytes(b"not sqlite" * 500)  # a corrupt run log
@@ -295,10 +326,16 @@ def retryable(w: World) -> None:
         assert r.code == 0, (fault, r.stderr)
         assert classes(data) == [("primary", "retryable"), ("secondary", None)], fault
         assert data["attempts"][1]["waited_s"] == 0 and time.monotonic() - started < 2
-    w.two_providers(primary_url=closed_port_url())
+    w.two_providers(primary_url=closed_port_url())  # connection refused
     r, data = w.run()
     assert classes(data) == [("primary", "retryable"), ("secondary", None)], r.stderr
+    with unanswered_connect_url() as url:  # a connect timeout: nothing was sent, so nothing billed
+        w.two_providers(primary_url=url)
+        r, data = w.run(*PEAR, "--timeout", "0.5")
+    assert classes(data) == [("primary", "retryable"), ("secondary", None)], r.stderr
+    assert db_rows(w.cache_dir, "SELECT COUNT(*) AS n FROM attempts WHERE possibly_billed = 1")[0]["n"] == 0
     # The last candidate is retried with backoff and full jitter, `routing.retries` times.
+    w.forget_circuits()
     w.two_providers("retries = 2")
     w.primary.inject(Fault.http(500), route=IMAGES, times=None)
     w.secondary.inject(Fault.http(502), route=IMAGES, times=None)
@@ -310,6 +347,7 @@ def retryable(w: World) -> None:
     # retry_before_failover = true retries first.
     w.primary.clear_faults()
     w.secondary.clear_faults()
+    w.forget_circuits()
     w.two_providers("retries = 1\nretry_before_failover = true")
     w.primary.inject(Fault.http(500), route=IMAGES)
     r, data = w.run()
@@ -335,6 +373,7 @@ def timeout(w: World) -> None:
     assert r.code == 0, r.stderr
     assert classes(data) == [("primary", "timeout"), ("secondary", None)]
     assert data["attempts"][1]["waited_s"] == 0
+    assert "a timed-out attempt at primary may be billed ~$" in r.stderr.splitlines()[-1]  # the cost line
     # Never sent to the same provider again, even as the last candidate with retries left.
     w.two_providers("retries = 2", secondary="enabled = false\n")
     w.primary.clear_log()
@@ -350,12 +389,14 @@ def rate_limited(w: World) -> None:
     # Waits for the advised time when it fits the deadline, then tries the same provider again.
     w.two_providers("retries = 2")
     for headers, advised in (({"retry-after-ms": "300"}, 0.3), ({"Retry-After": "1"}, 1.0),
-                             ({"x-ratelimit-reset-requests": "300ms"}, 0.3)):
+                             ({"x-ratelimit-reset-requests": "300ms"}, 0.3),
+                             ({"Retry-After": email.utils.formatdate(time.time() + 2, usegmt=True)}, None)):
         w.primary.inject(Fault(status=429, headers=headers), route=IMAGES)
         r, data = w.run(*PEAR, "--deadline", "10")
         assert r.code == 0, r.stderr
         assert classes(data) == [("primary", "rate_limited"), ("primary", None)], headers
-        assert data["attempts"][1]["waited_s"] == pytest.approx(advised, abs=0.05)
+        waited = data["attempts"][1]["waited_s"]
+        assert waited == pytest.approx(advised, abs=0.05) if advised else 0 < waited <= 2  # HTTP date: whole seconds
     assert w.secondary.count() == 0
     # Else the next candidate at once.
     w.primary.inject(Fault(status=429, headers={"Retry-After": "5"}), route=IMAGES)
@@ -399,7 +440,8 @@ def auth_quota(w: World) -> None:
         assert w.primary.count(IMAGES) == 1  # never retried, even with time to wait
         (circuit,) = db_rows(w.cache_dir, "SELECT open_until FROM circuits WHERE provider = 'primary'")
         assert circuit["open_until"] > time.time(), fault  # opened at once, after one failure
-        assert "primary: circuit opened" in r.stderr
+        status = data["attempts"][0]["http_status"]
+        assert f"primary: circuit opened for 60 s after one {status} ({cls}" in r.stderr
         w.primary.clear_faults()
 
 
