@@ -23,7 +23,9 @@ from pathlib import Path
 import pytest
 
 from tests.fakes._server import Fault
+from tests.fakes.azure import FakeAzureOpenAI
 from tests.fakes.openai import FakeOpenAI, error_body, insufficient_quota
+from tests.fakes.stability import FakeStability
 from tests.helpers import CLI, Result, db_rows
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -216,6 +218,10 @@ def exit_3_configuration(w: World) -> None:
     w.monkeypatch.setenv("OPENAI_API_KEY", "test")
     r = w.cli(*PEAR)
     assert r.code == 3 and f"mv {w.cache_dir / 'aigw.db'}" in r.stderr
+    (w.cache_dir / "aigw.db").unlink()
+    (w.cache_dir / "aigw.db").mkdir()  # a run log that cannot be opened
+    r = w.cli(*PEAR)
+    assert r.code == 3 and str(w.cache_dir / "aigw.db") in r.stderr
     assert w.primary.count() == 0
 
 
@@ -477,6 +483,16 @@ def content_refused(w: World) -> None:
     w.primary.inject(Fault.http(400, policy), route=IMAGES)
     r, data = w.run(*PEAR, "--fallback-on-refusal")
     assert classes(data) == [("primary", "content_refused"), ("secondary", None)], r.stderr
+    # Azure's contentFilter (a 400) and Stability's CONTENT_FILTERED (a 200 with a blank image).
+    with FakeAzureOpenAI() as azure, FakeStability() as stability:
+        w.monkeypatch.setenv("AZURE_OPENAI_API_KEY", "az-key")
+        w.monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", azure.url)
+        w.monkeypatch.setenv("STABILITY_API_KEY", "sk-test")
+        w.monkeypatch.setenv("AIGW_PROVIDERS__STABILITY__BASE_URL", stability.url)
+        w.config_file.write_text('[providers.azure]\nmodels = { "dall-e-3" = "my-dalle" }\n')
+        for model, provider in (("dall-e-3", "azure"), ("stable-image-core", "stability")):
+            r, data = w.run("generate", "something forbidden", "-m", model)
+            assert r.code == 5 and classes(data) == [(provider, "content_refused")], r.stderr
 
 
 FAILURE_SCENARIOS: dict[str, Callable[[World], None]] = {
