@@ -394,22 +394,25 @@ def timeout(w: World) -> None:
 def rate_limited(w: World) -> None:
     # Waits for the advised time when it fits the deadline, then tries the same provider again.
     w.two_providers("retries = 2")
-    for headers, advised in (({"retry-after-ms": "300"}, 0.3), ({"Retry-After": "1"}, 1.0),
-                             ({"x-ratelimit-reset-requests": "300ms"}, 0.3),
-                             ({"Retry-After": email.utils.formatdate(time.time() + 2, usegmt=True)}, None)):
+
+    def waits_then_retries(headers: dict[str, str], low: float, high: float) -> None:
         w.primary.inject(Fault(status=429, headers=headers), route=IMAGES)
         r, data = w.run(*PEAR, "--deadline", "10")
         assert r.code == 0, r.stderr
         assert classes(data) == [("primary", "rate_limited"), ("primary", None)], headers
-        waited = data["attempts"][1]["waited_s"]
-        assert waited == pytest.approx(advised, abs=0.05) if advised else 0 < waited <= 2  # HTTP date: whole seconds
+        assert low <= data["attempts"][1]["waited_s"] <= high, headers
+
+    waits_then_retries({"retry-after-ms": "300"}, 0.25, 0.35)
+    waits_then_retries({"Retry-After": "1"}, 0.95, 1.05)
+    waits_then_retries({"x-ratelimit-reset-requests": "300ms"}, 0.25, 0.35)
+    waits_then_retries({"Retry-After": email.utils.formatdate(time.time() + 2, usegmt=True)}, 0.5, 2.05)  # whole s
     assert w.secondary.count() == 0
     # Else the next candidate at once.
     w.primary.inject(Fault(status=429, headers={"Retry-After": "5"}), route=IMAGES)
     started = time.monotonic()
     r, data = w.run(*PEAR, "--deadline", "2")
     assert classes(data) == [("primary", "rate_limited"), ("secondary", None)], r.stderr
-    assert time.monotonic() - started < 2
+    assert data["attempts"][1]["waited_s"] == 0 and time.monotonic() - started < 1
     # With no deadline, only the last candidate waits: the others move on at once.
     w.primary.inject(Fault(status=429, headers={"Retry-After": "5"}), route=IMAGES)
     r, data = w.run()
