@@ -130,7 +130,10 @@ class OpenAIProvider(ProviderBase):
         if resp.status_code >= 400:
             raise classify(resp, self.name)
         payload = json_body(resp, self.name)
-        items = payload.get("data") if isinstance(payload, dict) else None
+        if not isinstance(payload, dict):  # README: a JSON list is a malformed reply (retryable)
+            raise errors.MalformedReplyError(f"malformed reply from {self.name}: a JSON {type(payload).__name__}, "
+                                             "not an object", provider=self.name, status=resp.status_code)
+        items = payload.get("data")
         if not items:
             raise errors.EmptyResultError(f"{self.name}: 200 with no image in 'data'", provider=self.name, status=resp.status_code)
         bytes_down = len(resp.content)

@@ -10,7 +10,7 @@ from tests.hostile.conftest import KEY_ENV, assert_one_error, configure
 # What the failed attempt says in the run log. aigw's client never follows redirects on API calls,
 # so a redirect there is a reply that is not JSON; image downloads follow at most five, each checked.
 SHAPES = {
-    "json-list": "no image",
+    "json-list": "malformed reply from hostile: a JSON list",
     "data-not-list": "malformed reply from hostile",
     "data-strings": "malformed reply from hostile",
     "url-int": "image url is not a string",
