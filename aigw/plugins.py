@@ -18,6 +18,7 @@ costs one scan of the installed distributions' metadata, once per process.
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -50,6 +51,13 @@ class ProviderDescription:
     # A TOML file in the schema of aigw/catalog/offers/*.toml ([[model]] and [[offer]] tables),
     # merged into the catalog when it loads and validated the same way: `-m itsmodel` works.
     catalog: str | None = None
+
+    def __post_init__(self) -> None:
+        # The names keys.toml and `aigw config keys` accept (aigw.settings.keys.check_name).
+        if not re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", self.name):
+            raise ValueError(f"provider name {self.name!r}: lowercase letters, digits, - and _, at most 32")
+        if ":" not in self.factory:
+            raise ValueError(f"provider {self.name}: factory {self.factory!r} is not 'module:Class'")
 
     def load_class(self) -> Any:
         module, _, cls = self.factory.partition(":")

@@ -86,3 +86,13 @@ def test_a_provider_of_a_declared_type_takes_that_types_fields(tmp_path, monkeyp
     assert settings.provider("eu").option("api_version") == "2025-04-01-preview"
     assert settings.provider("local").option("device") == "cpu"
     assert settings.provider("openai").option("device") is None
+
+
+def test_the_readme_documents_every_description_field():
+    import dataclasses
+
+    section = (ROOT / "README.md").read_text().split("## Writing a provider package", 1)[1].split("\n## ", 1)[0]
+    for f in dataclasses.fields(plugins.ProviderDescription):
+        assert f"    {f.name}=" in section, f.name
+    assert 'builtins = "aigw.providers.registry:builtins"' in section
+    assert plugins.BUILTIN_HOOK in (ROOT / "pyproject.toml").read_text()
