@@ -120,7 +120,26 @@ def _texts() -> list[tuple[str, str]]:
         for item in sorted(offers_dir.iterdir(), key=lambda p: p.name):
             if item.name.endswith(".toml"):
                 texts.append((item.name[: -len(".toml")], item.read_text(encoding="utf-8")))
-    return texts
+    return texts + plugin_texts()
+
+
+def plugin_texts() -> list[tuple[str, str]]:
+    """Catalog files that provider packages bring (their description's `catalog`), in the schema
+    of offers/*.toml: their models and offers join aigw's and are validated the same way."""
+    from pathlib import Path
+
+    from aigw import plugins
+
+    out = []
+    for desc in plugins.providers().values():
+        if desc.catalog:
+            try:
+                text = Path(desc.catalog).read_text(encoding="utf-8")
+                tomllib.loads(text)
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"catalog of provider {desc.name} ({desc.catalog}): {exc}") from exc
+            out.append((desc.name, text))
+    return out
 
 
 @lru_cache(maxsize=1)

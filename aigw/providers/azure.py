@@ -41,7 +41,7 @@ class AzureOpenAIProvider(OpenAIProvider):
 
     @property
     def api_version(self) -> str:
-        return self.settings.api_version or DEFAULT_API_VERSION
+        return self.settings.option("api_version") or DEFAULT_API_VERSION
 
     def headers(self) -> dict[str, str]:
         out = dict(self.settings.headers or {})
@@ -82,7 +82,7 @@ class AzureOpenAIProvider(OpenAIProvider):
         # OpenAI's own mapping, for the model behind the deployment; the deployment stays the target.
         prepared, notes = super().prepare_image(call.model_copy(update={"provider_model": model}))
         prepared = prepared.model_copy(update={"provider_model": call.provider_model})
-        if model.startswith(("gpt-image", "chatgpt-image")) and not self.settings.api_version:
+        if model.startswith(("gpt-image", "chatgpt-image")) and not self.settings.option("api_version"):
             notes = [*notes, f"{self.name}: {model} needs a preview api-version (e.g. {PREVIEW_HINT}); sending "
                              f"{DEFAULT_API_VERSION}. Set OPENAI_API_VERSION or providers.{self.name}.api_version"]
         return prepared, notes

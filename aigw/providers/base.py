@@ -11,7 +11,6 @@ before polling, so the run log knows what was submitted even if aigw is interrup
 from __future__ import annotations
 
 import functools
-import importlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
@@ -20,7 +19,6 @@ from aigw.clock import Clock, SystemClock
 from aigw.errors import UsageError
 from aigw.events import EventSink, no_events
 from aigw.providers._options import Support
-from aigw.providers.registry import BUILTIN
 
 if TYPE_CHECKING:
     import httpx
@@ -137,8 +135,10 @@ def _guarded(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]
 
 
 def provider_class(type_name: str) -> Any:
-    spec = BUILTIN[type_name]
-    return getattr(importlib.import_module(spec.module), spec.cls)
+    """The class a registered provider's description names, imported now (and only now)."""
+    from aigw import plugins
+
+    return plugins.providers()[type_name].load_class()
 
 
 def build(name: str, settings: ProviderSettings, client: httpx.AsyncClient | None, *,

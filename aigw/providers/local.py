@@ -76,16 +76,17 @@ def missing_model_error(model_id: str, name: str) -> errors.ConfigError:
 
 
 def pick_device(settings: ProviderSettings) -> tuple[str, str]:
-    if settings.device:
-        return settings.device, settings.compute_type or ("float16" if settings.device == "cuda" else "int8")
+    device, compute_type = settings.option("device"), settings.option("compute_type")
+    if device:
+        return device, compute_type or ("float16" if device == "cuda" else "int8")
     try:
         import ctranslate2
 
         if ctranslate2.get_cuda_device_count() > 0:
-            return "cuda", settings.compute_type or "float16"
+            return "cuda", compute_type or "float16"
     except Exception:  # a CPU-only build may fail to query CUDA at all
         pass
-    return "cpu", settings.compute_type or "int8"
+    return "cpu", compute_type or "int8"
 
 
 class LocalProvider(ProviderBase):

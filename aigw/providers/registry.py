@@ -1,58 +1,82 @@
-"""Built-in provider types as data: name -> (module, class, standard environment variables).
-
-Kept import-free so settings validation and `--help` can read it without loading any provider.
+"""aigw's own providers, described once each (aigw.plugins.ProviderDescription) and registered
+through the `aigw.providers` entry-point group by pyproject.toml's `builtins` entry, like any
+third-party provider package. Data only: no provider module is imported here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from aigw.plugins import PROTOCOL_TYPES, ProviderDescription, type_of
 
+__all__ = ["BUILTIN", "PROTOCOL_TYPES", "builtins", "type_of"]
 
-@dataclass(frozen=True)
-class ProviderType:
-    module: str
-    cls: str
-    # settings field -> environment variables the provider's own SDK reads, first wins;
-    # "A:B" means both variables joined with ":" (fal's FAL_KEY_ID + FAL_KEY_SECRET)
-    env: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    needs_key: bool = True
-    signup_hint: str = ""
+IMAGE_AUDIO = frozenset({"image", "audio"})
+AUDIO = frozenset({"audio"})
 
-
-BUILTIN: dict[str, ProviderType] = {
-    "openai": ProviderType(
-        "aigw.providers.openai",
-        "OpenAIProvider",
+DESCRIPTIONS: tuple[ProviderDescription, ...] = (
+    ProviderDescription(
+        "openai", "aigw.providers.openai:OpenAIProvider", IMAGE_AUDIO,
         # OPENAI_GATEWAY_URL (as the seed apps name it) routes the built-in provider through a gateway.
         env={"api_key": ("OPENAI_API_KEY",), "base_url": ("OPENAI_GATEWAY_URL", "OPENAI_BASE_URL")},
+        auth_hint="Authorization: Bearer", signup_hint="https://platform.openai.com/api-keys",
     ),
-    "azure": ProviderType(
-        "aigw.providers.azure",
-        "AzureOpenAIProvider",
+    ProviderDescription(
+        "azure", "aigw.providers.azure:AzureOpenAIProvider", IMAGE_AUDIO,
         env={"api_key": ("AZURE_OPENAI_API_KEY",), "base_url": ("AZURE_OPENAI_ENDPOINT",),
              "api_version": ("OPENAI_API_VERSION",)},
+        settings={"api_version": str},
+        auth_hint="api-key header (auth = \"bearer\" for an Entra ID token)",
+        signup_hint="https://portal.azure.com (a resource's Keys and Endpoint page)",
     ),
-    "fal": ProviderType("aigw.providers.fal", "FalProvider", env={"api_key": ("FAL_KEY", "FAL_KEY_ID:FAL_KEY_SECRET")}),
-    "replicate": ProviderType(
-        "aigw.providers.replicate", "ReplicateProvider",
+    ProviderDescription(
+        "fal", "aigw.providers.fal:FalProvider", IMAGE_AUDIO,
+        env={"api_key": ("FAL_KEY", "FAL_KEY_ID:FAL_KEY_SECRET")},
+        auth_hint="Authorization: Key", signup_hint="https://fal.ai/dashboard/keys",
+    ),
+    ProviderDescription(
+        "replicate", "aigw.providers.replicate:ReplicateProvider", IMAGE_AUDIO,
         env={"api_key": ("REPLICATE_API_TOKEN",), "base_url": ("REPLICATE_BASE_URL",)},
+        auth_hint="Authorization: Bearer", signup_hint="https://replicate.com/account/api-tokens",
     ),
-    "runpod": ProviderType(
-        "aigw.providers.runpod", "RunPodProvider",
+    ProviderDescription(
+        # Endpoint ids are the `models` table (catalog id -> endpoint id): a common field.
+        "runpod", "aigw.providers.runpod:RunPodProvider", IMAGE_AUDIO,
         env={"api_key": ("RUNPOD_API_KEY",), "base_url": ("RUNPOD_ENDPOINT_BASE_URL",)},
+        auth_hint="Authorization: Bearer", signup_hint="https://www.runpod.io/console/user/settings",
     ),
-    "groq": ProviderType("aigw.providers.groq", "GroqProvider",
-                         env={"api_key": ("GROQ_API_KEY",), "base_url": ("GROQ_BASE_URL",)}),
-    "together": ProviderType("aigw.providers.together", "TogetherProvider",
-                             env={"api_key": ("TOGETHER_API_KEY",), "base_url": ("TOGETHER_BASE_URL",)}),
-    "stability": ProviderType("aigw.providers.stability", "StabilityProvider", env={"api_key": ("STABILITY_API_KEY",)}),
-    "deepgram": ProviderType("aigw.providers.deepgram", "DeepgramProvider", env={"api_key": ("DEEPGRAM_API_KEY",)}),
-    "local": ProviderType("aigw.providers.local", "LocalProvider", needs_key=False),
-}
+    ProviderDescription(
+        "groq", "aigw.providers.groq:GroqProvider", AUDIO,
+        env={"api_key": ("GROQ_API_KEY",), "base_url": ("GROQ_BASE_URL",)},
+        auth_hint="Authorization: Bearer", signup_hint="https://console.groq.com/keys",
+    ),
+    ProviderDescription(
+        "together", "aigw.providers.together:TogetherProvider", IMAGE_AUDIO,
+        env={"api_key": ("TOGETHER_API_KEY",), "base_url": ("TOGETHER_BASE_URL",)},
+        auth_hint="Authorization: Bearer", signup_hint="https://api.together.ai/settings/api-keys",
+    ),
+    ProviderDescription(
+        "stability", "aigw.providers.stability:StabilityProvider", frozenset({"image"}),
+        env={"api_key": ("STABILITY_API_KEY",)},
+        auth_hint="Authorization: Bearer", signup_hint="https://platform.stability.ai/account/keys",
+    ),
+    ProviderDescription(
+        "deepgram", "aigw.providers.deepgram:DeepgramProvider", AUDIO,
+        env={"api_key": ("DEEPGRAM_API_KEY",)},
+        auth_hint="Authorization: Token", signup_hint="https://console.deepgram.com",
+    ),
+    ProviderDescription(
+        "local", "aigw.providers.local:LocalProvider", AUDIO, needs_key=False,
+        # faster-whisper on this machine: which model, on which device, at which precision.
+        settings={"model": str, "device": str, "compute_type": str},
+        auth_hint="no key: runs on this machine (pip install 'aigw[local]')",
+    ),
+)
 
-# A configured provider may name one of these as its `type` to reuse a built-in wire protocol.
-PROTOCOL_TYPES = {"openai"}
+
+def builtins() -> tuple[ProviderDescription, ...]:
+    """The `aigw.providers` entry point aigw registers for itself."""
+    return DESCRIPTIONS
 
 
-def type_of(name: str, declared: str | None) -> str:
-    return declared or name
+# aigw's own providers only, by name, in the table's order (README's option table, tests).
+# Everything that routes or validates reads aigw.plugins.providers(), which adds plugins.
+BUILTIN: dict[str, ProviderDescription] = {d.name: d for d in DESCRIPTIONS}

@@ -13,7 +13,7 @@ from datetime import date
 from aigw import errors
 from aigw.catalog import Catalog
 from aigw.catalog.schema import Model, Offer
-from aigw.providers.registry import BUILTIN, PROTOCOL_TYPES
+from aigw.plugins import PROTOCOL_TYPES, providers as registered
 from aigw.settings.model import ProviderSettings, Settings
 
 
@@ -58,8 +58,8 @@ def is_configured(name: str, p: ProviderSettings) -> bool:
         return True
     if p.auth == "none":
         return True
-    spec = BUILTIN.get(kind)
-    return spec is not None and not spec.needs_key and name in BUILTIN
+    spec = registered().get(kind)
+    return spec is not None and not spec.needs_key and name in registered()
 
 
 def configured_providers(settings: Settings) -> list[tuple[str, ProviderSettings]]:
@@ -101,9 +101,9 @@ def offer_for(catalog: Catalog, model: Model, name: str, p: ProviderSettings) ->
     if model.open_params:  # PROVIDER/MODEL: that provider only, as written
         offer = model.providers.get(name)
         return None if offer is None else priced_by_config(offer, p, offer.model)
-    if name in model.providers and (name in BUILTIN or kind == name):
+    if name in model.providers and (name in registered() or kind == name):
         offer = model.providers[name]
-    elif kind in PROTOCOL_TYPES and name not in BUILTIN:
+    elif kind in PROTOCOL_TYPES and name not in registered():
         return gateway_offer(catalog, model, p)
     else:
         return None
@@ -159,7 +159,7 @@ def follow_successors(catalog: Catalog, model: Model, provider: str) -> tuple[Mo
 
 def known_providers(settings: Settings) -> list[str]:
     """Every provider name aigw knows: the built-in ones, then those the settings define."""
-    return [*BUILTIN, *(n for n in settings.providers if n not in BUILTIN)]
+    return [*registered(), *(n for n in settings.providers if n not in registered())]
 
 
 def check_provider_names(settings: Settings, names: list[str] | tuple[str, ...] | None) -> None:
@@ -221,7 +221,7 @@ def without_key(catalog: Catalog, settings: Settings, requested: Model, *, subst
     compared before signing up. Never routed to. In routing order: config sections, then the other
     built-in providers in the Providers table's order."""
     check_provider_names(settings, only)
-    ordered = [*settings.providers, *(n for n in BUILTIN if n not in settings.providers)]
+    ordered = [*settings.providers, *(n for n in registered() if n not in settings.providers)]
     names = [n for n in ordered if n != "local" and (not only or n in only)]
     if only:
         names.sort(key=only.index)
@@ -279,6 +279,6 @@ def no_candidates(catalog: Catalog, settings: Settings, requested: Model, refuse
 
 def key_hint(provider: str) -> str:
     """How to give a provider its key: its standard variable, or aigw's keys file."""
-    spec = BUILTIN.get(provider)
+    spec = registered().get(provider)
     env = spec.env.get("api_key", ()) if spec else ()
     return (f"set {env[0].replace(':', ' + ')} or " if env else "") + f"run 'aigw config keys set {provider}'"

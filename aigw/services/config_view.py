@@ -59,12 +59,13 @@ def get(key: str) -> Any | list[Row]:
             inner = value.get(key[len(row_key) + 1:])
             if inner is not None:
                 return inner
-    from aigw.providers.registry import BUILTIN
+    from aigw import plugins
 
-    names = sorted(set(BUILTIN) | set(loaded.settings.providers))
+    names = sorted(set(plugins.providers()) | set(loaded.settings.providers))
+    types = {n: p.type for n, p in loaded.settings.providers.items() if p.type}
     parts = key.split(".")
     free = any(p in FREE_FORM for p in parts[:-1])
-    if key in known_keys(names) or key == "providers" or (free and parts[0] in ("routing", "providers")):
+    if key in known_keys(names, types) or key == "providers" or (free and parts[0] in ("routing", "providers")):
         return None
     raise ConfigError(f"unknown setting {key}", hint=f"{did_you_mean(key, names)}'aigw config show' lists them all")
 

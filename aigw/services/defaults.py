@@ -10,7 +10,7 @@ from aigw.services.context import Context
 
 def local_model_id(ctx: Context) -> str | None:
     """`local/<name or path>` when providers.local.model names the model for this machine."""
-    configured = ctx.settings.provider("local").model
+    configured = ctx.settings.provider("local").option("model")
     return f"local/{configured}" if configured else None
 
 

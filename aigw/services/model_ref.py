@@ -11,12 +11,12 @@ ALL_TRANSCRIPT_FORMATS = ["json", "text", "srt", "vtt", "verbose_json"]
 
 
 def provider_prefix(ctx: Context, model_id: str) -> tuple[str, str] | None:
-    from aigw.providers.registry import BUILTIN
+    from aigw import plugins
 
     if "/" not in model_id or model_id in ctx.catalog.models:
         return None
     provider, rest = model_id.split("/", 1)
-    if provider in BUILTIN or provider in ctx.settings.providers:
+    if provider in plugins.providers() or provider in ctx.settings.providers:
         return provider, rest
     return None
 
@@ -49,12 +49,13 @@ def gateway_alias(ctx: Context, model_id: str, kind: str) -> Model | None:
     gateway's own alias, e.g. a LiteLLM or Portkey model group `img-failover`): a model of the kind
     the command asks for, served by every such provider that lists it, unpriced unless that
     provider's `prices` names it."""
-    from aigw.providers.registry import BUILTIN, PROTOCOL_TYPES
+    from aigw import plugins
     from aigw.router.candidates import priced_by_config, provider_type
 
+    registered = plugins.providers()
     offers: dict[str, Offer] = {}
     for name, p in ctx.settings.providers.items():
-        if name in BUILTIN or provider_type(name, p) not in PROTOCOL_TYPES or not p.models:
+        if name in registered or provider_type(name, p) not in plugins.PROTOCOL_TYPES or not p.models:
             continue
         upstream = p.models.get(model_id) if isinstance(p.models, dict) else (model_id if model_id in p.models else None)
         if upstream is not None:

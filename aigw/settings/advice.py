@@ -11,14 +11,14 @@ if TYPE_CHECKING:
 
 def suggest(key: str, provider_names: list[str] | None = None) -> list[str]:
     """Close setting names for a mistyped dotted key."""
-    from aigw.providers.registry import BUILTIN
+    from aigw import plugins
     from aigw.settings.model import known_keys
 
     parts = key.split(".")
     if len(parts) >= 3 and parts[0] == "providers":  # a field of this provider, not of another one
         candidates = known_keys([parts[1]])
     else:
-        candidates = known_keys(sorted(set(BUILTIN) | set(provider_names or ())))
+        candidates = known_keys(sorted(set(plugins.providers()) | set(provider_names or ())))
     return difflib.get_close_matches(key, candidates, n=3, cutoff=0.75)
 
 
@@ -32,10 +32,10 @@ def fix_for(problem: Problem) -> str:
     key = problem.key
     if problem.kind == "provider type":
         name = key.split(".", 1)[1]
-        from aigw.providers.registry import BUILTIN
+        from aigw import plugins
 
         fix = (f"for an OpenAI-compatible server run 'aigw config set providers.{name}.type openai'; "
-               f"built-in providers: {', '.join(sorted(BUILTIN))}")
+               f"built-in providers: {', '.join(sorted(plugins.providers()))}")
         if layer is not None and layer.kind == "keys":
             return f"{fix}; or remove the key: 'aigw config keys unset {name}'"
         if layer is not None and layer.variables:

@@ -40,22 +40,22 @@ def configured_names(config_path: Path) -> set[str]:
 
 
 def require_known(name: str, config_path: Path) -> None:
-    from aigw.providers.registry import BUILTIN
+    from aigw import plugins
 
-    if name in BUILTIN or name in configured_names(config_path):
+    if name in plugins.providers() or name in configured_names(config_path):
         return
     raise UsageError(f"unknown provider {name}",
-                     hint=f"built-in providers: {', '.join(sorted(BUILTIN))}. For an OpenAI-compatible server "
+                     hint=f"built-in providers: {', '.join(sorted(plugins.providers()))}. For an OpenAI-compatible server "
                           f"run 'aigw config set providers.{name}.type openai' first, then "
                           f"'aigw config keys set {name}'")
 
 
 def overriding_variables(name: str) -> list[str]:
     """Variables set now that take precedence over keys.toml for this provider's key."""
-    from aigw.providers.registry import BUILTIN
+    from aigw import plugins
 
     found = [v for v in os.environ if v.upper() == f"AIGW_PROVIDERS__{name.upper()}__API_KEY" and os.environ[v]]
-    spec = BUILTIN.get(name)
+    spec = plugins.get(name)
     for var in spec.env.get("api_key", ()) if spec else ():
         if all(os.environ.get(v) for v in var.split(":")):
             found.append(var.replace(":", "+"))

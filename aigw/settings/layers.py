@@ -136,11 +136,11 @@ def keys_layer(path: Path) -> Layer:
 def standard_env_layer() -> Layer:
     """Provider SDKs' own variables (OPENAI_API_KEY...), for the built-in providers only: a gateway
     of type "openai" named 'kong' never picks up OPENAI_API_KEY."""
-    from aigw.providers.registry import BUILTIN
+    from aigw import plugins
 
     providers: dict[str, Any] = {}
     variables: dict[str, str] = {}
-    for pname, ptype in BUILTIN.items():
+    for pname, ptype in plugins.providers().items():
         for fieldname, names in ptype.env.items():
             for var in names:
                 values = [os.environ.get(v) for v in var.split(":")]

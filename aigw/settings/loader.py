@@ -89,12 +89,13 @@ def _without_orphan_keys(layers: list[Layer]) -> tuple[list[Layer], list[str]]:
     """A key in keys.toml for a provider that is neither built in nor configured elsewhere (a gateway
     removed from config.toml, a provider aigw no longer has) is ignored with a warning, so one stale
     line does not make every command exit 3."""
-    from aigw.providers.registry import BUILTIN
+    from aigw import plugins
 
+    registered = plugins.providers()
     keys = next((layer for layer in layers if layer.kind == "keys"), None)
     stored = keys.data.get("providers", {}) if keys is not None else {}
     others = [layer for layer in layers if layer.kind != "keys"]
-    orphans = sorted(name for name in stored if name not in BUILTIN
+    orphans = sorted(name for name in stored if name not in registered
                      and all(lookup(layer.data, ["providers", name]) is MISSING for layer in others))
     if keys is None or not orphans:
         return layers, []
@@ -110,7 +111,7 @@ def validate(layers: list[Layer]) -> tuple[Any, list[Problem]]:
     """The Settings the layers make, or None and everything wrong with them."""
     from pydantic import ValidationError
 
-    from aigw.settings.model import Settings, provider_type_problem
+    from aigw.settings.model import Settings, provider_model, provider_type_problem
 
     merged: dict[str, Any] = {}
     for layer in layers:
@@ -118,17 +119,27 @@ def validate(layers: list[Layer]) -> tuple[Any, list[Problem]]:
     if isinstance(merged.get("providers"), dict):
         merged["providers"] = _routing_order(merged["providers"], layers)
     problems: list[Problem] = []
+    invalid: list[Problem] = []
+    typed = merged
     providers = merged.get("providers")
     if isinstance(providers, dict):
+        # Each [providers.NAME] against its own description: the common fields plus its type's own.
+        checked: dict[str, Any] = {}
         for name, table in providers.items():
             detail = provider_type_problem(name, table)
             if detail:
                 problems.append(Problem(f"providers.{name}", "provider type", detail, _first_layer(layers, name)))
+            try:
+                checked[name] = provider_model(str(name).lower(), table).model_validate(table)
+            except ValidationError as exc:
+                invalid += _from_pydantic(exc, layers, merged, prefix=["providers", str(name)])
+        typed = {**merged, "providers": checked}
     try:
-        settings = Settings.model_validate(merged)
+        settings = Settings.model_validate(typed)
     except ValidationError as exc:
-        problems[:0] = _from_pydantic(exc, layers, merged)
+        problems[:0] = invalid + _from_pydantic(exc, layers, merged)
         return None, problems
+    problems[:0] = invalid
     return (None if problems else settings), problems
 
 
@@ -137,18 +148,18 @@ def _routing_order(providers: dict[str, Any], layers: list[Layer]) -> dict[str, 
     order, then providers with no section (a key from keys.toml or the environment) in the order
     of the built-in table (openai, azure, fal, ...), then any other name alphabetically. Where a
     key came from never moves a provider."""
-    from aigw.providers.registry import BUILTIN
+    from aigw import plugins
 
     in_file: list[str] = []
     for layer in layers:
         if layer.kind == "config" and isinstance(layer.data.get("providers"), dict):
             in_file += [n for n in layer.data["providers"] if n not in in_file]
-    builtin = list(BUILTIN)
+    builtin = list(plugins.providers())
 
     def rank(name: str) -> tuple[int, int, str]:
         if name in in_file:
             return 0, in_file.index(name), ""
-        if name in BUILTIN:
+        if name in builtin:
             return 1, builtin.index(name), ""
         return 2, 0, name
 
@@ -186,11 +197,12 @@ def _first_layer(layers: list[Layer], provider: str) -> Layer | None:
     return next((layer for layer in layers if lookup(layer.data, ["providers", provider]) is not MISSING), None)
 
 
-def _from_pydantic(exc: Any, layers: list[Layer], merged: dict[str, Any]) -> list[Problem]:
+def _from_pydantic(exc: Any, layers: list[Layer], merged: dict[str, Any],
+                   prefix: list[str] | None = None) -> list[Problem]:
     out: dict[str, Problem] = {}
     for err in exc.errors():
         # Union members and validators add loc parts that are not keys; keep the part that exists.
-        loc = [str(p) for p in err["loc"]]
+        loc = [*(prefix or []), *(str(p) for p in err["loc"])]
         while loc and lookup(merged, loc) is MISSING:
             loc.pop()
         key = ".".join(loc) or "settings"

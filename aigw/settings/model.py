@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, SerializeAsAny, create_model, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from aigw.providers.registry import BUILTIN, PROTOCOL_TYPES
+from aigw import plugins
 
 # Settings whose value is a free-form table: any key below them is the user's, not a setting name.
 FREE_FORM = frozenset({"fallbacks", "paths", "models", "headers", "prices"})
@@ -37,12 +38,34 @@ class ProviderSettings(_Section):
     # id, the provider's own id) -> a price rule as in the catalog (per_image, per_megapixel,
     # per_minute, per_gpu_second, ...). `as_of` defaults to when aigw reads it, `source` to "config".
     prices: dict[str, dict[str, Any]] | None = None
-    # Azure OpenAI
-    api_version: str | None = None
-    # local models
-    model: str | None = None
-    device: str | None = None
-    compute_type: str | None = None
+    # A provider's own fields (Azure's api_version, local's device...) come from its description:
+    # [providers.NAME] is validated against settings_model(its type), a subclass adding them.
+
+    def option(self, name: str) -> Any:
+        """One of this provider's own settings (its description's `settings`), None when unset."""
+        return getattr(self, name, None)
+
+
+@lru_cache(maxsize=None)
+def settings_model(type_name: str) -> type[ProviderSettings]:
+    """ProviderSettings plus the fields the provider of this type describes; the common model for
+    a type nobody registered (reported separately, by provider_type_problem)."""
+    desc = plugins.get(type_name)
+    if desc is None or not desc.settings:
+        return ProviderSettings
+    clash = set(desc.settings) & set(ProviderSettings.model_fields)
+    if clash:
+        raise ValueError(f"provider {type_name} redefines common settings: {', '.join(sorted(clash))}")
+    fields: dict[str, Any] = {name: (kind | None, None) for name, kind in desc.settings.items()}
+    model: type[ProviderSettings] = create_model(  # type: ignore[call-overload]
+        f"{type_name.title().replace('-', '').replace('_', '')}ProviderSettings", __base__=ProviderSettings, **fields)
+    return model
+
+
+def provider_model(name: str, table: object) -> type[ProviderSettings]:
+    """The model a [providers.NAME] table is validated against: its declared type's, else its name's."""
+    declared = table.get("type") if isinstance(table, dict) else None
+    return settings_model(plugins.type_of(name, declared if isinstance(declared, str) else None))
 
 
 class Defaults(_Section):
@@ -83,7 +106,8 @@ class Settings(BaseSettings):
     defaults: Defaults = Field(default_factory=Defaults)
     routing: Routing = Field(default_factory=Routing)
     budget: Budget = Field(default_factory=Budget)
-    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    # Each an instance of settings_model(its type), so it serialises with its own fields too.
+    providers: dict[str, SerializeAsAny[ProviderSettings]] = Field(default_factory=dict)
     # Models to add to the catalog: id -> an entry as in models.toml (kind, sizes, formats, limits,
     # providers = { fal = "fal-ai/flux-pro/v1.1" } or full offer tables with prices).
     models: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -109,22 +133,24 @@ class Settings(BaseSettings):
         return (init_settings,)
 
     def provider(self, name: str) -> ProviderSettings:
-        return self.providers.get(name) or ProviderSettings()
+        return self.providers.get(name) or settings_model(name)()
 
 
 def provider_type_problem(name: str, provider: object) -> str | None:
     """Why a [providers.NAME] table cannot be used, or None. Checked by the loader, which knows
     where the table came from; `provider` is the raw table."""
+    registered = plugins.providers()
     declared = provider.get("type") if isinstance(provider, dict) else None
-    if declared is not None and declared not in BUILTIN and declared not in PROTOCOL_TYPES:
-        return f"unknown provider type {declared!r} (types: {', '.join(sorted(PROTOCOL_TYPES | set(BUILTIN)))})"
-    if declared is None and name not in BUILTIN:
+    if declared is not None and declared not in registered and declared not in plugins.PROTOCOL_TYPES:
+        return f"unknown provider type {declared!r} (types: {', '.join(sorted(plugins.PROTOCOL_TYPES | set(registered)))})"
+    if declared is None and name not in registered:
         return f"provider '{name}' is not built in and has no type"
     return None
 
 
-def known_keys(provider_names: list[str]) -> list[str]:
-    """Every dotted setting name, providers' fields under the given names; for suggestions."""
+def known_keys(provider_names: list[str], types: dict[str, str] | None = None) -> list[str]:
+    """Every dotted setting name, providers' fields under the given names (each with its own
+    fields: its type's, from `types`, else its name's); for suggestions."""
     out: list[str] = []
 
     def walk(prefix: str, model: type[BaseModel]) -> None:
@@ -138,5 +164,5 @@ def known_keys(provider_names: list[str]) -> list[str]:
 
     walk("", Settings)
     for provider in provider_names:
-        walk(f"providers.{provider}.", ProviderSettings)
+        walk(f"providers.{provider}.", settings_model((types or {}).get(provider, provider)))
     return out

@@ -15,7 +15,7 @@ from PIL import Image
 from aigw import errors
 from aigw.clock import FakeClock
 from aigw.providers.azure import DEFAULT_API_VERSION, AzureOpenAIProvider
-from aigw.settings.model import ProviderSettings
+from aigw.settings.model import ProviderSettings, settings_model
 from aigw.types import AudioUpload, ImageCall, TranscribeCall
 from tests.fakes.azure import FakeAzureOpenAI, rate_limited
 
@@ -31,7 +31,8 @@ def fake():
 
 
 def settings(base_url: str, **kw: Any) -> ProviderSettings:
-    return ProviderSettings(**{"api_key": "az-key", "base_url": base_url, "models": MODELS, **kw})
+    # Azure's own fields (api_version) come from its description: the model settings validate it with.
+    return settings_model("azure")(**{"api_key": "az-key", "base_url": base_url, "models": MODELS, **kw})
 
 
 def run(s: ProviderSettings, fn) -> Any:
