@@ -13,8 +13,8 @@ from aigw.errors import UsageError
 from aigw.services import image_params, model_ref, presets
 from aigw.services.context import Context, RunOptions
 from aigw.services.image_params import default_size
-from aigw.services.planning import Plan, Planned, all_refused, candidates_for, enforce_costs, execute, plan_groups, \
-    prepared
+from aigw.services.planning import Plan, Planned, candidates_for, enforce_costs, execute, plan_groups, prepared, \
+    settle_refusals
 from aigw.services.results import Keeper
 from aigw.store import RunLog
 from aigw.types import ImageCall, ImageParams, ImageRequest, ProviderImages, RunResult
@@ -61,8 +61,7 @@ def _group(ctx: Context, req: ImageRequest, options: RunOptions, model_id: str, 
         estimate = pricing.estimate_image(cand.model, cand.offer, size=call.size or default_size(cand.model),
                                           quality=call.quality, n=call.n, prompt=prompt)
         planned.append(Planned(cand, call, estimate, configured=configured))
-    if not planned and refusals:
-        raise all_refused(refusals)
+    settle_refusals(ctx, planned, refusals)
     return planned
 
 

@@ -116,16 +116,25 @@ def prepared(ctx: Context, cand: Candidate, prepare: Callable[[Any], tuple[C, li
     try:
         mapped, notes = prepare(call)
     except errors.UsageError as exc:
+        exc.left_out_provider = cand.provider  # type: ignore[attr-defined]
         refusals.append(exc)
-        ctx.notify(f"warning: {cand.provider} left out: {exc.message}")
         return None
     cand.warnings = [*cand.warnings, *notes]
     return mapped
 
 
-def all_refused(refusals: list[errors.UsageError]) -> NoCandidateCanTakeIt:
-    first = refusals[0]
-    return NoCandidateCanTakeIt(first.message, hint=first.hint)
+def settle_refusals(ctx: Context, planned: list[Any], refusals: list[errors.UsageError]) -> None:
+    """When no candidate can take the request, the first refusal is the error (exit 2), said once;
+    when others can, each provider left out gets one warning."""
+    if not refusals:
+        return
+    if not planned:
+        first = refusals[0]
+        raise NoCandidateCanTakeIt(first.message, hint=first.hint)
+    for exc in refusals:
+        provider = getattr(exc, "left_out_provider", "")
+        message = exc.message.removeprefix(f"{provider}: ")
+        ctx.notify(f"warning: {provider} left out: {message}")
 
 
 def enforce_costs(ctx: Context, plan: Plan[C], options: RunOptions, log: RunLog) -> Plan[C]:

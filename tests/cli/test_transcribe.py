@@ -181,3 +181,13 @@ def test_local_word_timestamps_and_translation(cli, speech_wav):
     assert r.code == 0, r.stderr
     words = json.loads(r.stdout)["words"]
     assert words[0]["word"] == "Welcome" and words[0]["end"] > words[0]["start"]
+
+
+def test_a_request_no_provider_can_take_is_said_once(cli, fake_openai, speech_wav):
+    # The only provider refuses --translate before any request: one error line and its hint, not a
+    # "left out" warning repeating it first.
+    r = cli("transcribe", str(speech_wav), "-m", "gpt-4o-transcribe", "--translate")
+    assert r.code == 2 and fake_openai.count() == 0
+    lines = r.stderr.strip().splitlines()
+    assert lines == ["aigw: error: openai: gpt-4o-transcribe does not translate (only Whisper does)",
+                     "hint: use -m whisper-1 with --translate"], r.stderr
