@@ -72,3 +72,11 @@ def test_open_circuits_show_when_they_close(cli, fake_openai, config_file):
     assert cli("generate", "x", "-m", "gpt-image-2").code == 4
     row = next(m for m in json.loads(cli("models", "--json").stdout) if m["id"] == "gpt-image-2")
     assert row["providers"][0]["circuit_open_until"] and row["providers"][0]["circuit"] == "open"
+
+
+def test_audio_formats_are_what_format_takes(cli):
+    # gpt-4o models answer json only, but `--format text` (the default) works: the row says so,
+    # as the refusal of srt does ("allowed: json, text").
+    rows = {m["id"]: m for m in json.loads(cli("models", "--kind", "audio", "--json").stdout)}
+    assert rows["gpt-4o-transcribe"]["formats"] == ["json", "text"]
+    assert rows["whisper-1"]["formats"] == ["json", "text", "srt", "vtt", "verbose_json"]
