@@ -38,11 +38,20 @@ def root(
     STATE.quiet = quiet
 
 
-app.command("generate", help=generate.HELP, no_args_is_help=False)(generate.command)
-app.command("transcribe", help=transcribe.HELP, no_args_is_help=True)(transcribe.command)
-app.command("models", help=models.HELP)(models.command)
+def _prose(text: str) -> str:
+    """Help text whose prose paragraphs are one line each, so that the terminal's width wraps them
+    (rich keeps a docstring's line breaks); indented lines (examples) keep theirs. "Examples:" stays
+    on a line of its own, which also keeps typer's dedent from eating the examples' indent."""
+    paragraphs = text.strip("\n").split("\n\n")
+    return "\n\n".join(p if any(line.startswith(" ") for line in p.splitlines())
+                       else " ".join(p.split("\n")).replace(" Examples:", "\nExamples:") for p in paragraphs)
+
+
+app.command("generate", help=_prose(generate.HELP), no_args_is_help=False)(generate.command)
+app.command("transcribe", help=_prose(transcribe.HELP), no_args_is_help=True)(transcribe.command)
+app.command("models", help=_prose(models.HELP))(models.command)
 app.add_typer(config.app, name="config")
-app.command("bench", help=bench.HELP)(bench.command)
+app.command("bench", help=_prose(bench.HELP))(bench.command)
 
 
 def _click_classes() -> tuple[type[Exception], type[Exception]]:
