@@ -191,3 +191,14 @@ def test_a_request_no_provider_can_take_is_said_once(cli, fake_openai, speech_wa
     lines = r.stderr.strip().splitlines()
     assert lines == ["aigw: error: openai: gpt-4o-transcribe does not translate (only Whisper does)",
                      "hint: use -m whisper-1 with --translate"], r.stderr
+
+
+def test_a_cloud_model_with_no_key_falling_to_this_machine_points_at_its_providers(cli, speech_wav):
+    # No key: whisper-large-v3 can only run here, where large-v3 is not downloaded. The hint says
+    # how to get it here, and how to find the providers that would serve it with a key.
+    r = cli("transcribe", str(speech_wav), "-m", "whisper-large-v3")
+    assert r.code == 3
+    hint = r.stderr.strip().splitlines()[-1]
+    assert "providers.local.models" in hint and "-m whisper-large-v3 --dry-run" in hint, r.stderr
+    plan = cli("transcribe", str(speech_wav), "-m", "whisper-large-v3", "--dry-run")
+    assert plan.code == 0 and "no key: set GROQ_API_KEY" in plan.stdout
