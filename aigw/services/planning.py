@@ -191,6 +191,8 @@ def _over(estimate: CostEstimate, limit: float, allow_unpriced: bool) -> str | N
 def estimate_line(est: CostEstimate, cand: Candidate) -> str:
     if est.usd is None:
         return f"estimated cost: unknown ({cand.model.id} at {cand.provider} has no known price)"
+    if est.usd == 0 and not est.assumptions:  # not "$0 (free) (... at local, free, prices as of ...)"
+        return f"estimated cost: $0 (free: {cand.model.id} at {cand.provider})"
     when = f", prices as of {est.as_of:%Y-%m-%d}" if est.as_of else ""
     extra = f"; assumes {'; '.join(est.assumptions)}" if est.assumptions else ""
     return f"estimated cost: {format_usd(est.usd)} ({cand.model.id} at {cand.provider}, {est.basis}{when}{extra})"

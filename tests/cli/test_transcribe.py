@@ -202,3 +202,11 @@ def test_a_cloud_model_with_no_key_falling_to_this_machine_points_at_its_provide
     assert "providers.local.models" in hint and "-m whisper-large-v3 --dry-run" in hint, r.stderr
     plan = cli("transcribe", str(speech_wav), "-m", "whisper-large-v3", "--dry-run")
     assert plan.code == 0 and "no key: set GROQ_API_KEY" in plan.stdout
+
+
+def test_a_free_local_run_says_free_once(cli, cache_dir):
+    # The quick start's first line on stderr: not "$0 (free) (whisper-tiny.en at local, free, prices as of ...)".
+    r = cli("transcribe", str(Path(__file__).resolve().parents[2] / "examples" / "hello.wav"))
+    assert r.code == 0, r.stderr
+    assert r.stdout.strip() == SENTENCE
+    assert r.stderr.splitlines()[0] == "estimated cost: $0 (free: whisper-tiny.en at local)", r.stderr
