@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -78,7 +79,10 @@ def run(argv: list[str] | None = None) -> None:
 
     code = 0
     try:
-        if getattr(named, "no_args_is_help", False) and after == 0:
+        # Shell completion (`aigw --install-completion`) runs aigw with no arguments and reads the
+        # candidates on stdout: that is not the usage error of a bare `aigw`.
+        completing = "_AIGW_COMPLETE" in os.environ
+        if getattr(named, "no_args_is_help", False) and after == 0 and not completing:
             code = help_on_stderr(invoke, args)  # `aigw`, `aigw transcribe`: a usage error
         else:
             result = invoke(args)

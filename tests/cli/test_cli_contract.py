@@ -245,3 +245,16 @@ def test_help_prose_wraps_to_the_terminal_and_examples_stay_indented(cli, comman
     lines = r.stdout.splitlines()
     assert any(sentence in line for line in lines), r.stdout
     assert any(line.startswith(example) for line in lines), r.stdout
+
+
+@pytest.mark.parametrize(("words", "cword", "expected"), [
+    ("aigw gen", "1", "generate"),
+    ("aigw config ke", "2", "keys"),
+    ("aigw transcribe --for", "2", "--format"),
+])
+def test_the_completion_aigw_install_completion_installs_answers_on_stdout(cli, words, cword, expected):
+    # The installed bash function runs aigw with no arguments and _AIGW_COMPLETE set: that is not
+    # the usage error of a bare `aigw` (help on stderr, exit 2), which left completion empty.
+    r = cli.subprocess(env={"_AIGW_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": cword})
+    assert r.code == 0, r.stderr
+    assert expected in r.stdout.split(), r.stdout
