@@ -230,3 +230,12 @@ def test_traceback_only_with_verbose(cli, fake_openai):
     assert quiet.code == 4 and "Traceback" not in quiet.stderr
     loud = cli("-v", "generate", "x", "-m", "gpt-image-2")
     assert loud.code == 4 and "Traceback" in loud.stderr
+
+
+def test_substitution_names_a_default_the_user_did_not_give_as_the_models_default(cli, fake_openai):
+    # `-m dall-e-3` with no --quality: the warning is about dall-e-3's default, not a "quality standard"
+    # the user never typed.
+    r = cli("generate", "a cat", "-m", "dall-e-3")
+    assert r.code == 0, r.stderr
+    assert "warning: dall-e-3's default quality standard is not offered by gpt-image-1.5; using medium" \
+        in r.stderr.splitlines(), r.stderr
