@@ -210,3 +210,16 @@ def test_a_free_local_run_says_free_once(cli, cache_dir):
     assert r.code == 0, r.stderr
     assert r.stdout.strip() == SENTENCE
     assert r.stderr.splitlines()[0] == "estimated cost: $0 (free: whisper-tiny.en at local)", r.stderr
+
+
+@pytest.mark.parametrize("make", ["missing", "directory", "empty"])
+def test_a_file_refused_before_any_request_has_a_hint(cli, fake_openai, tmp_path, make):
+    path = tmp_path / "talk.wav"
+    if make == "directory":
+        path.mkdir()
+    elif make == "empty":
+        path.write_bytes(b"")
+    r = cli("transcribe", str(path))
+    assert r.code == 2 and fake_openai.count() == 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("aigw: error: ") and lines[1].startswith("hint: "), r.stderr
