@@ -55,7 +55,8 @@ def validate(model: Model, *, prompt: str, size: str | None, quality: str | None
         return  # a provider's own model id: its provider is the judge of the rest
     limit = model.limits.prompt_chars
     if limit and len(prompt) > limit:
-        raise errors.UsageError(f"the prompt has {len(prompt)} characters; {model.id} takes at most {limit}")
+        raise errors.UsageError(f"the prompt has {len(prompt)} characters; {model.id} takes at most {limit}",
+                                hint=f"shorten it to {limit} characters, or use a model that takes longer prompts")
     if size is not None and not size_allowed(model, size):
         raise errors.UsageError(f"{model.id} does not offer size {size}", hint=f"allowed: {_allowed_sizes_text(model)}")
     # A model with no qualities (a diffusion model) is the providers' to warn about: "not sent".

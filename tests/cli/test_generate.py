@@ -239,3 +239,10 @@ def test_substitution_names_a_default_the_user_did_not_give_as_the_models_defaul
     assert r.code == 0, r.stderr
     assert "warning: dall-e-3's default quality standard is not offered by gpt-image-1.5; using medium" \
         in r.stderr.splitlines(), r.stderr
+
+
+def test_a_prompt_over_the_models_limit_says_how_long_it_may_be(cli, fake_openai):
+    r = cli("generate", "x" * 40000, "-m", "gpt-image-2")
+    assert r.code == 2 and fake_openai.count() == 0
+    assert r.stderr.strip().splitlines()[-1] == \
+        "hint: shorten it to 32000 characters, or use a model that takes longer prompts"

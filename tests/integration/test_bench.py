@@ -38,3 +38,11 @@ def test_each_providers_estimate_is_said_once_not_once_per_run(cli, fake_openai)
     assert r.code == 0, r.stderr
     assert fake_openai.count() == 3
     assert sum(line.startswith("estimated cost: ") for line in r.stderr.splitlines()) == 1, r.stderr
+
+
+def test_a_bench_missing_its_input_says_what_to_add(cli):
+    for args, needs in ((("-m", "gpt-image-2"), "--prompt"), (("-m", "whisper-tiny.en"), "--file")):
+        r = cli("bench", *args)
+        assert r.code == 2
+        error, hint = r.stderr.strip().splitlines()
+        assert needs in error and hint.startswith("hint: aigw bench ") and needs in hint, r.stderr
