@@ -209,7 +209,7 @@ def plan_rows(plan: Plan[Any]) -> list[dict[str, Any]]:
             "substituted_from": cand.substitution.requested if cand.substitution else None,
             "estimated_cost_usd": est.usd, "cost_basis": est.basis,
             "price_as_of": est.as_of.isoformat() if est.as_of else None, "assumptions": est.assumptions,
-            "warnings": cand.warnings, "configured": True,
+            "warnings": cand.warnings, "configured": True, "key_hint": None,  # the same keys in every row
         })
     for item in plan.unconfigured:
         cand, est = item.candidate, item.estimate
