@@ -246,3 +246,17 @@ def test_a_prompt_over_the_models_limit_says_how_long_it_may_be(cli, fake_openai
     assert r.code == 2 and fake_openai.count() == 0
     assert r.stderr.strip().splitlines()[-1] == \
         "hint: shorten it to 32000 characters, or use a model that takes longer prompts"
+
+
+def test_p_with_a_provider_that_serves_no_image_model_says_so(cli, monkeypatch):
+    # Not "name one with -m": groq has none to name; azure has none until a deployment is mapped.
+    monkeypatch.setenv("GROQ_API_KEY", "gsk-test")
+    r = cli("generate", "x", "-p", "groq")
+    assert r.code == 2
+    assert r.stderr.splitlines() == ["aigw: error: groq serves no image model",
+                                     "hint: 'aigw models --kind image' lists the image models and who serves them"]
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "az-key")
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "http://127.0.0.1:9")
+    r = cli("generate", "x", "-p", "azure")
+    assert r.code == 2 and "providers.azure.models" in r.stderr
+    assert "hint: aigw config set providers.azure.models '{\"" in r.stderr
