@@ -38,9 +38,11 @@ def command(
     ctx = make_context()
     kind = _kind(ctx, model, prompt, file)
     if kind == "image" and not prompt:
-        raise UsageError("an image benchmark needs --prompt")
+        raise UsageError("an image benchmark needs --prompt",
+                         hint=f'aigw bench -m {model} --prompt "a red apple" --runs 3')
     if kind == "audio" and file is None:
-        raise UsageError("a transcription benchmark needs --file")
+        raise UsageError("a transcription benchmark needs --file",
+                         hint=f"aigw bench -m {model} --file talk.wav --runs 3")
     planned = _plan(ctx, kind, model, prompt, file, RunOptions(providers=tuple(provider or ()))).items
     names = [p.candidate.provider for p in planned]
     estimates = [p.estimate.usd for p in planned]

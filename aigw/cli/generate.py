@@ -20,7 +20,7 @@ directory's results/. Examples:
   aigw generate "a red apple" -m gpt-image-2 --size 1536x1024
   echo "a lighthouse at dusk" | aigw generate -n 2 -o out/
   aigw generate "a cat" -m dall-e-3 --json
-  aigw generate "a fox" -m flux-schnell --style watercolor --enhance cinematic --seed 7
+  aigw generate "a fox" -m flux-schnell --style watercolor --seed 7
 """
 
 IMAGE_FORMATS = ("png", "jpeg", "webp")

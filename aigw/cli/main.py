@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -38,11 +39,20 @@ def root(
     STATE.quiet = quiet
 
 
-app.command("generate", help=generate.HELP, no_args_is_help=False)(generate.command)
-app.command("transcribe", help=transcribe.HELP, no_args_is_help=True)(transcribe.command)
-app.command("models", help=models.HELP)(models.command)
+def _prose(text: str) -> str:
+    """Help text whose prose paragraphs are one line each, so that the terminal's width wraps them
+    (rich keeps a docstring's line breaks); indented lines (examples) keep theirs. "Examples:" stays
+    on a line of its own, which also keeps typer's dedent from eating the examples' indent."""
+    paragraphs = text.strip("\n").split("\n\n")
+    return "\n\n".join(p if any(line.startswith(" ") for line in p.splitlines())
+                       else " ".join(p.split("\n")).replace(" Examples:", "\nExamples:") for p in paragraphs)
+
+
+app.command("generate", help=_prose(generate.HELP), no_args_is_help=False)(generate.command)
+app.command("transcribe", help=_prose(transcribe.HELP), no_args_is_help=True)(transcribe.command)
+app.command("models", help=_prose(models.HELP))(models.command)
 app.add_typer(config.app, name="config")
-app.command("bench", help=bench.HELP)(bench.command)
+app.command("bench", help=_prose(bench.HELP))(bench.command)
 
 
 def _click_classes() -> tuple[type[Exception], type[Exception]]:
@@ -69,7 +79,10 @@ def run(argv: list[str] | None = None) -> None:
 
     code = 0
     try:
-        if getattr(named, "no_args_is_help", False) and after == 0:
+        # Shell completion (`aigw --install-completion`) runs aigw with no arguments and reads the
+        # candidates on stdout: that is not the usage error of a bare `aigw`.
+        completing = "_AIGW_COMPLETE" in os.environ
+        if getattr(named, "no_args_is_help", False) and after == 0 and not completing:
             code = help_on_stderr(invoke, args)  # `aigw`, `aigw transcribe`: a usage error
         else:
             result = invoke(args)

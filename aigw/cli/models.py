@@ -10,6 +10,7 @@ HELP = """List models: id, kind, providers, price, sizes or formats, typical lat
 
 A terminal gets a table, a pipe gets one id per line, --json gets objects. Configured providers are
 marked *, retired ones (retired), open circuits with the time they close.
+Examples:
 
   aigw models --available
   aigw models --kind audio --json

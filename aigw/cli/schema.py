@@ -21,6 +21,8 @@ FAILURE_KEYS = ("error", "exit_code", "hint", "id", "attempts")
 
 def attempt_json(attempt: Any) -> dict[str, Any]:
     data = attempt.model_dump(mode="json")
+    if isinstance(data.get("latency_ms"), float):
+        data["latency_ms"] = round(data["latency_ms"], 1)  # as the run's own latency_ms
     return {key: data.get(key) for key in ATTEMPT_KEYS}
 
 

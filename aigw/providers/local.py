@@ -70,9 +70,11 @@ def missing_model_error(model_id: str, name: str) -> errors.ConfigError:
             f"{model_id}: the local model directory {path} {why}",
             hint="give a directory holding a faster-whisper (CTranslate2) model, with model.bin and config.json, "
                  "or the name of a model already in the Hugging Face cache, e.g. -m local/large-v3")
+    hint = f"download it, then: aigw config set providers.local.models '{{\"{model_id}\" = \"/path/to/model\"}}'"
+    if not model_id.startswith("local/"):  # a cloud id that fell to this machine: its providers need a key
+        hint += f"; or give a provider that serves it a key ('aigw transcribe FILE -m {model_id} --dry-run' lists them)"
     return errors.ConfigError(
-        f"{model_id} runs on this machine, but the faster-whisper model '{name}' is not here",
-        hint=f"download it, then: aigw config set providers.local.models '{{\"{model_id}\" = \"/path/to/model\"}}'")
+        f"{model_id} runs on this machine, but the faster-whisper model '{name}' is not here", hint=hint)
 
 
 def pick_device(settings: ProviderSettings) -> tuple[str, str]:

@@ -118,7 +118,8 @@ class Router:
                     slot, slot_wait = await self._enter(cand, remaining, timeout)
                 except Skip as skip:
                     skipped.append(str(skip))
-                    self.hooks.notify(str(skip) + ("" if is_last else "; trying the next provider"))
+                    if not is_last or attempts:  # else the error that follows says it
+                        self.hooks.notify(str(skip) + ("" if is_last else "; trying the next provider"))
                     break
                 waited += slot_wait
                 if slot_wait and remaining is not None:
@@ -186,7 +187,8 @@ class Router:
             raise errors.NoProviderSucceeded(
                 "no provider could be tried: " + "; ".join(skipped),
                 hint="try again later (open circuits close after their cooldown, rate-limit slots free up), "
-                     "or raise --deadline; 'aigw models --available' shows open circuits")
+                     "or raise --deadline; fixed a key? 'aigw models --check' closes the circuit of each "
+                     "provider it finds healthy")
         also = f" ({', '.join(dict.fromkeys(a.provider for a in lacked))} lacked the model)" if lacked else ""
         raise errors.NoProviderSucceeded(
             f"no provider succeeded after {len(attempts)} attempt(s){also}; last: {last.message}",

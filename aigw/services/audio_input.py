@@ -48,14 +48,16 @@ def spool_stdin(cache_dir: Path) -> Path:
 def probe(path: Path, *, display_name: str | None = None) -> AudioUpload:
     name = display_name or str(path)
     if not path.exists():
-        raise errors.UsageError(f"no such file: {name}")
+        raise errors.UsageError(f"no such file: {name}", hint="check the path (ls); '-' reads the audio from stdin")
     if path.is_dir():
-        raise errors.UsageError(f"{name} is a directory, not an audio file")
+        raise errors.UsageError(f"{name} is a directory, not an audio file",
+                                hint="name one file in it: wav, mp3, m4a, flac, ogg or webm")
     if not os.access(path, os.R_OK):
         raise errors.UsageError(f"cannot read {name}: permission denied", hint=f"chmod +r {name}")
     size = path.stat().st_size
     if size == 0:
-        raise errors.UsageError(f"{name} is empty")
+        raise errors.UsageError(f"{name} is empty", hint="give a file with audio in it (0 bytes: a failed "
+                                "recording or copy?)")
     import mutagen
 
     try:

@@ -42,6 +42,25 @@ async def bench(ctx: Context, *, kind: str, model: str, prompt: str | None, file
 
 async def _bench(ctx: Context, *, kind: str, model: str, prompt: str | None, file: Path | None, runs: int,
                  providers: list[str]) -> list[dict[str, Any]]:
+    # Every run of a provider has the same estimate (the total was shown): say it once, not --runs times.
+    notify, said = ctx.notify, set[str]()
+
+    def notify_once(message: str) -> None:
+        if message.startswith("estimated cost: "):
+            if message in said:
+                return
+            said.add(message)
+        notify(message)
+
+    ctx.notify = notify_once
+    try:
+        return await _measure(ctx, kind=kind, model=model, prompt=prompt, file=file, runs=runs, providers=providers)
+    finally:
+        ctx.notify = notify
+
+
+async def _measure(ctx: Context, *, kind: str, model: str, prompt: str | None, file: Path | None, runs: int,
+                   providers: list[str]) -> list[dict[str, Any]]:
     from aigw.services.generate import generate
     from aigw.services.transcribe import transcribe
     from aigw.types import ImageRequest, RunResult, TranscribeRequest

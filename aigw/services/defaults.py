@@ -67,8 +67,19 @@ def _for_providers(ctx: Context, kind: str, names: list[str], configured: str | 
         for model_id in ctx.catalog.default_order.get(kind, []):
             if _serves(ctx, model_id, kind, name):
                 return model_id
-    raise errors.UsageError(f"{' or '.join(names)} serve{'s' if len(names) == 1 else ''} no {kind} model aigw "
-                            "knows by default", hint="name one with -m; 'aigw models --provider NAME' lists them")
+    who = f"{' or '.join(names)} serve{'s' if len(names) == 1 else ''}"
+    if not any(_serves(ctx, m.id, kind, n) for m in ctx.catalog.of_kind(kind) for n in names if n != "local"):
+        mappable = [n for n in names if any(n in m.providers for m in ctx.catalog.of_kind(kind))]
+        if mappable:  # azure deployments, runpod endpoints: served once named
+            example = next(m.id for m in ctx.catalog.of_kind(kind) if mappable[0] in m.providers)
+            raise errors.UsageError(
+                f"{who} no {kind} model yet: it serves the deployments or endpoints you name in "
+                f"providers.{mappable[0]}.models",
+                hint=f"""aigw config set providers.{mappable[0]}.models '{{"{example}" = "<yours>"}}'""")
+        raise errors.UsageError(f"{who} no {kind} model",
+                                hint=f"'aigw models --kind {kind}' lists the {kind} models and who serves them")
+    raise errors.UsageError(f"{who} no {kind} model aigw knows by default",
+                            hint=f"name one with -m; 'aigw models --kind {kind} --provider {names[0]}' lists them")
 
 
 def _first_served(ctx: Context, kind: str) -> str:

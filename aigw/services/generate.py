@@ -13,8 +13,8 @@ from aigw.errors import UsageError
 from aigw.services import image_params, model_ref, presets
 from aigw.services.context import Context, RunOptions
 from aigw.services.image_params import default_size
-from aigw.services.planning import Plan, Planned, all_refused, candidates_for, enforce_costs, execute, plan_groups, \
-    prepared
+from aigw.services.planning import Plan, Planned, candidates_for, enforce_costs, execute, plan_groups, prepared, \
+    settle_refusals
 from aigw.services.results import Keeper
 from aigw.store import RunLog
 from aigw.types import ImageCall, ImageParams, ImageRequest, ProviderImages, RunResult
@@ -49,9 +49,12 @@ def _group(ctx: Context, req: ImageRequest, options: RunOptions, model_id: str, 
             # with no size or quality means 1024x1024 standard, not the successor's "auto".
             # A ratio with no size is mapped onto the successor's own sizes, not the old default's shape.
             size = req.size or (None if req.aspect_ratio else default_size(model))
-            carried, cand.warnings = image_params.carry_over(
+            carried, warnings = image_params.carry_over(
                 model, cand.model, size=size, quality=req.quality or _fixed_default(model),
                 style=model_style, n=req.n, fmt=req.format)
+            # A value the user did not give is the requested model's default: say so.
+            cand.warnings = [f"{model.id}'s default {w}" if (w.startswith("quality ") and req.quality is None)
+                             or (w.startswith("size ") and req.size is None) else w for w in warnings]
             params.update(carried)
         call = ImageCall(provider_model=cand.provider_model, prompt=prompt, **params)
         mapped = prepared(ctx, cand, _preparer(ctx.planning_provider(cand.provider), cand.model), call, refusals)
@@ -61,8 +64,7 @@ def _group(ctx: Context, req: ImageRequest, options: RunOptions, model_id: str, 
         estimate = pricing.estimate_image(cand.model, cand.offer, size=call.size or default_size(cand.model),
                                           quality=call.quality, n=call.n, prompt=prompt)
         planned.append(Planned(cand, call, estimate, configured=configured))
-    if not planned and refusals:
-        raise all_refused(refusals)
+    settle_refusals(ctx, planned, refusals)
     return planned
 
 

@@ -55,12 +55,14 @@ def validate(model: Model, *, prompt: str, size: str | None, quality: str | None
         return  # a provider's own model id: its provider is the judge of the rest
     limit = model.limits.prompt_chars
     if limit and len(prompt) > limit:
-        raise errors.UsageError(f"the prompt has {len(prompt)} characters; {model.id} takes at most {limit}")
+        raise errors.UsageError(f"the prompt has {len(prompt)} characters; {model.id} takes at most {limit}",
+                                hint=f"shorten it to {limit} characters, or use a model that takes longer prompts")
     if size is not None and not size_allowed(model, size):
         raise errors.UsageError(f"{model.id} does not offer size {size}", hint=f"allowed: {_allowed_sizes_text(model)}")
-    if quality is not None and quality not in model.qualities:
+    # A model with no qualities (a diffusion model) is the providers' to warn about: "not sent".
+    if quality is not None and model.qualities and quality not in model.qualities:
         raise errors.UsageError(f"{model.id} does not offer quality {quality}",
-                                hint=f"allowed: {', '.join(model.qualities) or 'none'}")
+                                hint=f"allowed: {', '.join(model.qualities)}")
     if style is not None and style not in model.styles:
         raise errors.UsageError(f"{model.id} does not offer style {style}",
                                 hint=f"allowed: {', '.join(model.styles) or 'none (this model has no styles)'}")

@@ -87,10 +87,13 @@ def list_models(ctx: Context, *, available: bool, kind: str | None, provider: st
                    and p["circuit"] != "open"]
         if available and not serving:
             continue
+        formats = list(model.formats)
+        if model.kind == "audio" and "json" in formats and "text" not in formats:
+            formats.insert(formats.index("json") + 1, "text")  # what --format takes: text comes from json
         rows.append({
             "id": model.id, "kind": model.kind, "description": model.description, "providers": providers,
             "price": _row_price(providers), "sizes": model.sizes,
-            "qualities": model.qualities, "styles": model.styles, "formats": model.formats,
+            "qualities": model.qualities, "styles": model.styles, "formats": formats,
             "typical_latency_s": model.typical_latency_s,
             "retired": bool(model.providers) and all(o.retired for o in model.providers.values()),
         })

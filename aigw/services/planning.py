@@ -116,16 +116,25 @@ def prepared(ctx: Context, cand: Candidate, prepare: Callable[[Any], tuple[C, li
     try:
         mapped, notes = prepare(call)
     except errors.UsageError as exc:
+        exc.left_out_provider = cand.provider  # type: ignore[attr-defined]
         refusals.append(exc)
-        ctx.notify(f"warning: {cand.provider} left out: {exc.message}")
         return None
     cand.warnings = [*cand.warnings, *notes]
     return mapped
 
 
-def all_refused(refusals: list[errors.UsageError]) -> NoCandidateCanTakeIt:
-    first = refusals[0]
-    return NoCandidateCanTakeIt(first.message, hint=first.hint)
+def settle_refusals(ctx: Context, planned: list[Any], refusals: list[errors.UsageError]) -> None:
+    """When no candidate can take the request, the first refusal is the error (exit 2), said once;
+    when others can, each provider left out gets one warning."""
+    if not refusals:
+        return
+    if not planned:
+        first = refusals[0]
+        raise NoCandidateCanTakeIt(first.message, hint=first.hint)
+    for exc in refusals:
+        provider = getattr(exc, "left_out_provider", "")
+        message = exc.message.removeprefix(f"{provider}: ")
+        ctx.notify(f"warning: {provider} left out: {message}")
 
 
 def enforce_costs(ctx: Context, plan: Plan[C], options: RunOptions, log: RunLog) -> Plan[C]:
@@ -182,6 +191,8 @@ def _over(estimate: CostEstimate, limit: float, allow_unpriced: bool) -> str | N
 def estimate_line(est: CostEstimate, cand: Candidate) -> str:
     if est.usd is None:
         return f"estimated cost: unknown ({cand.model.id} at {cand.provider} has no known price)"
+    if est.usd == 0 and not est.assumptions:  # not "$0 (free) (... at local, free, prices as of ...)"
+        return f"estimated cost: $0 (free: {cand.model.id} at {cand.provider})"
     when = f", prices as of {est.as_of:%Y-%m-%d}" if est.as_of else ""
     extra = f"; assumes {'; '.join(est.assumptions)}" if est.assumptions else ""
     return f"estimated cost: {format_usd(est.usd)} ({cand.model.id} at {cand.provider}, {est.basis}{when}{extra})"
@@ -197,17 +208,16 @@ def plan_rows(plan: Plan[Any]) -> list[dict[str, Any]]:
 
 def _plan_row(item: Planned[Any], hop: int | None) -> dict[str, Any]:
     cand, est = item.candidate, item.estimate
-    row = {
+    return {
         "hop": hop, "provider": cand.provider, "model": cand.model.id, "provider_model": cand.provider_model,
         "as_model": item.model_group,
         "substituted_from": cand.substitution.requested if cand.substitution else None,
         "estimated_cost_usd": est.usd, "cost_basis": est.basis,
         "price_as_of": est.as_of.isoformat() if est.as_of else None, "assumptions": est.assumptions,
         "warnings": cand.warnings, "configured": hop is not None,
+        # The same keys in every row: how to add the key, for a candidate that has none yet.
+        "key_hint": None if hop is not None else key_hint(cand.provider),
     }
-    if hop is None:
-        row["key_hint"] = key_hint(cand.provider)
-    return row
 
 
 async def execute(ctx: Context, log: RunLog, plan: Plan[C], options: RunOptions, *, kind: str,

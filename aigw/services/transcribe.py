@@ -13,8 +13,8 @@ from aigw.catalog.schema import Model
 from aigw.services import model_ref
 from aigw.services.audio_input import check_limits, is_silent, probe
 from aigw.services.context import Context, RunOptions
-from aigw.services.planning import Plan, Planned, all_refused, candidates_for, enforce_costs, execute, plan_groups, \
-    prepared
+from aigw.services.planning import Plan, Planned, candidates_for, enforce_costs, execute, plan_groups, prepared, \
+    settle_refusals
 from aigw.services.results import Keeper
 from aigw.store import RunLog
 from aigw.transcripts import render
@@ -52,8 +52,7 @@ def _group(ctx: Context, req: TranscribeRequest, options: RunOptions, upload: Au
         if mapped is not None:
             planned.append(Planned(cand, mapped, pricing.estimate_audio(cand.offer, duration_s=upload.duration_s),
                                    configured=configured))
-    if not planned and refusals:
-        raise all_refused(refusals)
+    settle_refusals(ctx, planned, refusals)
     return planned
 
 

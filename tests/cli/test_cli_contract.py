@@ -230,3 +230,31 @@ def test_credentials_in_config_are_masked_in_show_get_and_errors(cli, config_fil
     broken = cli("config", "show")
     assert broken.code == 3 and "providers.gw.timeout" in broken.stderr
     assert SECRET not in broken.stderr
+
+
+@pytest.mark.parametrize(("command", "sentence", "example"), [
+    ("generate", "Every image is also kept under the cache directory's results/.", '   aigw generate "a cat"'),
+    ("transcribe", "the transcription runs on this machine (faster-whisper).", "   aigw transcribe talk.mp3"),
+    ("models", "Configured providers are marked *, retired ones", "   aigw models --check"),
+    ("bench", "one provider at a time (no failover), and reports", "   aigw bench -m whisper-tiny.en"),
+])
+def test_help_prose_wraps_to_the_terminal_and_examples_stay_indented(cli, command, sentence, example):
+    # The source's line breaks used to show as breaks mid-sentence ("kept\nunder the cache\ndirectory's").
+    r = cli(command, "--help", env={"COLUMNS": "200"})
+    assert r.code == 0
+    lines = r.stdout.splitlines()
+    assert any(sentence in line for line in lines), r.stdout
+    assert any(line.startswith(example) for line in lines), r.stdout
+
+
+@pytest.mark.parametrize(("words", "cword", "expected"), [
+    ("aigw gen", "1", "generate"),
+    ("aigw config ke", "2", "keys"),
+    ("aigw transcribe --for", "2", "--format"),
+])
+def test_the_completion_aigw_install_completion_installs_answers_on_stdout(cli, words, cword, expected):
+    # The installed bash function runs aigw with no arguments and _AIGW_COMPLETE set: that is not
+    # the usage error of a bare `aigw` (help on stderr, exit 2), which left completion empty.
+    r = cli.subprocess(env={"_AIGW_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": cword})
+    assert r.code == 0, r.stderr
+    assert expected in r.stdout.split(), r.stdout

@@ -193,3 +193,14 @@ def test_the_sdk_queue_host_variable_reaches_a_loopback_fake(cli, monkeypatch):
         r = cli("generate", "x", "-m", "flux-schnell")
         assert r.code == 0, r.stderr
         assert server.requests_to("/fal-ai/flux/schnell", method="POST")
+
+
+def test_quality_on_a_model_without_qualities_is_warned_about_and_not_sent(cli, fake):
+    # README's table: fal ✗ for --quality, "not sent, with one warning on stderr" (it was exit 2,
+    # "hint: allowed: none").
+    r = cli("generate", "x", "-m", "flux-schnell", "--quality", "high", "--json")
+    assert r.code == 0, r.stderr
+    assert r.stderr.count("does not take --quality; not sent") == 1
+    (submit,) = fake.requests_to("/fal-ai/flux/schnell", method="POST")
+    assert "quality" not in submit.json
+    assert json.loads(r.stdout)["quality"] is None

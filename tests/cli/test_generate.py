@@ -230,3 +230,33 @@ def test_traceback_only_with_verbose(cli, fake_openai):
     assert quiet.code == 4 and "Traceback" not in quiet.stderr
     loud = cli("-v", "generate", "x", "-m", "gpt-image-2")
     assert loud.code == 4 and "Traceback" in loud.stderr
+
+
+def test_substitution_names_a_default_the_user_did_not_give_as_the_models_default(cli, fake_openai):
+    # `-m dall-e-3` with no --quality: the warning is about dall-e-3's default, not a "quality standard"
+    # the user never typed.
+    r = cli("generate", "a cat", "-m", "dall-e-3")
+    assert r.code == 0, r.stderr
+    assert "warning: dall-e-3's default quality standard is not offered by gpt-image-1.5; using medium" \
+        in r.stderr.splitlines(), r.stderr
+
+
+def test_a_prompt_over_the_models_limit_says_how_long_it_may_be(cli, fake_openai):
+    r = cli("generate", "x" * 40000, "-m", "gpt-image-2")
+    assert r.code == 2 and fake_openai.count() == 0
+    assert r.stderr.strip().splitlines()[-1] == \
+        "hint: shorten it to 32000 characters, or use a model that takes longer prompts"
+
+
+def test_p_with_a_provider_that_serves_no_image_model_says_so(cli, monkeypatch):
+    # Not "name one with -m": groq has none to name; azure has none until a deployment is mapped.
+    monkeypatch.setenv("GROQ_API_KEY", "gsk-test")
+    r = cli("generate", "x", "-p", "groq")
+    assert r.code == 2
+    assert r.stderr.splitlines() == ["aigw: error: groq serves no image model",
+                                     "hint: 'aigw models --kind image' lists the image models and who serves them"]
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "az-key")
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "http://127.0.0.1:9")
+    r = cli("generate", "x", "-p", "azure")
+    assert r.code == 2 and "providers.azure.models" in r.stderr
+    assert "hint: aigw config set providers.azure.models '{\"" in r.stderr

@@ -79,3 +79,17 @@ def test_without_json_a_failure_leaves_stdout_empty(cli):
     assert cli("generate", "a cat", "-m", "no-such-model", "--json").stdout
     after = cli("config", "get", "nosuch.key")  # --json of an earlier command does not leak into this one
     assert after.stdout == ""
+
+
+def test_attempt_latency_is_rounded_like_the_runs(cli, fake_openai):
+    data = json.loads(cli("generate", "a red apple", "-m", "gpt-image-2", "--json").stdout)
+    for latency in (data["latency_ms"], data["attempts"][0]["latency_ms"]):
+        assert latency == round(latency, 1)  # not 20.577414999934263
+
+
+def test_dry_run_candidates_have_the_same_keys_configured_or_not(cli, fake_openai):
+    # Only openai serves gpt-image-2, and it has a key: its row carries key_hint too, as null.
+    data = json.loads(cli("generate", "x", "-m", "gpt-image-2", "--dry-run", "--json").stdout)
+    rows = data["candidates"]
+    assert rows and all("key_hint" in row for row in rows)
+    assert rows[0]["configured"] is True and rows[0]["key_hint"] is None

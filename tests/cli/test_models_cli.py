@@ -72,3 +72,25 @@ def test_open_circuits_show_when_they_close(cli, fake_openai, config_file):
     assert cli("generate", "x", "-m", "gpt-image-2").code == 4
     row = next(m for m in json.loads(cli("models", "--json").stdout) if m["id"] == "gpt-image-2")
     assert row["providers"][0]["circuit_open_until"] and row["providers"][0]["circuit"] == "open"
+
+
+def test_audio_formats_are_what_format_takes(cli):
+    # gpt-4o models answer json only, but `--format text` (the default) works: the row says so,
+    # as the refusal of srt does ("allowed: json, text").
+    rows = {m["id"]: m for m in json.loads(cli("models", "--kind", "audio", "--json").stdout)}
+    assert rows["gpt-4o-transcribe"]["formats"] == ["json", "text"]
+    assert rows["whisper-1"]["formats"] == ["json", "text", "srt", "vtt", "verbose_json"]
+
+
+def test_a_fixed_key_blocked_by_its_circuit_is_told_how_to_close_it(cli, fake_openai, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "bad-key")
+    assert cli("generate", "x", "-m", "gpt-image-2").code == 4  # the 401 opens openai's circuit
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    r = cli("generate", "x", "-m", "gpt-image-2")
+    assert r.code == 4
+    lines = r.stderr.strip().splitlines()
+    # The skip is said once, by the error, and the hint names the command that closes the circuit.
+    assert [line for line in lines if "circuit open until" in line] == [lines[-2]], r.stderr
+    assert lines[-1].startswith("hint: ") and "'aigw models --check'" in lines[-1]
+    assert cli("models", "--check").code == 0
+    assert cli("generate", "x", "-m", "gpt-image-2").code == 0

@@ -181,3 +181,45 @@ def test_local_word_timestamps_and_translation(cli, speech_wav):
     assert r.code == 0, r.stderr
     words = json.loads(r.stdout)["words"]
     assert words[0]["word"] == "Welcome" and words[0]["end"] > words[0]["start"]
+
+
+def test_a_request_no_provider_can_take_is_said_once(cli, fake_openai, speech_wav):
+    # The only provider refuses --translate before any request: one error line and its hint, not a
+    # "left out" warning repeating it first.
+    r = cli("transcribe", str(speech_wav), "-m", "gpt-4o-transcribe", "--translate")
+    assert r.code == 2 and fake_openai.count() == 0
+    lines = r.stderr.strip().splitlines()
+    assert lines == ["aigw: error: openai: gpt-4o-transcribe does not translate (only Whisper does)",
+                     "hint: use -m whisper-1 with --translate"], r.stderr
+
+
+def test_a_cloud_model_with_no_key_falling_to_this_machine_points_at_its_providers(cli, speech_wav):
+    # No key: whisper-large-v3 can only run here, where large-v3 is not downloaded. The hint says
+    # how to get it here, and how to find the providers that would serve it with a key.
+    r = cli("transcribe", str(speech_wav), "-m", "whisper-large-v3")
+    assert r.code == 3
+    hint = r.stderr.strip().splitlines()[-1]
+    assert "providers.local.models" in hint and "-m whisper-large-v3 --dry-run" in hint, r.stderr
+    plan = cli("transcribe", str(speech_wav), "-m", "whisper-large-v3", "--dry-run")
+    assert plan.code == 0 and "no key: set GROQ_API_KEY" in plan.stdout
+
+
+def test_a_free_local_run_says_free_once(cli, cache_dir):
+    # The quick start's first line on stderr: not "$0 (free) (whisper-tiny.en at local, free, prices as of ...)".
+    r = cli("transcribe", str(Path(__file__).resolve().parents[2] / "examples" / "hello.wav"))
+    assert r.code == 0, r.stderr
+    assert r.stdout.strip() == SENTENCE
+    assert r.stderr.splitlines()[0] == "estimated cost: $0 (free: whisper-tiny.en at local)", r.stderr
+
+
+@pytest.mark.parametrize("make", ["missing", "directory", "empty"])
+def test_a_file_refused_before_any_request_has_a_hint(cli, fake_openai, tmp_path, make):
+    path = tmp_path / "talk.wav"
+    if make == "directory":
+        path.mkdir()
+    elif make == "empty":
+        path.write_bytes(b"")
+    r = cli("transcribe", str(path))
+    assert r.code == 2 and fake_openai.count() == 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("aigw: error: ") and lines[1].startswith("hint: "), r.stderr

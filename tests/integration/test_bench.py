@@ -31,3 +31,18 @@ def test_bench_measures_each_provider_separately_and_counts_failures(cli, pair):
     assert rows["primary"]["ok"] == 0 and rows["primary"]["errors"]
     assert rows["secondary"]["ok"] == 2 and rows["secondary"]["cost_usd_total"] > 0
     assert pair.secondary.count("/images/generations") == 2  # no failover between providers in a bench
+
+
+def test_each_providers_estimate_is_said_once_not_once_per_run(cli, fake_openai):
+    r = cli("bench", "-m", "gpt-image-1-mini", "--prompt", "a red apple", "--runs", "3", "--yes")
+    assert r.code == 0, r.stderr
+    assert fake_openai.count() == 3
+    assert sum(line.startswith("estimated cost: ") for line in r.stderr.splitlines()) == 1, r.stderr
+
+
+def test_a_bench_missing_its_input_says_what_to_add(cli):
+    for args, needs in ((("-m", "gpt-image-2"), "--prompt"), (("-m", "whisper-tiny.en"), "--file")):
+        r = cli("bench", *args)
+        assert r.code == 2
+        error, hint = r.stderr.strip().splitlines()
+        assert needs in error and hint.startswith("hint: aigw bench ") and needs in hint, r.stderr
