@@ -71,6 +71,7 @@ def _failed(ctx: Context, result: RunResult, exc: OutputNotWritten) -> NoReturn:
     STATE.info(cost_line(result))
     cost = format_usd(result.cost_usd)
     exc.hint = f"the result (cost {cost}) is kept in the cache: " + ", ".join(result.paths)
+    exc.run_id, exc.attempts = result.id, tuple(result.attempts)  # for --json's failure object
     raise exc
 
 
