@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -74,3 +76,53 @@ def test_a_run_log_on_a_full_disk_says_the_disk_is_full(cli, fake_openai, small_
     assert r.code == 1, r.stderr
     assert f"the run log {small_fs / 'cache' / 'aigw.db'} cannot grow: the disk is full" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr and fake_openai.count() == 1  # refused before any request
+
+
+class _EchoAll(BaseHTTPRequestHandler):
+    """An upstream that sends back, in a 401, the path and every header it received."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = json.dumps({"error": {"message": f"bad {self.path} {dict(self.headers)}"}}).encode()
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def echo_all() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoAll)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_credentials_in_base_url_and_cookie_headers_echoed_back_appear_nowhere(cli, config_file, cache_dir, echo_all):
+    secrets = ["pw5ecret", "qk5ecret", "sg5ecret", "cd5ecret", "ck5ecret", "ss5ecret"]
+    config_file.parent.mkdir(parents=True, exist_ok=True)
+    config_file.write_text(
+        "[providers.hostile]\ntype = \"openai\"\nauth = \"none\"\nmodels = [\"gpt-image-2\"]\n"
+        f"base_url = \"http://bob:pw5ecret@{echo_all}/v1?api_key=qk5ecret&sig=sg5ecret&code=cd5ecret\"\n"
+        "headers = { \"Cookie\" = \"ck5ecret\", \"X-Password\" = \"ss5ecret\" }\n")
+    for flags in ((), ("-v",), ("--json",)):
+        r = cli.subprocess(*IMG, *flags)
+        assert r.code == 4, r.stderr
+        assert "HTTP 401: bad /v1" in r.stderr, r.stderr  # the echo did reach the messages
+        for secret in secrets:
+            assert secret not in r.stdout + r.stderr, (secret, flags, r.stdout + r.stderr)
+    show = cli.subprocess("config", "show")
+    assert show.code == 0 and not [s for s in secrets if s in show.stdout + show.stderr], show.stdout
+    dump = "\n".join(repr(tuple(row)) for t in ("runs", "attempts")
+                     for row in db_rows(cache_dir, f"SELECT * FROM {t}"))  # noqa: S608
+    assert "HTTP 401" in dump and not [s for s in secrets if s in dump], dump
