@@ -10,6 +10,7 @@ import contextlib
 import email.utils
 import ipaddress
 import re
+import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -289,13 +290,18 @@ MAX_REDIRECTS = 5
 def private_host(url: httpx.URL) -> bool:
     """A loopback, private, link-local or otherwise non-public address (169.254.169.254 is the cloud
     metadata service). Names are not resolved: a public name that resolves inward is not caught."""
-    host = url.host.lower()
+    host = url.host.lower().rstrip(".")
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
-        ip = ipaddress.ip_address(host)
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(host)
     except ValueError:
-        return False
+        # The resolver takes legacy IPv4 forms ipaddress does not: 2130706433, 0x7f000001, 127.1,
+        # 0177.0.0.1 and 0 all reach this machine.
+        try:
+            ip = ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return False
     return not ip.is_global or ip.is_multicast
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import db_rows
+from tests.hostile.conftest import KEY_ENV, configure
 
 IMG = ("generate", "a pear", "-m", "gpt-image-2")
 
@@ -126,3 +127,13 @@ def test_credentials_in_base_url_and_cookie_headers_echoed_back_appear_nowhere(c
     dump = "\n".join(repr(tuple(row)) for t in ("runs", "attempts")
                      for row in db_rows(cache_dir, f"SELECT * FROM {t}"))  # noqa: S608
     assert "HTTP 401" in dump and not [s for s in secrets if s in dump], dump
+
+
+def test_an_image_url_at_a_numeric_loopback_address_is_refused(cli, config_file, hostile, healthy):
+    """2130706433 is 127.0.0.1 to the resolver: not the provider's host as written, so refused."""
+    hostile.mode = "url-numeric-loopback"
+    configure(config_file, hostile, healthy)
+    r = cli.subprocess(*IMG, env=KEY_ENV)
+    assert r.code == 0, r.stderr
+    assert "refused an image url on a private address (2130706433)" in r.stderr and "at backup" in r.stderr
+    assert hostile.count("/files/") == 0
