@@ -137,3 +137,16 @@ def test_an_image_url_at_a_numeric_loopback_address_is_refused(cli, config_file,
     assert r.code == 0, r.stderr
     assert "refused an image url on a private address (2130706433)" in r.stderr and "at backup" in r.stderr
     assert hostile.count("/files/") == 0
+
+
+def test_stdin_on_a_full_cache_is_one_line_and_leaves_no_spool(cli, fake_openai, small_fs, speech_wav, tmp_path):
+    cache = small_fs / "cache"
+    env = {"AIGW_CACHE_DIR": str(cache), **_rescue_env(tmp_path)}
+    assert cli.subprocess(*IMG, env=env).code == 0  # the run log exists and has room to spare
+    _fill(small_fs, 40)
+    r = cli.subprocess("transcribe", "-", "-m", "whisper-1", input=speech_wav.read_bytes(), env=env)
+    assert r.code == 1, r.stderr
+    assert f"cannot spool standard input to {cache / 'tmp'}: No space left on device" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and "unexpected" not in r.stderr
+    assert list((cache / "tmp").iterdir()) == []
+    assert fake_openai.count("/audio/transcriptions") == 0
