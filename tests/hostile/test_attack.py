@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -150,3 +151,21 @@ def test_stdin_on_a_full_cache_is_one_line_and_leaves_no_spool(cli, fake_openai,
     assert "Traceback" not in r.stderr and "unexpected" not in r.stderr
     assert list((cache / "tmp").iterdir()) == []
     assert fake_openai.count("/audio/transcriptions") == 0
+
+
+@pytest.mark.parametrize("args", [IMG, (*IMG, "--json"), ("transcribe", "SPEECH", "-m", "whisper-1"),
+                                  ("transcribe", "SPEECH", "-m", "whisper-1", "--json")])
+def test_a_stdout_that_cannot_take_the_data_is_exit_7_like_o(fake_openai, cache_dir, speech_wav, args):
+    """`aigw generate ... > /dev/full`: stdout is the delivery; the result stays in the cache."""
+    argv = [str(speech_wav) if a == "SPEECH" else a for a in args]
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run([sys.executable, "-m", "aigw", *argv], stdout=full, stderr=subprocess.PIPE,
+                              env=dict(os.environ), timeout=120)
+    err = proc.stderr.decode()
+    assert proc.returncode == 7, err
+    assert "could not write to stdout: No space left on device" in err and "Traceback" not in err, err
+    assert "Exception ignored" not in err and err.count("aigw: error:") == 1, err
+    cached = [r["path"] for r in db_rows(cache_dir, "SELECT path FROM files")]
+    assert len(cached) == 1 and Path(cached[0]).is_file() and cached[0] in err
+    run = db_rows(cache_dir, "SELECT status, exit_code, delivery_error FROM runs")[0]
+    assert (run["status"], run["exit_code"]) == ("ok", 7) and "stdout" in run["delivery_error"]
