@@ -3,18 +3,21 @@ each through the real entry point against a loopback server."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from tests.fakes.openai import FakeOpenAI, png_bytes
 from tests.helpers import db_rows
 from tests.hostile.conftest import KEY_ENV, configure
 
@@ -169,3 +172,76 @@ def test_a_stdout_that_cannot_take_the_data_is_exit_7_like_o(fake_openai, cache_
     assert len(cached) == 1 and Path(cached[0]).is_file() and cached[0] in err
     run = db_rows(cache_dir, "SELECT status, exit_code, delivery_error FROM runs")[0]
     assert (run["status"], run["exit_code"]) == ("ok", 7) and "stdout" in run["delivery_error"]
+
+
+def _gzip_bomb() -> bytes:
+    """256 MiB of JSON that never closes its string, gzip-compressed to about 256 KB."""
+    comp = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [comp.compress(b'{"data": [{"b64_json": "')]
+    block = b"A" * (1 << 20)
+    parts += [comp.compress(block) for _ in range(256)]
+    return b"".join([*parts, comp.flush()])
+
+
+class _Compressed(BaseHTTPRequestHandler):
+    """Answers every POST with `server.body` under `server.encoding`."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = self.server.body  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Encoding", self.server.encoding)  # type: ignore[attr-defined]
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def compressed() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Compressed)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _configure_compressed(config_file: Path, server: ThreadingHTTPServer, healthy: FakeOpenAI | None = None) -> None:
+    text = (f"[providers.zipped]\ntype = \"openai\"\nbase_url = \"http://127.0.0.1:{server.server_address[1]}/v1\"\n"
+            "auth = \"none\"\nmodels = [\"gpt-image-2\"]\n")
+    if healthy is not None:
+        text += (f"[providers.backup]\ntype = \"openai\"\nbase_url = \"{healthy.base_url}\"\nauth = \"none\"\n"
+                 "models = [\"gpt-image-2\"]\n")
+    config_file.parent.mkdir(parents=True, exist_ok=True)
+    config_file.write_text(text)
+
+
+def test_a_gzip_bomb_is_refused_at_the_cap_and_fails_over(cli, config_file, compressed, healthy):
+    compressed.body, compressed.encoding = _gzip_bomb(), "gzip"  # type: ignore[attr-defined]
+    _configure_compressed(config_file, compressed, healthy)
+    started = time.monotonic()
+    r = cli.subprocess(*IMG, "--timeout", "20")
+    assert r.code == 0, r.stderr
+    assert "over the 64 MiB limit once decompressed" in r.stderr and "at backup" in r.stderr, r.stderr
+    assert time.monotonic() - started < 10  # was: 256 MiB and more inflated in memory, past --timeout
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "deflate-raw"])
+def test_a_compressed_reply_is_still_read(cli, config_file, compressed, encoding):
+    payload = json.dumps({"created": 1, "data": [{"b64_json": base64.b64encode(png_bytes(8, 8, (1, 2, 3))).decode()}]})
+    wbits = {"gzip": 31, "deflate": 15, "deflate-raw": -15}[encoding]
+    comp = zlib.compressobj(6, zlib.DEFLATED, wbits)
+    compressed.body = comp.compress(payload.encode()) + comp.flush()  # type: ignore[attr-defined]
+    compressed.encoding = encoding.removesuffix("-raw")  # type: ignore[attr-defined]
+    _configure_compressed(config_file, compressed)
+    r = cli.subprocess(*IMG)
+    assert r.code == 0, r.stderr
+    assert Path(r.stdout.strip()).read_bytes() == png_bytes(8, 8, (1, 2, 3))
