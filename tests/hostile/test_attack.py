@@ -245,3 +245,18 @@ def test_a_compressed_reply_is_still_read(cli, config_file, compressed, encoding
     r = cli.subprocess(*IMG)
     assert r.code == 0, r.stderr
     assert Path(r.stdout.strip()).read_bytes() == png_bytes(8, 8, (1, 2, 3))
+
+
+def test_a_result_nowhere_can_take_is_exit_10_naming_what_was_lost(cli, fake_openai, cache_dir, tmp_path):
+    """$TMPDIR is where the rescue goes (README), not whatever tempfile falls back to (/tmp, the
+    working directory), and when it cannot take the result either: exit 10, one line with the cost."""
+    today = time.strftime("%Y-%m-%d")
+    (cache_dir / "results").mkdir(parents=True)
+    (cache_dir / "results" / today).write_text("in the way")
+    not_a_dir = tmp_path / "tmpdir-is-a-file"
+    not_a_dir.write_text("in the way too")
+    r = cli.subprocess(*IMG, env={"TMPDIR": str(not_a_dir)})
+    assert r.code == 10, r.stderr
+    assert "lost 1 result(s) of run" in r.stderr and "cost $" in r.stderr and "unexpected" not in r.stderr, r.stderr
+    run = db_rows(cache_dir, "SELECT status, exit_code FROM runs")[0]
+    assert (run["status"], run["exit_code"]) == ("failed", 10)
