@@ -55,10 +55,38 @@ def forget() -> None:
 
 
 def register_header(name: str, value: str) -> None:
-    """Header values that carry credentials (auth, key, token, secret) are secrets as a whole."""
-    if any(word in name.lower() for word in ("auth", "key", "token", "secret")):
+    """Header values that carry credentials (a credential name such as auth, key, token, secret,
+    cookie, password; or a value shaped like one) are secrets as a whole."""
+    from aigw.settings.masking import secret_header
+
+    if secret_header(name, value):
         register(value)
         register(value.split()[-1] if value.split() else None)  # "Bearer X": X alone too
+
+
+def register_url(url: str | None) -> None:
+    """A base URL's credentials are sent too: the password (or a token as the user name) and each
+    query value whose name or shape says credential."""
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    from aigw.settings.masking import is_secret_name, looks_like_secret
+
+    if not url:
+        return
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return
+    if "@" in parts.netloc:
+        userinfo = parts.netloc.rsplit("@", 1)[0]
+        user, _, password = userinfo.partition(":")
+        for value in (password, user if not password else None):
+            if value:
+                register(value)
+                register(unquote(value))
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if is_secret_name(name) or name.lower() in ("sig", "code") or looks_like_secret(value):
+            register(value)
 
 
 def redact(text: str) -> str:

@@ -57,7 +57,7 @@ def command(
 ) -> None:
     from aigw.cli.common import make_context, read_stdin_text, run_async
     from aigw.cli.output import cost_line, print_json, print_lines, render_plan, run_json, stdout_is_tty
-    from aigw.cli.save import deliver_images, format_from_output
+    from aigw.cli.save import deliver_images, format_from_output, stdout_data
     from aigw.errors import UsageError
     from aigw.services.defaults import default_model
     from aigw.services.generate import generate
@@ -95,10 +95,11 @@ def command(
         return
     paths = deliver_images(ctx, result, output)
     STATE.info(cost_line(result))
-    if as_json:
-        print_json(run_json(result, paths=paths, cache_paths=result.paths))
-    elif output != "-":
-        print_lines(paths)
+    with stdout_data(ctx, result):
+        if as_json:
+            print_json(run_json(result, paths=paths, cache_paths=result.paths))
+        elif output != "-":
+            print_lines(paths)
 
 
 def _is_ratio(value: str) -> bool:

@@ -126,5 +126,10 @@ def run(argv: list[str] | None = None) -> None:
             from aigw.cli.output import print_json
             from aigw.cli.schema import failure_json
 
-            print_json(failure_json(exc, code, message, hint))
+            try:
+                print_json(failure_json(exc, code, message, hint))
+            except OSError:  # stdout itself is what failed (> /dev/full): stderr has said it all
+                from aigw.cli.save import discard_stdout
+
+                discard_stdout()
     sys.exit(code)

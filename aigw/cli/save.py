@@ -3,7 +3,10 @@ write there means: the result stays in the cache, the run log says why, exit 7."
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -41,6 +44,7 @@ def deliver_images(ctx: Context, result: RunResult, output: str | None) -> list[
         except BrokenPipeError:
             raise
         except OSError as exc:  # e.g. > /dev/full
+            discard_stdout()
             _failed(ctx, result, OutputNotWritten(f"could not write to stdout: {exc.strerror or exc}"))
         return []
     items = [(Path(p).name, Path(p).read_bytes()) for p in result.paths]
@@ -65,12 +69,37 @@ def _deliver(ctx: Context, result: RunResult, output: str, items: list[tuple[str
     return [str(p) for p in written if not delivery.is_stdout(p)]
 
 
-def _failed(ctx: Context, result: RunResult, exc: OutputNotWritten) -> NoReturn:
+@contextmanager
+def stdout_data(ctx: Context, result: RunResult) -> Iterator[None]:
+    """stdout carries the data (paths, the transcript, JSON): a stdout that cannot take it
+    (`> /dev/full`, a disk that filled) is a delivery failure like `-o`'s, exit 7."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        discard_stdout()
+        _failed(ctx, result, OutputNotWritten(f"could not write to stdout: {exc.strerror or exc}"), cost_shown=True)
+
+
+def discard_stdout() -> None:
+    """What stdout still buffers would fail again at exit (a second error, exit 120): send it nowhere."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError, AttributeError):  # not a real file (tests swap in a buffer)
+        pass
+
+
+def _failed(ctx: Context, result: RunResult, exc: OutputNotWritten, *, cost_shown: bool = False) -> NoReturn:
     """Exit 7: the error, the cost line and where the result is kept."""
     _record_failure(ctx, result.id, exc)
-    STATE.info(cost_line(result))
+    if not cost_shown:
+        STATE.info(cost_line(result))
     cost = format_usd(result.cost_usd)
     exc.hint = f"the result (cost {cost}) is kept in the cache: " + ", ".join(result.paths)
+    exc.run_id, exc.attempts = result.id, tuple(result.attempts)  # for --json's failure object
     raise exc
 
 

@@ -51,7 +51,7 @@ def command(
 ) -> None:
     from aigw.cli.common import make_context, run_async
     from aigw.cli.output import cost_line, print_json, render_plan, run_json, stdout_is_tty
-    from aigw.cli.save import deliver_text, format_from_output
+    from aigw.cli.save import deliver_text, format_from_output, stdout_data
     from aigw.errors import UsageError
     from aigw.redact import neutralise
     from aigw.services.audio_input import spool_stdin
@@ -91,15 +91,17 @@ def command(
     result, body = outcome
     written = deliver_text(ctx, result, body, output)
     STATE.info(cost_line(result))
-    if as_json:
-        print_json(run_json(result, paths=[written] if written else result.paths, cache_paths=result.paths, body=body))
-    elif output not in (None, "-"):
-        if written:  # None: written to stdout itself (-o /dev/stdout)
-            print(written)
-    else:
-        if stdout_is_tty():
-            # Upstream text must not drive the terminal (a title change, a cleared screen); a pipe or
-            # file gets the transcript unchanged.
-            body = neutralise(body, keep_lines=True)
-        sys.stdout.write(body if body.endswith("\n") else body + "\n")
-        sys.stdout.flush()
+    with stdout_data(ctx, result):
+        if as_json:
+            print_json(run_json(result, paths=[written] if written else result.paths, cache_paths=result.paths,
+                                body=body))
+        elif output not in (None, "-"):
+            if written:  # None: written to stdout itself (-o /dev/stdout)
+                print(written)
+        else:
+            if stdout_is_tty():
+                # Upstream text must not drive the terminal (a title change, a cleared screen); a pipe or
+                # file gets the transcript unchanged.
+                body = neutralise(body, keep_lines=True)
+            sys.stdout.write(body if body.endswith("\n") else body + "\n")
+            sys.stdout.flush()

@@ -10,7 +10,9 @@ import contextlib
 import email.utils
 import ipaddress
 import re
+import socket
 import time
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -89,8 +91,22 @@ class CappedTransport(httpx.AsyncBaseTransport):
         self.cap = cap
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        # Compressed bodies are decoded here, so the cap counts what would be held: a 2 MB gzip
+        # body can inflate to gigabytes. Only the encodings decoded here are asked for.
+        request.headers["Accept-Encoding"] = "gzip, deflate"
         response = await self.inner.handle_async_request(request)
-        response.stream = _CappedStream(response.stream, self.cap, request.url.host)  # type: ignore[arg-type]
+        host = request.url.host
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        if encoding in ("", "identity"):
+            response.stream = _CappedStream(response.stream, self.cap, host)  # type: ignore[arg-type]
+            return response
+        if encoding not in ("gzip", "x-gzip", "deflate"):
+            await response.aclose()
+            raise errors.MalformedReplyError(f"the reply from {host} is in an encoding not asked for ({encoding[:40]})")
+        del response.headers["content-encoding"]
+        if "content-length" in response.headers:
+            del response.headers["content-length"]
+        response.stream = _InflatedCappedStream(response.stream, self.cap, host, encoding)  # type: ignore[arg-type]
         return response
 
     async def aclose(self) -> None:
@@ -109,6 +125,51 @@ class _CappedStream(httpx.AsyncByteStream):
                 raise errors.MalformedReplyError(f"the reply from {self.host} is over the {self.cap // 2**20} MiB "
                                                  "limit; refused while it streamed in")
             yield chunk
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class _InflatedCappedStream(httpx.AsyncByteStream):
+    """A gzip or deflate body inflated at most 1 MiB at a time, refused once it passes the cap."""
+
+    def __init__(self, inner: Any, cap: int, host: str, encoding: str) -> None:
+        self.inner, self.cap, self.host, self.encoding = inner, cap, host, encoding
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        wbits = 15 if self.encoding == "deflate" else 31  # zlib-wrapped deflate; gzip
+        inflater = zlib.decompressobj(wbits)
+        total, started = 0, False
+        async for chunk in self.inner:
+            data = chunk
+            while data:
+                try:
+                    out = inflater.decompress(data, 1 << 20)
+                except zlib.error as exc:
+                    if not started and wbits == 15:  # some servers send raw deflate
+                        wbits, inflater = -15, zlib.decompressobj(-15)
+                        continue
+                    raise errors.MalformedReplyError(f"the reply from {self.host} is not valid {self.encoding} "
+                                                     f"({exc})") from exc
+                started = True
+                total += len(out)
+                if total > self.cap:
+                    raise errors.MalformedReplyError(f"the reply from {self.host} is over the {self.cap // 2**20} "
+                                                     "MiB limit once decompressed; refused while it streamed in")
+                if out:
+                    yield out
+                if inflater.eof:  # another gzip member may follow
+                    data = inflater.unused_data
+                    if data:
+                        inflater = zlib.decompressobj(wbits)
+                else:
+                    data = inflater.unconsumed_tail
+        rest = inflater.flush()
+        if total + len(rest) > self.cap:
+            raise errors.MalformedReplyError(f"the reply from {self.host} is over the {self.cap // 2**20} "
+                                             "MiB limit once decompressed; refused while it streamed in")
+        if rest:
+            yield rest
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -289,13 +350,18 @@ MAX_REDIRECTS = 5
 def private_host(url: httpx.URL) -> bool:
     """A loopback, private, link-local or otherwise non-public address (169.254.169.254 is the cloud
     metadata service). Names are not resolved: a public name that resolves inward is not caught."""
-    host = url.host.lower()
+    host = url.host.lower().rstrip(".")
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
-        ip = ipaddress.ip_address(host)
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(host)
     except ValueError:
-        return False
+        # The resolver takes legacy IPv4 forms ipaddress does not: 2130706433, 0x7f000001, 127.1,
+        # 0177.0.0.1 and 0 all reach this machine.
+        try:
+            ip = ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return False
     return not ip.is_global or ip.is_multicast
 
 

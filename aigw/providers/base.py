@@ -92,6 +92,7 @@ class ProviderBase:
         redact.register(self.api_key)
         for header, value in (settings.headers or {}).items():
             redact.register_header(header, value)
+        redact.register_url(self.base_url)
 
     @property
     def http(self) -> httpx.AsyncClient:

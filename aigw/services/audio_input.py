@@ -7,6 +7,7 @@ an hour of audio costs milliseconds. A WAV's data chunk is checked against the f
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 import sys
@@ -38,7 +39,14 @@ def spool_stdin(cache_dir: Path) -> Path:
     """Named for its process (`stdin-<pid>-<start>-<hex>`), so that the next aigw removes the spool of
     one that was killed (store/recovery.py)."""
     dest = cache_dir / SPOOL_DIR / f"stdin-{owner.file_tag()}-{uuid.uuid4().hex}"
-    size = spool(sys.stdin.buffer, dest, cache_dir=cache_dir)
+    try:
+        size = spool(sys.stdin.buffer, dest, cache_dir=cache_dir)
+    except OSError as exc:  # disk full, cache not writable: nothing sent yet, nothing left behind
+        with contextlib.suppress(OSError):
+            dest.unlink(missing_ok=True)
+        raise errors.AigwError(f"cannot spool standard input to {dest.parent}: {exc.strerror or exc}",
+                               hint="free space in the cache directory, or give the audio as a file path "
+                                    "instead of '-'") from exc
     if size == 0:
         dest.unlink(missing_ok=True)
         raise errors.UsageError("no audio on standard input", hint="pipe a file in: aigw transcribe - < talk.mp3")

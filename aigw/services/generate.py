@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from aigw import errors
 from aigw.catalog import pricing
 from aigw.catalog.schema import Model
 from aigw.errors import UsageError
@@ -167,5 +168,9 @@ async def _run(ctx: Context, req: ImageRequest, options: RunOptions, plan: Plan[
     )
     log.finish_run(result)
     kept[-1].commit()
-    kept[-1].settle(result, output, add_suffix=True)
+    try:
+        kept[-1].settle(result, output, add_suffix=True)
+    except errors.AigwError as exc:  # exit 9 or 10: the run was logged, --json names it
+        exc.run_id, exc.attempts = result.id, tuple(result.attempts)
+        raise
     return result

@@ -45,7 +45,10 @@ class Pending:
 
 
 def rescue_dir() -> Path:
-    return Path(tempfile.gettempdir()) / f"aigw-rescue-{os.getuid()}"
+    """`$TMPDIR`, else /tmp (README). Not tempfile.gettempdir(): it silently moves on to /var/tmp or
+    the working directory, and raises when none of them can take a file, exactly when this is needed."""
+    base = os.environ.get("TMPDIR") or ("/tmp" if os.name == "posix" else tempfile.gettempdir())  # noqa: S108
+    return Path(base) / f"aigw-rescue-{os.getuid()}"
 
 
 class Keeper:

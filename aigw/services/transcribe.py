@@ -134,7 +134,11 @@ async def _run(ctx: Context, req: TranscribeRequest, options: RunOptions, plan: 
     )
     log.finish_run(result)
     kept[-1].commit()
-    kept[-1].settle(result, output, add_suffix=False)
+    try:
+        kept[-1].settle(result, output, add_suffix=False)
+    except errors.AigwError as exc:  # exit 9 or 10: the run was logged, --json names it
+        exc.run_id, exc.attempts = result.id, tuple(result.attempts)
+        raise
     return result, saved["body"]
 
 

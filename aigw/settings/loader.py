@@ -190,6 +190,7 @@ def register_secrets(settings: Any) -> None:
             redact.register(provider.api_key.get_secret_value())
         for name, value in (provider.headers or {}).items():
             redact.register_header(name, value)
+        redact.register_url(provider.base_url)
 
 
 def _first_layer(layers: list[Layer], provider: str) -> Layer | None:

@@ -58,10 +58,15 @@ def mask_url(url: str) -> str:
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
-        if any(is_secret_name(k) or looks_like_secret(v) for k, v in pairs):
-            query = urlencode([(k, mask(v) if is_secret_name(k) or looks_like_secret(v) else v) for k, v in pairs],
+        if any(_secret_param(k, v) for k, v in pairs):
+            query = urlencode([(k, mask(v) if _secret_param(k, v) else v) for k, v in pairs],
                               safe="*…")
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _secret_param(name: str, value: str) -> bool:
+    # sig: an Azure SAS signature; code: an Azure Functions key.
+    return is_secret_name(name) or name.lower() in ("sig", "code") or looks_like_secret(value)
 
 
 def masked(dotted: str, value: Any) -> Any:

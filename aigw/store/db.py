@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -33,10 +34,19 @@ def run_log_error(path: Path, exc: sqlite3.Error) -> errors.RunLogError:
     if "locked" in low or "busy" in low:
         return errors.RunLogError(f"the run log {path} stayed locked for {BUSY_TIMEOUT_MS / 1000:g} s ({text})",
                                   hint="another aigw process is holding it; try again")
-    if "full" in low:
+    if "full" in low or ("disk i/o" in low and _disk_nearly_full(path.parent)):
+        # A full tmpfs fails SQLite's shared-memory file as "disk I/O error", not "database or disk is full".
         return errors.RunLogError(f"the run log {path} cannot grow: the disk is full",
                                   hint=f"free space on the disk that holds {path.parent}")
     return errors.RunLogError(f"the run log {path} failed: {text}", hint="run again with -v for the traceback")
+
+
+def _disk_nearly_full(directory: Path) -> bool:
+    try:
+        info = os.statvfs(directory)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return False
+    return info.f_bavail * info.f_frsize < 1 << 20
 
 
 class _Connection(sqlite3.Connection):

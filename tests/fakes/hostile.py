@@ -9,7 +9,7 @@ may point its image `url` at this same host.
 Modes: echo-401, echo-400, echo-429, echo-500-text (the Authorization / api-key header sent back,
 with escape sequences and several lines), trickle, redirect-loop, image-redirect-loop, endless-json,
 json-list, data-not-list, data-strings, url-int, url-invalid, url-private, url-link-local,
-url-self, url-trickle, empty-transcript, escape-transcript, ok-image.
+url-self, url-numeric-loopback (this host as 2130706433), url-trickle, empty-transcript, escape-transcript, ok-image.
 """
 
 from __future__ import annotations
@@ -103,6 +103,7 @@ class _Handler(BaseHTTPRequestHandler):
             "url-private": {"url": "http://10.1.2.3/files/a.png"},
             "url-link-local": {"url": "http://169.254.169.254/latest/meta-data/"},
             "url-self": {"url": f"{base}/files/a.png"},
+            "url-numeric-loopback": {"url": base.replace("127.0.0.1", "2130706433") + "/files/a.png"},
             "image-redirect-loop": {"url": f"{base}/files/loop"},
             "url-trickle": {"url": f"{base}/files/trickle.png"},
         }.get(mode, {})

@@ -25,7 +25,7 @@ def _results(cache_dir: Path) -> list[Path]:
 def rescue_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     tmp = tmp_path / "tmpdir"
     tmp.mkdir()
-    monkeypatch.setattr("tempfile.tempdir", str(tmp))
+    monkeypatch.setenv("TMPDIR", str(tmp))  # the rescue place is $TMPDIR, else /tmp (README)
     return tmp / f"aigw-rescue-{os.getuid()}"
 
 
