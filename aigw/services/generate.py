@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 
-from aigw import errors
 from aigw.catalog import pricing
 from aigw.catalog.schema import Model
 from aigw.errors import UsageError
@@ -166,11 +165,5 @@ async def _run(ctx: Context, req: ImageRequest, options: RunOptions, plan: Plan[
         prompt=req.prompt, size=item.call.size, quality=item.call.quality,
         revised_prompt=next((i.revised_prompt for i in outcome.value.images if i.revised_prompt), None),
     )
-    log.finish_run(result)
-    kept[-1].commit()
-    try:
-        kept[-1].settle(result, output, add_suffix=True)
-    except errors.AigwError as exc:  # exit 9 or 10: the run was logged, --json names it
-        exc.run_id, exc.attempts = result.id, tuple(result.attempts)
-        raise
+    kept[-1].finish(result, output, add_suffix=True)
     return result

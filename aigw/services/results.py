@@ -111,6 +111,17 @@ class Keeper:
                     item.part.unlink()
             item.part = None
 
+    def finish(self, result: RunResult, output: str | None, *, add_suffix: bool) -> None:
+        """End a served run: its record joins the group, one commit, the files into place, then
+        anything the cache could not take kept elsewhere (the error names the logged run)."""
+        self.log.finish_run(result)
+        self.commit()
+        try:
+            self.settle(result, output, add_suffix=add_suffix)
+        except errors.AigwError as exc:  # exit 9 or 10: the run was logged, --json names it
+            exc.run_id, exc.attempts = result.id, tuple(result.attempts)
+            raise
+
     def settle(self, result: RunResult, output: str | None, *, add_suffix: bool) -> None:
         """When a result could not be kept in the cache: keep it elsewhere (exit 9) or say plainly
         that it is lost (exit 10). Does nothing when the cache took everything."""

@@ -132,13 +132,7 @@ async def _run(ctx: Context, req: TranscribeRequest, options: RunOptions, plan: 
         attempts=outcome.attempts, warnings=cand.warnings, substituted=cand.substitution is not None,
         text=value.text, format=req.format, language=value.language, duration_s=value.duration_s,
     )
-    log.finish_run(result)
-    kept[-1].commit()
-    try:
-        kept[-1].settle(result, output, add_suffix=False)
-    except errors.AigwError as exc:  # exit 9 or 10: the run was logged, --json names it
-        exc.run_id, exc.attempts = result.id, tuple(result.attempts)
-        raise
+    kept[-1].finish(result, output, add_suffix=False)
     return result, saved["body"]
 
 
