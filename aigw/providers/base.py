@@ -93,6 +93,29 @@ class ProviderBase:
         for header, value in (settings.headers or {}).items():
             redact.register_header(header, value)
         redact.register_url(self.base_url)
+        self._check_header_values()
+
+    def _check_header_values(self) -> None:
+        """A key or header value that cannot go in an HTTP header (a pasted curly quote, an 'é') is a
+        configuration error before anything is sent, not a malformed reply retried against the circuit.
+        The message names where the value came from, never the value."""
+        from aigw.errors import ConfigError
+        from aigw.settings.keys import overriding_variables
+
+        key = self.api_key
+        if key is not None and not key.isascii():
+            variables = overriding_variables(self.name)
+            where = " or ".join(variables) if variables else f"the keys file entry for {self.name}"
+            raise ConfigError(f"{self.name}: the API key ({where}) has a non-ASCII character, which cannot be "
+                              "sent in an HTTP header",
+                              hint=(f"re-enter it: set {where} again, or unset it and run "
+                                    f"'aigw config keys set {self.name}'" if variables
+                                    else f"re-enter it: 'aigw config keys set {self.name}'"))
+        for header, value in (self.settings.headers or {}).items():
+            if not (header.isascii() and value.isascii()):
+                raise ConfigError(f"{self.name}: providers.{self.name}.headers has a non-ASCII character in "
+                                  f"header {header.encode('ascii', 'replace').decode()!r}, which cannot be sent",
+                                  hint=f"re-enter the value in [providers.{self.name}] headers in the config file ('aigw config path')")
 
     @property
     def http(self) -> httpx.AsyncClient:

@@ -145,3 +145,37 @@ def test_bench_in_a_pipe_prints_milliseconds(cli, speech_wav):
     provider, ok, p50, p95, cost = row.split("\t")
     assert (provider, ok, cost) == ("local", "1/1", "0")
     assert p50.isdigit() and p95.isdigit() and int(p50) > 10
+
+
+# ---- a key or header value that cannot go in an HTTP header ------------------------------------
+
+
+def test_a_non_ascii_key_is_a_config_error_before_any_request(cli, fake_openai, monkeypatch, config_file):
+    key = "sk-abc\u2019"  # pasted with a curly quote
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    r = cli("generate", "x", "-m", "gpt-image-2")
+    assert r.code == 3, r.stderr
+    assert "openai" in r.stderr and "OPENAI_API_KEY" in r.stderr and "aigw config keys set openai" in r.stderr
+    assert key not in r.stderr and key not in r.stdout and "malformed" not in r.stderr
+    assert fake_openai.requests == []
+    # No circuit was touched: with a good key the next run goes through.
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    assert cli("generate", "x", "-m", "gpt-image-2").code == 0
+    row = next(m for m in json.loads(cli("models", "--json").stdout) if m["id"] == "gpt-image-2")
+    assert row["providers"][0]["circuit"] != "open"
+
+
+def test_a_non_ascii_key_in_the_keys_file_names_the_keys_file(cli, fake_openai, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY")
+    assert cli("config", "keys", "set", "openai", input="sk-caf\u00e9\n").code == 0
+    r = cli("generate", "x", "-m", "gpt-image-2")
+    assert r.code == 3 and "keys file" in r.stderr and "sk-caf" not in r.stderr
+    assert fake_openai.requests == []
+
+
+def test_a_non_ascii_header_value_from_config_is_a_config_error(cli, fake_openai, config_file):
+    config_file.parent.mkdir(parents=True)
+    config_file.write_text('[providers.openai]\nheaders = { "x-gw-key" = "caf\u00e9" }\n', encoding="utf-8")
+    r = cli("generate", "x", "-m", "gpt-image-2")
+    assert r.code == 3 and "providers.openai.headers" in r.stderr and "x-gw-key" in r.stderr, r.stderr
+    assert fake_openai.requests == []
