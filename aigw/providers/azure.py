@@ -61,7 +61,7 @@ class AzureOpenAIProvider(OpenAIProvider):
             if not deployment:
                 raise errors.ConfigError(f"{self.name}: no deployment for {path}")
             root += "/deployments/" + quote(deployment, safe="")
-        return f"{root}/{path.lstrip('/')}?api-version={quote(self.api_version, safe='')}"
+        return self.with_base_query(f"{root}/{path.lstrip('/')}", {"api-version": self.api_version})
 
     def upstream_model(self, deployment: str) -> str:
         """The catalog id the user mapped to this deployment (the deployment itself if unmapped)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from aigw import redact
 from aigw.clock import Clock, SystemClock
@@ -86,13 +87,18 @@ class ProviderBase:
         self.settings = settings
         self.client = client  # None only while preparing a plan, when nothing is sent
         self.clock = clock or SystemClock()
-        self.base_url = strip_version((settings.base_url or self.default_base_url).rstrip("/"), self.path_versions)
+        # A base URL may carry a query a gateway needs (?api-version=..., ?key=...): the base_url kept
+        # here is the part paths are joined to; every request URL gets the query back from endpoint().
+        given = settings.base_url or self.default_base_url
+        self.base_query = urlsplit(given).query if given else ""
+        given = urlunsplit(urlsplit(given)._replace(query="", fragment="")) if given else given
+        self.base_url = strip_version(given.rstrip("/"), self.path_versions)
         self.on_job: JobListener | None = None
         self.events: EventSink = no_events  # what the run is waiting on (queue status), for a status line
         redact.register(self.api_key)
         for header, value in (settings.headers or {}).items():
             redact.register_header(header, value)
-        redact.register_url(self.base_url)
+        redact.register_url(settings.base_url or self.default_base_url)
         self._check_header_values()
 
     def _check_header_values(self) -> None:
@@ -116,6 +122,25 @@ class ProviderBase:
                 raise ConfigError(f"{self.name}: providers.{self.name}.headers has a non-ASCII character in "
                                   f"header {header.encode('ascii', 'replace').decode()!r}, which cannot be sent",
                                   hint=f"re-enter the value in [providers.{self.name}] headers in the config file ('aigw config path')")
+
+    def endpoint(self, path: str, query: dict[str, str] | None = None) -> str:
+        """The one way a request URL is made from the base URL: `path` joined to the base's path, the
+        base's own query kept, merged with `query` (this provider's own parameters win a clash)."""
+        return self.with_base_query(self.base_url + "/" + path.lstrip("/") if path else self.base_url, query)
+
+    def with_base_query(self, url: str, query: dict[str, str] | None = None) -> str:
+        """`url` (on this provider's base, or one it returned for a job) with the base URL's query
+        and `query` merged into its own."""
+        parts = urlsplit(url)
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        for extra in (parse_qsl(self.base_query, keep_blank_values=True), list((query or {}).items())):
+            names = {name for name, _ in extra}
+            pairs = [(n, v) for n, v in pairs if n not in names] + extra
+        if not pairs:
+            return url
+        if not query and not parts.query:
+            return urlunsplit(parts._replace(query=self.base_query))  # kept exactly as given
+        return urlunsplit(parts._replace(query=urlencode(pairs)))
 
     @property
     def http(self) -> httpx.AsyncClient:

@@ -87,7 +87,7 @@ class DeepgramProvider(ProviderBase):
 
         headers = {**self.headers(audio.content_type), "Content-Length": str(audio.size_bytes)}
         with translated(self.name):
-            resp = await self.http.post(f"{self.base_url}/v1/listen", params=self.params(call), content=chunks(),
+            resp = await self.http.post(self.endpoint("/v1/listen", self.params(call)), content=chunks(),
                                         headers=headers, timeout=timeout)
         if resp.status_code >= 400:
             raise classify(resp, self.name)
@@ -99,7 +99,7 @@ class DeepgramProvider(ProviderBase):
         started = self.clock.monotonic()
         try:
             with translated(self.name):
-                resp = await self.http.get(f"{self.base_url}/v1/projects", headers=self.headers(), timeout=timeout)
+                resp = await self.http.get(self.endpoint("/v1/projects"), headers=self.headers(), timeout=timeout)
         except errors.ProviderError as exc:
             return {"reachable": False, "key_accepted": None, "latency_ms": None, "detail": exc.message}
         latency = round((self.clock.monotonic() - started) * 1000, 1)

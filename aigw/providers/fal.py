@@ -219,7 +219,7 @@ class FalProvider(ProviderBase):
             # aigw would have given up on it, instead of running (and billing) it later.
             headers["X-Fal-Request-Timeout"] = str(int(timeout))
         with translated(self.name):
-            resp = await self.http.post(f"{self.base_url}/{model}", json=body, headers=headers,
+            resp = await self.http.post(self.endpoint(model), json=body, headers=headers,
                                         timeout=min(timeout, 60.0))
         if resp.status_code >= 400:
             raise self._error(resp, during="submit", model=model)
@@ -261,7 +261,7 @@ class FalProvider(ProviderBase):
         async def fetch() -> dict[str, Any]:
             try:
                 with translated(self.name):
-                    resp = await self.http.get(urls["status_url"], params={"logs": "0"}, headers=self.headers(),
+                    resp = await self.http.get(self.with_base_query(urls["status_url"], {"logs": "0"}), headers=self.headers(),
                                                timeout=min(30.0, max(timeout, 1.0)))
                 if resp.status_code == 404:
                     raise errors.RetryableError(f"{self.name}: job {rid} not found", provider=self.name, status=404)
@@ -277,7 +277,7 @@ class FalProvider(ProviderBase):
 
         async def send_cancel() -> None:
             with translated(self.name):
-                await self.http.put(urls["cancel_url"], headers=self.headers(), timeout=10.0)
+                await self.http.put(self.with_base_query(urls["cancel_url"]), headers=self.headers(), timeout=10.0)
 
         cancel = poll.once(send_cancel)
 
@@ -301,7 +301,7 @@ class FalProvider(ProviderBase):
         for attempt in range(1, RESULT_TRIES + 1):
             try:
                 with translated(self.name):
-                    resp = await self.http.get(urls["response_url"], headers=self.headers(),
+                    resp = await self.http.get(self.with_base_query(urls["response_url"]), headers=self.headers(),
                                                timeout=min(120.0, max(timeout, 5.0)))
             except errors.RetryableError as exc:
                 if not failed and attempt < RESULT_TRIES:

@@ -78,7 +78,7 @@ class OpenAIProvider(ProviderBase):
         version = "/" + self.base_url.rsplit("/", 1)[-1]
         if re.fullmatch(r"/v\d+(beta|alpha)?\d*", version) and path.startswith(version + "/"):
             path = path[len(version):]  # base_url ".../v1" with a route "/v1/images/...": one /v1
-        return self.base_url + path
+        return self.endpoint(path)
 
     # ---- images ----------------------------------------------------------------------------
 

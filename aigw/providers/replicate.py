@@ -126,7 +126,7 @@ class ReplicateProvider(ProviderBase):
                 encoded = base64.b64encode(fh.read()).decode("ascii")
             return f"data:{audio.content_type};base64,{encoded}", 0
         with open(audio.path, "rb") as fh, translated(self.name):
-            resp = await self.http.post(self.base_url + "/v1/files", headers=self._headers(),
+            resp = await self.http.post(self.endpoint("/v1/files"), headers=self._headers(),
                                         files={"content": (audio.filename, fh, audio.content_type)}, timeout=timeout)
         if resp.status_code >= 400:
             raise self._error(resp)
@@ -146,9 +146,9 @@ class ReplicateProvider(ProviderBase):
             raise errors.RetryableError(f"{self.name}: no time left to create a prediction", provider=self.name)
         name, _, version = provider_model.partition(":")
         if version:
-            url, payload = self.base_url + "/v1/predictions", {"version": version, "input": body}
+            url, payload = self.endpoint("/v1/predictions"), {"version": version, "input": body}
         else:
-            url, payload = f"{self.base_url}/v1/models/{name}/predictions", {"input": body}
+            url, payload = self.endpoint(f"/v1/models/{name}/predictions"), {"input": body}
         headers = self._headers()
         wait = min(MAX_WAIT_S, int(timeout) - 1)
         if wait >= 1:
@@ -186,7 +186,7 @@ class ReplicateProvider(ProviderBase):
         async def fetch() -> dict[str, Any]:
             try:
                 with translated(self.name):
-                    resp = await self.http.get(get_url, headers=self._headers(), timeout=min(30.0, max(timeout, 1.0)))
+                    resp = await self.http.get(self.with_base_query(get_url), headers=self._headers(), timeout=min(30.0, max(timeout, 1.0)))
                 if resp.status_code == 404:  # gone from under us: treat like any other failed poll
                     raise errors.RetryableError(f"{self.name}: prediction {pid} not found", provider=self.name, status=404)
                 if resp.status_code >= 400:
@@ -198,7 +198,7 @@ class ReplicateProvider(ProviderBase):
 
         async def send_cancel() -> None:
             with translated(self.name):
-                await self.http.post(cancel_url, headers=self._headers(), timeout=10.0)
+                await self.http.post(self.with_base_query(cancel_url), headers=self._headers(), timeout=10.0)
 
         cancel = poll.once(send_cancel)
 
@@ -288,7 +288,7 @@ class ReplicateProvider(ProviderBase):
         """`GET /v1/account`: authenticated, free, and names the account the token belongs to."""
         t0 = self.clock.monotonic()
         try:
-            resp = await self.http.get(self.base_url + "/v1/account", headers=self._headers(), timeout=timeout)
+            resp = await self.http.get(self.endpoint("/v1/account"), headers=self._headers(), timeout=timeout)
         except httpx.HTTPError as exc:
             return {"reachable": False, "key_accepted": None, "latency_ms": round((self.clock.monotonic() - t0) * 1000, 1),
                     "detail": f"{type(exc).__name__}: {exc}"}

@@ -195,8 +195,12 @@ class RunPodProvider(ProviderBase):
             headers["Authorization"] = f"Bearer {self.api_key}"
         return headers
 
-    def _url(self, endpoint: str, op: str, job_id: str | None = None) -> str:
-        return f"{self.base_url}/{endpoint}/{op}" + (f"/{job_id}" if job_id else "")
+    def _url(self, endpoint: str, op: str, job_id: str | None = None, query: dict[str, str] | None = None) -> str:
+        return self.endpoint(f"/{endpoint}/{op}" + (f"/{job_id}" if job_id else ""), query)
+
+    def _shown_url(self, endpoint: str, op: str, job_id: str) -> str:
+        """A job's URL as the run log keeps it: without the base URL's query (it may hold a key)."""
+        return f"{self.base_url}/{endpoint}/{op}/{job_id}"
 
     async def _job(self, endpoint: str, inp: dict[str, Any], *, timeout: float, started: float,
                    queue: bool = False) -> tuple[dict[str, Any], int, int]:
@@ -212,12 +216,12 @@ class RunPodProvider(ProviderBase):
             route, url, read = "run", self._url(endpoint, "run"), min(left, SUBMIT_TIMEOUT_S)
         else:
             wait = sync_wait_ms(left)
-            route, url = "runsync", self._url(endpoint, "runsync") + f"?wait={wait}"
+            route, url = "runsync", self._url(endpoint, "runsync", query={"wait": str(wait)})
             read = min(left, wait / 1000 + SYNC_MARGIN_S)
         resp = await self._submit(endpoint, url, body, timeout=max(read, 1.0))
         job = self._job_body(resp)
         job_id = str(job["id"])
-        status_url, cancel_url = self._url(endpoint, "status", job_id), self._url(endpoint, "cancel", job_id)
+        status_url, cancel_url = self._shown_url(endpoint, "status", job_id), self._shown_url(endpoint, "cancel", job_id)
         self.job(job_id, "submitted", endpoint=endpoint, route=route, status_url=status_url, cancel_url=cancel_url)
         received = len(resp.content)
         if job.get("status") not in TERMINAL:
@@ -291,20 +295,20 @@ class RunPodProvider(ProviderBase):
                                    cancel=cancel, provider=self.name, interval=POLL_INTERVAL_S,
                                    max_interval=POLL_MAX_INTERVAL_S)
         except asyncio.CancelledError:
-            self.job(job_id, "cancelled", endpoint=endpoint, status_url=status_url, reason="interrupted")
+            self.job(job_id, "cancelled", endpoint=endpoint, status_url=self._shown_url(endpoint, "status", job_id), reason="interrupted")
             raise
         except errors.ProviderError as exc:
             if exc.code == "job_expired":
-                self.job(job_id, "expired", endpoint=endpoint, status_url=status_url, reason=exc.message)
+                self.job(job_id, "expired", endpoint=endpoint, status_url=self._shown_url(endpoint, "status", job_id), reason=exc.message)
                 raise
             await quietly(cancel())  # poll_until cancels on timeout; any other failure must not leave it running
-            self.job(job_id, "cancelled", endpoint=endpoint, status_url=status_url, reason=exc.message)
+            self.job(job_id, "cancelled", endpoint=endpoint, status_url=self._shown_url(endpoint, "status", job_id), reason=exc.message)
             raise
         return job, poll.bytes
 
     def _finished(self, endpoint: str, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
         status = job.get("status")
-        where = {"endpoint": endpoint, "status_url": self._url(endpoint, "status", job_id)}
+        where = {"endpoint": endpoint, "status_url": self._shown_url(endpoint, "status", job_id)}
         if status == "COMPLETED":
             output = job.get("output")
             cost = output.get("cost") if isinstance(output, dict) else None

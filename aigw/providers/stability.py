@@ -198,7 +198,7 @@ class StabilityProvider(ProviderBase):
 
     async def generate(self, call: ImageCall, *, timeout: float) -> ProviderImages:
         fields, _, call = form_fields(call)
-        url = self.base_url + GENERATE_PATH + endpoint(call.provider_model).path
+        url = self.endpoint(GENERATE_PATH + endpoint(call.provider_model).path)
         requests = []
         for seed in seeds(call.seed, call.n):
             one = dict(fields)
@@ -270,7 +270,7 @@ class StabilityProvider(ProviderBase):
         started = self.clock.monotonic()
         try:
             with translated(self.name):
-                resp = await self.http.get(self.base_url + ACCOUNT_PATH, headers=self.headers("application/json"),
+                resp = await self.http.get(self.endpoint(ACCOUNT_PATH), headers=self.headers("application/json"),
                                            timeout=timeout)
         except errors.ProviderError as exc:
             return {"reachable": False, "key_accepted": None, "latency_ms": None, "detail": exc.message}

@@ -179,3 +179,43 @@ def test_a_non_ascii_header_value_from_config_is_a_config_error(cli, fake_openai
     r = cli("generate", "x", "-m", "gpt-image-2")
     assert r.code == 3 and "providers.openai.headers" in r.stderr and "x-gw-key" in r.stderr, r.stderr
     assert fake_openai.requests == []
+
+
+# ---- a base URL with a query string ---------------------------------------------------------------
+
+
+def test_a_base_url_query_is_kept_and_the_path_joined_before_it(cli, fake_openai, monkeypatch, speech_wav):
+    # A gateway that wants ?api-version=... or ?key=... on every request.
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url + "?api-version=2025-01-01&gw=a%2Fb")
+    assert cli("generate", "x", "-m", "gpt-image-2").code == 0
+    assert cli("transcribe", str(speech_wav), "-m", "whisper-1").code == 0
+    assert cli("models", "--check").code == 0
+    sent = [r for r in fake_openai.requests if r.path.endswith(("/images/generations", "/audio/transcriptions", "/models"))]
+    assert {r.path.rsplit("/", 2)[-1] for r in sent} >= {"generations", "transcriptions", "models"}
+    for r in sent:
+        assert r.path.startswith("/v1/") and "?" not in r.path, r.target
+        assert r.query == {"api-version": "2025-01-01", "gw": "a/b"}, r.target
+
+
+def test_a_base_url_query_is_merged_with_the_providers_own_query(cli, monkeypatch):
+    from tests.fakes.fal import FakeFal
+    from tests.fakes.replicate import FakeReplicate
+
+    monkeypatch.delenv("FAL_REST_HOST", raising=False)
+    with FakeFal() as fake:  # fal polls its status URL with ?logs=0: both queries reach it
+        monkeypatch.setenv("FAL_KEY", "test-key")
+        r = cli("generate", "x", "-m", "flux-schnell", "-p", "fal",
+                env={"AIGW_PROVIDERS__FAL__BASE_URL": fake.base_url + "?gw=1"})
+        assert r.code == 0, r.stderr
+        api = [q for q in fake.requests if not q.path.startswith("/files/")]  # image URLs are the reply's own
+        assert all(q.query.get("gw") == "1" for q in api), [q.target for q in api]
+        polls = [q for q in fake.requests if q.path.endswith("/status")]
+        assert polls and all(q.query == {"gw": "1", "logs": "0"} for q in polls), [q.target for q in polls]
+    with FakeReplicate() as fake:
+        monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_test")
+        monkeypatch.setenv("REPLICATE_POLL_INTERVAL", "0.05")
+        r = cli("generate", "a cat", "-m", "flux-schnell", "-p", "replicate",
+                env={"AIGW_PROVIDERS__REPLICATE__BASE_URL": fake.url + "?gw=1"})
+        assert r.code == 0, r.stderr
+        api = [q for q in fake.requests if q.path.startswith("/v1/")]
+        assert api and all(q.query.get("gw") == "1" for q in api), [q.target for q in api]
