@@ -61,6 +61,7 @@ class Keeper:
         self.pending: list[Pending] = []
         self.cache_error: str | None = None
         self.recorded = False  # the file rows are in the group
+        self.settled = False  # the fallback places were tried and the outcome recorded: once only
 
     def stage(self, blobs: list[tuple[bytes, str]]) -> None:
         """(bytes, extension) of each result: written to temporary names, rows added to the group."""
@@ -129,7 +130,11 @@ class Keeper:
 
     def salvage(self, output: str | None, *, add_suffix: bool) -> None:
         """After a failure elsewhere in the run: the paid result still goes into place or to a
-        fallback place, and stderr says where; the run keeps the failure's own exit code."""
+        fallback place, and stderr says where; the run keeps the failure's own exit code. A keeper
+        that finish() already settled is left alone: its exit 10 (the failure being handled) was
+        recorded with the detailed reason, which a second try would overwrite with this shorter one."""
+        if self.settled:
+            return
         self.commit()
         try:
             self._settle("(its cost is in the run log when the log could record it)", output,
@@ -138,6 +143,7 @@ class Keeper:
             self.ctx.notify("warning: " + exc.message)
 
     def _settle(self, about: str, output: str | None, *, add_suffix: bool, exit_code: int | None = 0) -> None:
+        self.settled = True
         unsaved = [item for item in self.pending if item.placed is None]
         if self.cache_error is None or not unsaved:
             return

@@ -264,3 +264,18 @@ def test_stdin_audio_is_spooled_privately(cli, fake_openai, speech_wav, cache_di
         os.umask(old)
     assert r.code == 0, r.stderr
     assert seen == [0o600, 0o700]
+
+
+def test_exit_10_keeps_the_detailed_reason_in_the_run_log(cli, fake_openai, speech_wav, tmp_path, cache_dir):
+    # The run log says what stderr says: what was lost and why each place failed, not a shorter note.
+    cache_dir.mkdir(parents=True)
+    (cache_dir / "results").write_text("in the way")
+    env = _rescue_env(tmp_path)
+    (tmp_path / "tmpdir" / f"aigw-rescue-{os.getuid()}").write_text("in the way too")
+    r = cli.subprocess(*_audio(speech_wav), "-o", "/dev/full", env=env)
+    assert r.code == 10, r.stderr
+    (error,) = [line for line in r.stderr.splitlines() if line.startswith("aigw: error")]
+    run = _run(cache_dir)
+    assert run["delivery_error"] == error.removeprefix("aigw: error: "), (run["delivery_error"], error)
+    assert "lost" in run["delivery_error"] and "/dev/full" in run["delivery_error"]
+    assert "aigw-rescue" in run["delivery_error"] and "results" in run["delivery_error"]
