@@ -37,10 +37,13 @@ def secure_dir(directory: Path) -> None:
     from aigw.settings.paths import KEYS_DIR, owns
 
     try:
-        if not directory.exists():
+        try:
             directory.mkdir(parents=True, mode=0o700)
-            os.chmod(directory, 0o700)
-        elif owns(directory):
+            os.chmod(directory, 0o700)  # mkdir's mode passes through the umask
+            return
+        except FileExistsError:  # there already, or made this instant by a concurrent aigw
+            pass
+        if owns(directory):
             os.chmod(directory, 0o700)
         elif directory.name == KEYS_DIR:
             raise ConfigError(f"{directory} is not private to you",

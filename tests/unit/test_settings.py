@@ -391,3 +391,23 @@ def test_set_value_keeps_unquoted_text_where_only_text_is_valid(config_file, dot
 def test_set_value_keeps_a_number_where_a_number_is_valid(config_file):
     assert set_value(config_file, "budget.daily_usd", "2.5") == 2.5
     assert "daily_usd = 2.5\n" in config_file.read_text()
+
+
+def test_the_keys_directory_made_by_a_concurrent_aigw_at_the_same_instant_is_no_error(tmp_path, monkeypatch):
+    """Nine `aigw config keys set` at once: another process may create the directory between this
+    one's look and its mkdir; that directory is aigw's own, so it is narrowed, not an error."""
+    import stat
+    from pathlib import Path
+
+    from aigw.settings.files import secure_dir
+
+    target = tmp_path / "config"
+    real_mkdir = Path.mkdir
+
+    def another_process_won(self: Path, *args, **kwargs):
+        real_mkdir(self, 0o755)
+        raise FileExistsError(17, "File exists", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", another_process_won)
+    secure_dir(target)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o700
