@@ -194,11 +194,17 @@ def test_unwritable_cache_puts_the_result_at_the_output_first(cli, fake_openai, 
     assert _files(cache_dir) == [str(out)]
 
 
-def test_nowhere_to_write_is_exit_10_in_one_line(cli, fake_openai, speech_wav, tmp_path, cache_dir):
+def _nowhere_to_write(cache_dir, tmp_path) -> dict[str, str]:
+    """A file where the cache's results/ should be, and another where the rescue directory would go."""
     cache_dir.mkdir(parents=True)
     (cache_dir / "results").write_text("in the way")
     env = _rescue_env(tmp_path)
     (tmp_path / "tmpdir" / f"aigw-rescue-{os.getuid()}").write_text("in the way too")
+    return env
+
+
+def test_nowhere_to_write_is_exit_10_in_one_line(cli, fake_openai, speech_wav, tmp_path, cache_dir):
+    env = _nowhere_to_write(cache_dir, tmp_path)
     r = cli.subprocess(*_audio(speech_wav), "-o", "/dev/full", env=env)
     assert r.code == 10, r.stderr
     errors = [line for line in r.stderr.splitlines() if line.startswith(("aigw: error", "hint"))]
@@ -268,10 +274,7 @@ def test_stdin_audio_is_spooled_privately(cli, fake_openai, speech_wav, cache_di
 
 def test_exit_10_keeps_the_detailed_reason_in_the_run_log(cli, fake_openai, speech_wav, tmp_path, cache_dir):
     # The run log says what stderr says: what was lost and why each place failed, not a shorter note.
-    cache_dir.mkdir(parents=True)
-    (cache_dir / "results").write_text("in the way")
-    env = _rescue_env(tmp_path)
-    (tmp_path / "tmpdir" / f"aigw-rescue-{os.getuid()}").write_text("in the way too")
+    env = _nowhere_to_write(cache_dir, tmp_path)
     r = cli.subprocess(*_audio(speech_wav), "-o", "/dev/full", env=env)
     assert r.code == 10, r.stderr
     (error,) = [line for line in r.stderr.splitlines() if line.startswith("aigw: error")]
