@@ -185,6 +185,10 @@ class RunResult(Frozen):
     attempts: list[Attempt]
     warnings: list[str] = Field(default_factory=list)
     substituted: bool = False
+    # answered from the result cache: no request sent, cost 0, `cache_of` the paid run it came from
+    cache_hit: bool = False
+    cache_of: str | None = None
+    cache_saved_usd: float | None = Field(default=None, exclude=True)  # that run's cost, for stderr
     # image runs
     prompt: str | None = None
     size: str | None = None

@@ -54,6 +54,8 @@ def command(
     dry_run: o.DryRun = False,
     max_cost: o.MaxCost = None,
     allow_unpriced: o.AllowUnpriced = False,
+    cache: o.Cache = None,
+    refresh: o.Refresh = False,
 ) -> None:
     from aigw.cli.common import make_context, read_stdin_text, run_async
     from aigw.cli.output import cost_line, print_json, print_lines, render_plan, run_json, stdout_is_tty
@@ -88,7 +90,7 @@ def command(
     )
     opts = o.run_options(no_substitute=no_substitute, fallback_on_refusal=fallback_on_refusal, deadline=deadline,
                          timeout=timeout, providers=provider, fallbacks=fallback, dry_run=dry_run, max_cost=max_cost,
-                         allow_unpriced=allow_unpriced)
+                         allow_unpriced=allow_unpriced, cache=cache, refresh=refresh)
     result = run_async(generate(ctx, req, opts, output=output))
     if isinstance(result, Plan):  # --dry-run
         render_plan(result, as_json)

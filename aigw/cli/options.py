@@ -16,15 +16,25 @@ Deadline = Annotated[Optional[float], typer.Option("--deadline", min=0.001, help
 Timeout = Annotated[Optional[float], typer.Option("--timeout", min=0.001, help="Seconds for each attempt.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the plan (candidates and estimates) and send nothing.")]
 MaxCost = Annotated[Optional[float], typer.Option("--max-cost", min=0.0, help="Refuse (exit 6) if the estimate is over this many USD.")]
+Cache = Annotated[Optional[bool], typer.Option(
+    "--cache/--no-cache", help="--cache: answer from the result cache and keep the result there, for images also "
+    "without --seed (and even when cache.enabled is false); --no-cache: neither read nor write it.")]
+Refresh = Annotated[bool, typer.Option("--refresh", help="Send the request even if a cached result exists, and "
+                                       "replace the cached one.")]
 AllowUnpriced = Annotated[bool, typer.Option("--allow-unpriced", help="Let --max-cost and budgets accept models with no known price.")]
 
 
 def run_options(*, no_substitute: bool, fallback_on_refusal: bool, deadline: float | None, timeout: float | None,
                 providers: list[str] | None, fallbacks: list[str] | None, dry_run: bool, max_cost: float | None,
-                allow_unpriced: bool):  # type: ignore[no-untyped-def]
+                allow_unpriced: bool, cache: bool | None = None, refresh: bool = False):  # type: ignore[no-untyped-def]
+    from aigw.errors import UsageError
     from aigw.services.context import RunOptions
+
+    if refresh and cache is False:
+        raise UsageError("--refresh replaces a cached result, and --no-cache leaves the cache alone",
+                         hint="give one of them")
 
     return RunOptions(substitute=False if no_substitute else None, fallback_on_refusal=fallback_on_refusal,
                       deadline_s=deadline, timeout_s=timeout, providers=tuple(providers or ()),
                       fallbacks=tuple(fallbacks or ()), dry_run=dry_run, max_cost=max_cost,
-                      allow_unpriced=allow_unpriced)
+                      allow_unpriced=allow_unpriced, cache=cache, refresh=refresh)

@@ -82,6 +82,10 @@ def cost_line(result: Any) -> str:
     from aigw.catalog.pricing import format_usd
     from aigw.services.context import possibly_billed_note
 
+    if getattr(result, "cache_hit", False):
+        from aigw.services.result_cache import saved_line
+
+        return saved_line(result)
     via = f"{result.model} at {result.provider}"
     est = f" (estimated {format_usd(result.estimated_cost_usd)})" if result.estimated_cost_usd != result.cost_usd else ""
     hops = f", {len(result.attempts)} attempts" if len(result.attempts) > 1 else ""

@@ -10,7 +10,7 @@ from typing import Any
 
 RUN_KEYS = ("id", "kind", "requested_model", "model", "provider", "provider_model", "paths", "cache_paths",
             "cost_usd", "estimated_cost_usd", "cost_as_of", "cost_assumptions", "latency_ms", "created_at",
-            "attempts", "warnings", "substituted")
+            "attempts", "warnings", "substituted", "cache_hit", "cache_of")
 IMAGE_KEYS = RUN_KEYS + ("prompt", "size", "quality", "revised_prompt")
 AUDIO_KEYS = RUN_KEYS + ("text", "format", "language", "duration_s", "body")
 ATTEMPT_KEYS = ("hop", "provider", "provider_model", "model", "started_at", "latency_ms", "http_status",

@@ -48,6 +48,8 @@ def command(
     dry_run: o.DryRun = False,
     max_cost: o.MaxCost = None,
     allow_unpriced: o.AllowUnpriced = False,
+    cache: o.Cache = None,
+    refresh: o.Refresh = False,
 ) -> None:
     from aigw.cli.common import make_context, run_async
     from aigw.cli.output import cost_line, print_json, render_plan, run_json, stdout_is_tty
@@ -80,7 +82,7 @@ def command(
                                 temperature=temperature, timestamps=cast("Timestamps | None", timestamps), translate=translate)
         opts = o.run_options(no_substitute=no_substitute, fallback_on_refusal=False, deadline=deadline,
                              timeout=timeout, providers=provider, fallbacks=fallback, dry_run=dry_run,
-                             max_cost=max_cost, allow_unpriced=allow_unpriced)
+                             max_cost=max_cost, allow_unpriced=allow_unpriced, cache=cache, refresh=refresh)
         outcome = run_async(transcribe(ctx, req, opts, display_name="<stdin>" if spooled else file, output=output))
     finally:
         if spooled is not None:

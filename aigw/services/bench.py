@@ -70,7 +70,7 @@ async def _measure(ctx: Context, *, kind: str, model: str, prompt: str | None, f
         fig = ProviderFigures(name, model)
         for _ in range(runs):
             fig.runs += 1
-            opts = RunOptions(providers=(name,), ignore_circuits=True)
+            opts = RunOptions(providers=(name,), ignore_circuits=True, cache=False)  # measured, never cached
             try:
                 if kind == "image":
                     result = await generate(ctx, ImageRequest(prompt=prompt or "", model=model), opts)

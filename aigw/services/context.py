@@ -51,6 +51,8 @@ class RunOptions:
     max_cost: float | None = None
     allow_unpriced: bool = False
     ignore_circuits: bool = False  # aigw bench: a measurement, not routing, so open circuits are tried
+    cache: bool | None = None  # --cache (True), --no-cache (False), else as configured (cache.*)
+    refresh: bool = False  # --refresh: a cached result is not served; the run replaces it
 
 
 @dataclass

@@ -10,7 +10,7 @@ import httpx
 from aigw.catalog import pricing
 from aigw.catalog.schema import Model
 from aigw.errors import UsageError
-from aigw.services import image_params, model_ref, presets
+from aigw.services import image_params, model_ref, presets, result_cache
 from aigw.services.context import Context, RunOptions
 from aigw.services.image_params import default_size
 from aigw.services.planning import Plan, Planned, candidates_for, enforce_costs, execute, plan_groups, prepared, \
@@ -118,10 +118,15 @@ async def generate(ctx: Context, req: ImageRequest, options: RunOptions, *,
     kept: list[Keeper] = []
     try:
         plan = plan_image(ctx, req, options, log)
+        cached = result_cache.for_image(ctx, req, plan, options)
+        if (hit := cached.serve(log)) is not None:
+            return hit
         plan = enforce_costs(ctx, plan, options, log)
         if options.dry_run:
             return plan
-        return await _run(ctx, req, options, plan, log, output, kept)
+        result = await _run(ctx, req, options, plan, log, output, kept)
+        cached.keep(log, result, plan)
+        return result
     except BaseException:
         for keeper in kept:  # paid for before something else failed: still kept
             keeper.salvage(output, add_suffix=True)

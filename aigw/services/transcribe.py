@@ -10,7 +10,7 @@ import httpx
 from aigw import errors
 from aigw.catalog import pricing
 from aigw.catalog.schema import Model
-from aigw.services import model_ref
+from aigw.services import model_ref, result_cache
 from aigw.services.audio_input import check_limits, is_silent, probe
 from aigw.services.context import Context, RunOptions
 from aigw.services.planning import Plan, Planned, candidates_for, enforce_costs, execute, plan_groups, prepared, \
@@ -77,10 +77,16 @@ async def transcribe(ctx: Context, req: TranscribeRequest, options: RunOptions, 
     log = ctx.open_log()
     kept: list[Keeper] = []
     try:
-        plan = enforce_costs(ctx, plan_audio(ctx, req, options, upload, name, log), options, log)
+        plan = plan_audio(ctx, req, options, upload, name, log)
+        cached = result_cache.for_audio(ctx, req, options, name)
+        if (hit := cached.serve(log)) is not None:
+            return hit, Path(hit.paths[0]).read_bytes().decode("utf-8")  # exactly as kept: no newline translation
+        plan = enforce_costs(ctx, plan, options, log)
         if options.dry_run:
             return plan
-        return await _run(ctx, req, options, plan, log, name, output, kept)
+        result, body = await _run(ctx, req, options, plan, log, name, output, kept)
+        cached.keep(log, result, plan)
+        return result, body
     except BaseException:
         for keeper in kept:  # paid for before something else failed: still kept
             keeper.salvage(output, add_suffix=False)

@@ -26,7 +26,7 @@ Kind = Literal["config", "keys", "standard env", "env"]
 MISSING: Any = object()
 ENV_PREFIX = "AIGW_"
 # AIGW_* variables with no "__" that are not settings (AIGW_CONFIG names the file itself).
-_TOP_LEVEL = {"cache_dir", "defaults", "routing", "budget", "providers"}
+_TOP_LEVEL = {"cache_dir", "defaults", "routing", "budget", "cache", "providers"}
 
 
 @dataclass(frozen=True)

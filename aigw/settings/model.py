@@ -95,6 +95,14 @@ class Budget(_Section):
     monthly_usd: float | None = Field(default=None, ge=0)
 
 
+class Cache(_Section):
+    """The result cache (store/cache): a repeated request answered from disk, at no cost."""
+
+    enabled: bool = True
+    # Images: sampling repeats only with a seed, so by default only seeded requests are cached.
+    images: Literal["seeded", "always", "never"] = "seeded"
+
+
 class Settings(BaseSettings):
     """Validated with model_validate from layers the loader merged; see settings.loader."""
 
@@ -106,6 +114,7 @@ class Settings(BaseSettings):
     defaults: Defaults = Field(default_factory=Defaults)
     routing: Routing = Field(default_factory=Routing)
     budget: Budget = Field(default_factory=Budget)
+    cache: Cache = Field(default_factory=Cache)
     # Each an instance of settings_model(its type), so it serialises with its own fields too.
     providers: dict[str, SerializeAsAny[ProviderSettings]] = Field(default_factory=dict)
     # Models to add to the catalog: id -> an entry as in models.toml (kind, sizes, formats, limits,

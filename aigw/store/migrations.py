@@ -123,6 +123,28 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE rate_slots ADD COLUMN owner TEXT;
         """,
     ),
+    (
+        # The result cache (store/cache): the entry directories under <cache>/cache/ are what is
+        # served (each verified against its manifest); this table mirrors them for SQL (`aigw logs`,
+        # `aigw stats`). A run answered from the cache names the run it came from in cache_hit_of.
+        "m010_result_cache",
+        """
+        CREATE TABLE cache_entries (
+            key TEXT PRIMARY KEY,                   -- sha256 of the canonical request
+            kind TEXT NOT NULL,
+            model TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            source_run_id TEXT NOT NULL,            -- the paid run whose result it holds
+            created_at TEXT NOT NULL,
+            bytes INTEGER NOT NULL,
+            hits INTEGER NOT NULL DEFAULT 0,
+            last_hit_at TEXT
+        );
+        CREATE INDEX cache_entries_source ON cache_entries(source_run_id);
+        ALTER TABLE runs ADD COLUMN cache_hit_of TEXT;
+        CREATE INDEX runs_cache_hit_of ON runs(cache_hit_of) WHERE cache_hit_of IS NOT NULL;
+        """,
+    ),
 ]
 
 

@@ -1,0 +1,63 @@
+"""The cache key: SHA-256 of the canonical request.
+
+Canonical means two requests that ask for the same thing get the same key: keys sorted, values that
+are unset (None, an empty list) left out, a default the catalog knows (an image model's size and
+quality) written as that default whether the user gave it or not, and nothing that only says where
+the result goes or how it is routed (-o, --provider, --fallback, --timeout, --max-cost...). Audio
+is identified by the SHA-256 of its bytes, never by its file name. `version` changes when the
+canonical form does, so an old entry can never answer a request it was not made for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aigw.types import ImageRequest, TranscribeRequest
+
+VERSION = 1
+CHUNK = 1 << 20
+
+
+def key_of(request: dict[str, Any]) -> str:
+    text = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """Streamed: a recording of any size is hashed in 1 MiB blocks, never held in memory."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _present(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if v is not None and v != [] and v != ()}
+
+
+def image_request(req: ImageRequest, *, default_size: str | None, default_quality: str | None) -> dict[str, Any]:
+    """The defaults are the requested model's, from the catalog (None where unknown: a provider's own
+    id, a model that lets the provider choose); they stand in for a size or quality not given."""
+    size = req.size
+    if size is None and req.aspect_ratio is None:
+        size = default_size
+    params = {
+        "size": size, "aspect_ratio": req.aspect_ratio, "quality": req.quality or default_quality, "style": req.style,
+        "n": req.n, "format": req.format, "seed": req.seed, "negative_prompt": req.negative_prompt, "steps": req.steps,
+        "guidance": req.guidance,
+        "enhancers": list(req.enhancers),  # in the order given: it is the order appended to the prompt
+    }
+    return {"version": VERSION, "kind": "image", "model": req.model, "prompt": req.prompt, "params": _present(params)}
+
+
+def audio_request(req: TranscribeRequest, audio_sha256: str) -> dict[str, Any]:
+    """Keyed by format too: each format asked for is its own entry (see README, The result cache)."""
+    params = {"language": req.language, "prompt": req.prompt, "format": req.format,
+              "temperature": req.temperature, "timestamps": req.timestamps, "translate": req.translate or None}
+    return {"version": VERSION, "kind": "audio", "model": req.model, "audio_sha256": audio_sha256,
+            "params": _present(params)}
