@@ -304,3 +304,37 @@ def test_prune_needs_a_limit_and_reads_units(cli):
     assert cli("cache", "prune", "--older-than", "soon").code == 2
     assert cli("cache", "prune", "--max-size", "2 lots").code == 2
     assert cli("cache", "prune", "--max-size", "2GB", "--older-than", "30d").code == 0
+
+
+def test_a_cache_that_cannot_store_is_a_warning_and_the_result_is_kept(cli, fake_openai, speech_wav, cache_dir):
+    cache_dir.mkdir(parents=True)
+    (cache_dir / "cache").write_text("a file in the way")
+    for _ in range(2):
+        r = cli("transcribe", str(speech_wav), "-m", "whisper-1")
+        assert r.code == 0 and r.stdout.strip() == fake_openai.transcript
+        assert "the result cache could not store it" in r.stderr
+    assert len(results_files(cache_dir)) == 2 and fake_openai.count() == 2
+
+
+def test_a_fallback_models_result_is_not_kept_for_the_requested_model(cli, fake_openai, cache_dir):
+    from tests.fakes._server import Fault
+
+    fake_openai.inject(Fault.http(500), times=1)
+    args = ("generate", "a cat", "-m", "gpt-image-2", "--fallback", "gpt-image-1.5", "--cache")
+    r = cli(*args, "--json")
+    assert r.code == 0 and json.loads(r.stdout)["model"] == "gpt-image-1.5", r.stderr
+    assert entries(cache_dir) == []
+    assert cli(*args).code == 0 and len(entries(cache_dir)) == 1  # gpt-image-2 served: kept
+    assert "cached: from run" in cli(*args).stderr
+
+
+def test_a_hit_prints_the_documented_json_keys(cli, fake_openai, speech_wav):
+    from tests.cli.test_json_schema import documented
+
+    run, image, audio, _, _ = documented()
+    assert cli("transcribe", str(speech_wav), "-m", "whisper-1").code == 0
+    data = json.loads(cli("transcribe", str(speech_wav), "-m", "whisper-1", "--json").stdout)
+    assert list(data) == run + audio and data["cache_hit"] is True
+    assert cli("generate", "a cat", "-m", "gpt-image-2", "--cache").code == 0
+    data = json.loads(cli("generate", "a cat", "-m", "gpt-image-2", "--cache", "--json").stdout)
+    assert list(data) == run + image and data["cache_hit"] is True and fake_openai.count() == 2
