@@ -62,18 +62,25 @@ class CacheUse:
         except (Damaged, OSError) as exc:
             self.ctx.notify(f"warning: the cached result of this request is not usable ({exc}); running it again")
             return None
-        if entry is None or entry.get("kind") != self.kind or (entry.get("result", {}).get("substituted")
-                                                               and not self.substitute):
+        if entry is None or entry.get("kind") != self.kind:
             return None
         created = self.ctx.clock.now()
         run_id = self.ctx.new_run_id()
+        try:  # the manifest's own fields are not hashed: one edited by hand may not make a result
+            result = self._result(entry, run_id, created)
+        except (ValueError, TypeError, AttributeError) as exc:
+            self.ctx.notify(f"warning: the cached result of this request is not usable (its manifest: "
+                            f"{type(exc).__name__}); running it again")
+            return None
+        if result.substituted and not self.substitute:  # made by a retired model's successor
+            return None
         try:
             placed = self._link(entry, run_id, created)
         except OSError as exc:
             self.ctx.notify(f"warning: the cached result could not be placed under results/ "
                             f"({exc.strerror or exc}); running it again")
             return None
-        result = self._result(entry, run_id, created, [final for _, final in placed])
+        result = result.model_copy(update={"paths": [str(final) for _, final in placed]})
         log.begin_group()
         try:
             log.start_run(run_id, kind=self.kind, created_at=created, requested_model=self.request["model"],
@@ -99,8 +106,8 @@ class CacheUse:
         many = len(entry.files) > 1
         placed: list[tuple[Path, Path]] = []
         try:
-            for index_, src in enumerate(entry.files, start=1):
-                final = result_path(self.ctx.cache_dir, run_id, created, src.suffix.lstrip("."), index_ if many else None)
+            for number, src in enumerate(entry.files, start=1):
+                final = result_path(self.ctx.cache_dir, run_id, created, src.suffix.lstrip("."), number if many else None)
                 private_dirs(final.parent, self.ctx.cache_dir)
                 part = part_path(final)
                 link_or_copy(src, part)
@@ -112,12 +119,12 @@ class CacheUse:
             raise
         return placed
 
-    def _result(self, entry: Entry, run_id: str, created: Any, paths: list[Path]) -> RunResult:
+    def _result(self, entry: Entry, run_id: str, created: Any) -> RunResult:
         source = {k: v for k, v in (entry.get("result") or {}).items() if k in RESULT_FIELDS}
         return RunResult(
             id=run_id, kind=self.kind, requested_model=self.request["model"], model=entry.get("model"),  # type: ignore[arg-type]
             provider=entry.get("provider"), provider_model=entry.get("provider_model"),
-            paths=[str(p) for p in paths], cost_usd=0.0, estimated_cost_usd=0.0,
+            paths=[], cost_usd=0.0, estimated_cost_usd=0.0,
             latency_ms=self._ms_since(created), created_at=created, attempts=[],
             cache_hit=True, cache_of=entry.get("source_run"), cache_saved_usd=entry.get("cost_usd"), **source)
 

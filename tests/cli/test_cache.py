@@ -163,7 +163,7 @@ def test_cache_enabled_false_turns_it_off_and_cache_turns_it_back_on(cli, fake_o
     assert "cached: from run" in r.stderr and fake_openai.count() == 2
 
 
-@pytest.mark.parametrize("damage", ["edit", "truncate", "manifest", "missing"])
+@pytest.mark.parametrize("damage", ["edit", "truncate", "manifest", "fields", "missing"])
 def test_a_damaged_entry_is_not_served_and_is_replaced(cli, fake_openai, speech_wav, cache_dir, damage):
     assert cli("transcribe", str(speech_wav), "-m", "whisper-1").code == 0
     [entry] = entries(cache_dir)
@@ -176,6 +176,8 @@ def test_a_damaged_entry_is_not_served_and_is_replaced(cli, fake_openai, speech_
         artefact.write_text(artefact_text[:5])
     elif damage == "manifest":
         (entry / "manifest.json").write_text("{not json")
+    elif damage == "fields":  # valid JSON, files intact, but no model to report
+        (entry / "manifest.json").write_text(json.dumps({**manifest(entry), "model": None, "result": []}))
     else:
         artefact.unlink()
     r = cli("transcribe", str(speech_wav), "-m", "whisper-1")
