@@ -145,3 +145,20 @@ def test_sizes(text, size):
 def test_bad_sizes(text):
     with pytest.raises(ValueError):
         prune.parse_size(text)
+
+
+def test_m010_upgrades_a_log_written_before_it(tmp_path, monkeypatch):
+    import sqlite3
+
+    from aigw.store import migrations
+
+    conn = sqlite3.connect(tmp_path / "aigw.db", isolation_level=None)
+    before = [m for m in migrations.MIGRATIONS if m[0] < "m010"]
+    monkeypatch.setattr(migrations, "MIGRATIONS", before)
+    migrations.migrate(conn)
+    conn.execute("INSERT INTO runs (id, kind, created_at, status, requested_model, request_json)"
+                 " VALUES ('r1', 'audio', '2026-12-01', 'ok', 'whisper-1', '{}')")
+    monkeypatch.undo()
+    assert "m010_result_cache" in migrations.migrate(conn)  # with any later branch's migrations
+    assert conn.execute("SELECT id, cache_hit_of FROM runs").fetchall() == [("r1", None)]
+    assert conn.execute("SELECT COUNT(*) FROM cache_entries").fetchone() == (0,)
