@@ -43,15 +43,14 @@ def show_table(entries: list[Entry]) -> None:
         rows = [entry_json(e) for e in entries]
         print_lines(["\t".join(COLUMNS)] + ["\t".join("-" if r[c] is None else str(r[c]) for c in COLUMNS) for r in rows])
         return
-    from rich.console import Console
-    from rich.table import Table
-
     now = time.time()
-    table = Table("key", "kind", "model", "provider", "size", "age", "used", "source run", box=None)
+    rows = [("key", "kind", "model", "provider", "size", "age", "used", "source run")]
     for e in entries:
         created = e.get("created_at")
         age = _age(now - datetime.fromisoformat(created).timestamp()) if isinstance(created, str) else "-"
-        table.add_row(e.key[:12], e.get("kind") or "?", e.get("model") or (e.damaged or "?"), e.get("provider") or "-",
-                      human_bytes(e.bytes), age, _age(now - e.last_used) + " ago", e.get("source_run") or "-")
-    Console().print(table)
-    STATE.info(f"{len(entries)} entries, {human_bytes(sum(e.bytes for e in entries))}")
+        rows.append((e.key[:12], e.get("kind") or "?", e.get("model") or (e.damaged or "?"), e.get("provider") or "-",
+                     human_bytes(e.bytes), age, _age(now - e.last_used) + " ago", e.get("source_run") or "-"))
+    # Plain aligned columns, nothing cut short: a table squeezed to the terminal would cut the run id.
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    print_lines(["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows])
+    STATE.info(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, {human_bytes(sum(e.bytes for e in entries))}")

@@ -207,5 +207,6 @@ def for_audio(ctx: Context, req: TranscribeRequest, options: RunOptions, display
 
 def saved_line(result: RunResult) -> str:
     """stderr after a hit, in place of the cost line."""
-    saved = "unknown" if result.cache_saved_usd is None else "~" + format_usd(result.cache_saved_usd)
+    cost = result.cache_saved_usd
+    saved = "unknown" if cost is None else "nothing: it was free" if cost == 0 else "~" + format_usd(cost)
     return f"cached: from run {result.cache_of} (saved {saved}) · {result.model} at {result.provider}"
