@@ -40,16 +40,17 @@ def entry_json(e: Entry) -> dict[str, Any]:
 
 def show_table(entries: list[Entry]) -> None:
     if not stdout_is_tty():
-        rows = [entry_json(e) for e in entries]
-        print_lines(["\t".join(COLUMNS)] + ["\t".join("-" if r[c] is None else str(r[c]) for c in COLUMNS) for r in rows])
+        data = [entry_json(e) for e in entries]
+        print_lines(["\t".join(COLUMNS)] + ["\t".join("-" if r[c] is None else str(r[c]) for c in COLUMNS) for r in data])
         return
     now = time.time()
-    rows = [("key", "kind", "model", "provider", "size", "age", "used", "source run")]
+    rows: list[tuple[str, ...]] = [("key", "kind", "model", "provider", "size", "age", "used", "source run")]
     for e in entries:
         created = e.get("created_at")
         age = _age(now - datetime.fromisoformat(created).timestamp()) if isinstance(created, str) else "-"
-        rows.append((e.key[:12], e.get("kind") or "?", e.get("model") or (e.damaged or "?"), e.get("provider") or "-",
-                     human_bytes(e.bytes), age, _age(now - e.last_used) + " ago", e.get("source_run") or "-"))
+        rows.append((e.key[:12], str(e.get("kind") or "?"), str(e.get("model") or e.damaged or "?"),
+                     str(e.get("provider") or "-"), human_bytes(e.bytes), age, _age(now - e.last_used) + " ago",
+                     str(e.get("source_run") or "-")))
     # Plain aligned columns, nothing cut short: a table squeezed to the terminal would cut the run id.
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     print_lines(["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows])
