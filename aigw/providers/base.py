@@ -1,11 +1,13 @@
 """The provider interface: one wire protocol each, no failover, only aigw errors out.
 
-A provider is built per run with its settings, an httpx client and a clock. Before any request the
-service calls `prepare_image` / `prepare_transcribe`, which map aigw's vocabulary onto what this
+A provider is built once per run (by the engine, for each candidate of the run's plan) with its
+settings, the engine's httpx client and a clock. Before any request the engine calls
+`prepare_image` / `prepare_transcribe`, which map aigw's vocabulary onto what this
 provider can honour: a value it cannot take becomes the nearest one it can, with a warning, or a
 UsageError (exit 2) before anything is sent. `generate` / `transcribe` then do the one request (or
-job) and return what the provider reported. Queue-based providers report each job through `on_job`
-before polling, so the run log knows what was submitted even if aigw is interrupted.
+job) and return what the provider reported. Queue-based providers report each job through `job()`
+(which calls `on_job`: the engine makes it a JobSubmitted event the run-log recorder writes) before
+polling, so the run log knows what was submitted even if aigw is interrupted.
 """
 
 from __future__ import annotations
