@@ -22,7 +22,7 @@ who listens.
     DeliveryFailed   a served run's result did not reach where it was asked for (exit 7, 9, 10)
     Notice           a message for a person: level info ("notice: "), warning, or cost (plain)
 
-The events of one paid result (AttemptFinished served, ResultSaved, RunFinished) are emitted in one
+The events of one paid result (ResultSaved, AttemptFinished served, RunFinished) are emitted in one
 synchronous stretch: the recorder opens its transaction on the first and commits on the last.
 `run_id` is "" on events emitted outside a run (a unit test of the policy, `aigw models --check`).
 """

@@ -61,7 +61,8 @@ class Keeper:
         self.emit = emit  # DeliveryFailed and Notice events go to the recorder and the renderer
         self.pending: list[Pending] = []
         self.cache_error: str | None = None
-        self.committed = False  # the group with the file rows is committed: the files may be renamed
+        self.recorded = False  # the file rows are in the run's group (committed unless CommitFailed said not)
+        self.committed = False  # place() ran: the files were renamed (or dropped)
         self.settled = False  # the fallback places were tried and the outcome recorded: once only
 
     def stage(self, blobs: list[tuple[bytes, str]]) -> None:
@@ -125,15 +126,13 @@ class Keeper:
             raise
 
     def salvage(self, output: str | None, *, add_suffix: bool) -> None:
-        """After a failure elsewhere in the run, between staging and the commit: the paid result
-        still goes into place (its rows in a group of their own) or to a fallback place, and stderr
-        says where; the run keeps the failure's own exit code."""
+        """After a failure elsewhere in the run, once the run's end committed what was in the group:
+        the paid result still goes into place (when its rows made it) or to a fallback place, and
+        stderr says where; the run keeps the failure's own exit code."""
         if self.settled or self.committed:
             return
-        try:
-            self.emit(self.saved())
-        except errors.RunLogError as exc:
-            self.log_failed(exc.message)
+        if not self.recorded:  # the log failed before the rows were in: a file now would be unknown
+            self.log_failed("the run log could not record it")
         self.place()
         try:
             self._settle("(its cost is in the run log when the log could record it)", output,

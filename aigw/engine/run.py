@@ -10,10 +10,11 @@
     provider call   bounded as a whole (`limit + ATTEMPT_GRACE_S`): httpx's timeouts are per read,
                     so a server sending a byte a second never trips them
     stage           the paid result's bytes to `.part` files beside their final names
-    commit          AttemptFinished (served) + ResultSaved + RunFinished in one synchronous stretch:
+    commit          ResultSaved + AttemptFinished (served) + RunFinished in one synchronous stretch:
                     the recorder writes the file rows, the served attempt and the run's end as one
                     transaction; then the files are renamed into place (aigw/engine/keeper.py says
-                    why in that order). A commit that fails keeps the result elsewhere: exit 9/10.
+                    why in that order). A commit that fails keeps the result elsewhere: exit 9/10;
+                    a log write that fails before it fails the run (exit 1), keeping what got in.
     failure         RunFinished with the error and exit code (a signal marks the run interrupted,
                     exit 130/143/129); timed-out attempts that may be billed are said on stderr
 
@@ -32,6 +33,7 @@ from aigw import errors, interrupts
 from aigw.engine.keeper import Keeper
 from aigw.engine.kinds import base_fields
 from aigw.engine.planning import Plan, Planned, RunOptions, estimate_line, possibly_billed_note
+from aigw.engine.recorder import CommitFailed
 from aigw.events import AttemptFinished, Event, JobSubmitted, Notice, RunFinished, RunStarted
 from aigw.router.run import Failover
 from aigw.types import RunResult
@@ -73,19 +75,8 @@ async def run_plan(engine: Engine, plan: Plan[Any], options: RunOptions, *, outp
                         events=emit, run_id=run_id)
     try:
         item, value = await _route(engine, plan, failover, by_candidate, run_id)
-    except errors.AigwError as exc:
-        emit(RunFinished(run_id, error=exc.message, exit_code=exc.exit_code))
-        exc.run_id, exc.attempts = run_id, tuple(failover.attempts)  # for --json's failure object
-        billed = [a for a in failover.attempts if a.possibly_billed]
-        if billed:
-            emit(Notice("cost", "cost: unknown; " + possibly_billed_note(billed), run_id))
-        raise
     except BaseException as exc:
-        # Ctrl-C, SIGTERM and SIGHUP reach a coroutine as CancelledError (cli/signals.py cancels the task).
-        if isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)):
-            emit(RunFinished(run_id, error=interrupts.describe(), exit_code=interrupts.exit_code(), interrupted=True))
-        else:
-            emit(RunFinished(run_id, error=repr(exc), exit_code=1))
+        _ended_by(engine, run_id, exc, failover)
         raise
     # Paid for: on disk before anything else can fail, and in the log in one commit with the served
     # attempt and the run's end. No await from here to the rename.
@@ -101,17 +92,40 @@ async def run_plan(engine: Engine, plan: Plan[Any], options: RunOptions, *, outp
         result = kind.result(job, item, value, base_fields(run_id, kind.name, plan.requested, item, failover.attempts,
                                                            paths, created, engine.clock.now()))
         try:
+            emit(keeper.saved())  # the group opens with the file rows
+            keeper.recorded = keeper.cache_error is None
             emit(AttemptFinished(attempt, run_id))
-            emit(keeper.saved())
-            emit(RunFinished(run_id, result=result))
-        except errors.RunLogError as exc:
+            emit(RunFinished(run_id, result=result))  # the run's end, and the commit
+        except CommitFailed as exc:
             keeper.log_failed(exc.message)
         keeper.place()
-    except BaseException:
+    except BaseException as exc:
+        try:
+            _ended_by(engine, run_id, exc, failover)  # commits the rows already in, marks the run failed
+        except CommitFailed:
+            keeper.recorded = False
+        except errors.RunLogError:
+            pass  # the failure being handled is the one to report
         keeper.salvage(output, add_suffix=kind.add_suffix)  # paid for before something else failed
         raise
     keeper.settle(result, output, add_suffix=kind.add_suffix)
     return Served(result, kind.body(job, value))
+
+
+def _ended_by(engine: Engine, run_id: str, exc: BaseException, failover: Failover) -> None:
+    """The run failed: its end in the log with the exit code, and on the error what --json names."""
+    emit = engine.bus.emit
+    if isinstance(exc, errors.AigwError):
+        exc.run_id, exc.attempts = run_id, tuple(failover.attempts)  # for --json's failure object
+        emit(RunFinished(run_id, error=exc.message, exit_code=exc.exit_code))
+        billed = [a for a in failover.attempts if a.possibly_billed]
+        if billed:
+            emit(Notice("cost", "cost: unknown; " + possibly_billed_note(billed), run_id))
+    # Ctrl-C, SIGTERM and SIGHUP reach a coroutine as CancelledError (cli/signals.py cancels the task).
+    elif isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)):
+        emit(RunFinished(run_id, error=interrupts.describe(), exit_code=interrupts.exit_code(), interrupted=True))
+    else:
+        emit(RunFinished(run_id, error=repr(exc), exit_code=1))
 
 
 async def _route(engine: Engine, plan: Plan[Any], failover: Failover, by_candidate: dict[int, Planned[Any]],

@@ -48,14 +48,15 @@ def test_concurrent_runs_on_one_engine_each_commit_their_own_result(fake_openai,
     assert db.execute("SELECT count(*) FROM attempts WHERE served = 1").fetchone()[0] == n
     # A paid result's three events come together: no other run's event between them (one transaction).
     for i, event in enumerate(seen):
-        if isinstance(event, AttemptFinished) and event.attempt.served:
-            saved, finished = seen[i + 1], seen[i + 2]
-            assert isinstance(saved, ResultSaved) and isinstance(finished, RunFinished)
-            assert saved.run_id == finished.run_id == event.run_id and finished.result is not None
+        if isinstance(event, ResultSaved):
+            served_attempt, finished = seen[i + 1], seen[i + 2]
+            assert isinstance(served_attempt, AttemptFinished) and served_attempt.attempt.served
+            assert isinstance(finished, RunFinished) and finished.result is not None
+            assert event.run_id == served_attempt.run_id == finished.run_id
     # Each run's events, in order.
     first = served[0].result.id
     kinds = [type(e).__name__ for e in seen if getattr(e, "run_id", None) == first and not isinstance(e, Notice)]
-    assert kinds == ["RunStarted", "AttemptStarted", "AttemptFinished", "ResultSaved", "RunFinished"]
+    assert kinds == ["RunStarted", "AttemptStarted", "ResultSaved", "AttemptFinished", "RunFinished"]
     assert sum(isinstance(e, RunStarted) for e in seen) == n
     assert all(e.run_id for e in seen if isinstance(e, AttemptStarted))
 
