@@ -249,7 +249,7 @@ async def amain(args: argparse.Namespace) -> int:
                         ("http500", "POST -> 500 + JSON")):
         print(f"  {label:<28} wall {s.med('bare-' + name):7.3f} ms   CPU {s.med('bare-' + name, cpu=True):7.3f} ms")
 
-    report_block("aigw generate() (reused client and run log)", "aigw-", s, args.runs)
+    report_block("aigw engine.run() (one engine: one client and run log)", "aigw-", s, args.runs)
     print("\n  attempts seen:")
     for name, shapes in aigw["attempts"].items():
         for shape, n in shapes.items():
