@@ -107,6 +107,7 @@ class PollState:
         self.job_id = job_id
         self._shown: JobStatus | None = None
         self.timeout = timeout
+        self.started = clock.monotonic()
         self.last: dict[str, Any] = dict(initial or {})
         self.bytes = 0
         self.errors = 0
@@ -118,7 +119,8 @@ class PollState:
         if fatal or self.errors > self.limit:
             raise exc
         if isinstance(exc, errors.RateLimitedError) and exc.retry_after:
-            pause = min(exc.retry_after, max(self.timeout, 0.0))
+            # Never past the attempt's end: the poll that follows then finds the time up and cancels.
+            pause = min(exc.retry_after, max(self.timeout - (self.clock.monotonic() - self.started), 0.0))
             self.events(Waiting(self.provider, "poll", f"status poll: {exc.status or 429}, Retry-After "
                                 f"{exc.retry_after:g} s", pause))
             await self.clock.sleep(pause)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import os
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -262,7 +263,7 @@ class FalProvider(ProviderBase):
 
     # ---- the queue flow (aigw.providers._jobs.JobMachine; fal's specifics in FalQueue) -----------
 
-    @property
+    @functools.cached_property
     def jobs(self) -> JobMachine:
         return JobMachine(self, FalQueue(self))
 

@@ -13,12 +13,13 @@ PROVIDERS.md §5, checked against `replicate/replicate-python` (2025-06-02):
   is whole seconds or an ISO date (RetryTransport._calculate_sleep, dates capped at 60 s);
 - `GET /v1/account` is the cheap authenticated check (replicate/account.py).
 
-The prediction id goes to the run log (`self.job`) as soon as the create answers, before any polling.
+The prediction id goes to the run log (`report_job`, through the JobMachine) as soon as the create answers, before any polling.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -187,7 +188,7 @@ class ReplicateProvider(ProviderBase):
 
     # ---- the prediction flow (aigw.providers._jobs.JobMachine; Replicate's specifics in ReplicateQueue) --
 
-    @property
+    @functools.cached_property
     def jobs(self) -> JobMachine:
         return JobMachine(self, ReplicateQueue(self))
 

@@ -16,7 +16,7 @@ Route: /runsync for one job, with the wait bounded by the attempt's time so the 
 id) arrives before aigw gives up; /run for a large input (over ASYNC_FROM_BYTES, within /run's 10 MB)
 and for several jobs at once (`-n 2` on a public endpoint is two one-image jobs; RunPod advises /run
 for batches), so every id is in the run log before the wait and a failure or an interrupt can cancel
-them all. Each job is reported through `self.job` as soon as its id is known, polled, and cancelled on
+them all. Each job is recorded (`report_job`, through the JobMachine) as soon as its id is known, polled, and cancelled on
 timeout or Ctrl-C. One gap remains: a /runsync interrupted while RunPod holds its answer has no id to
 cancel unless the answer arrives within CANCEL_GRACE_S.
 
@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -242,7 +243,7 @@ class RunPodProvider(ProviderBase):
 
     # ---- the job flow (aigw.providers._jobs.JobMachine; RunPod's specifics in RunPodQueue) ----
 
-    @property
+    @functools.cached_property
     def jobs(self) -> JobMachine:
         return JobMachine(self, RunPodQueue(self))
 
