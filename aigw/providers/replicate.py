@@ -223,13 +223,20 @@ class ReplicateProvider(ProviderBase):
 
     async def resume_image(self, call: ImageCall, job: RecordedJob, *, timeout: float) -> ProviderImages:
         started = self.clock.monotonic()
-        done = await self.jobs.resume(job, timeout=timeout)
-        return await self._images(Ran(done.state, 0, done.received, 200), call, timeout=timeout, started=started)
+        ran = await self._resume(job, timeout=timeout)
+        return await self._images(ran, call, timeout=timeout, started=started)
 
     async def resume_transcribe(self, call: TranscribeCall, job: RecordedJob, *,
                                 timeout: float) -> ProviderTranscript:
+        return self._transcript(await self._resume(job, timeout=timeout), call, uploaded=0)
+
+    async def _resume(self, job: RecordedJob, *, timeout: float) -> Ran:
         done = await self.jobs.resume(job, timeout=timeout)
-        return self._transcript(Ran(done.state, 0, done.received, 200), call, uploaded=0)
+        if done.state.get("data_removed"):  # succeeded, but too long ago: nothing left to fetch
+            raise errors.JobGoneError(f"{self.name}: prediction {job.job_id}'s output was removed (data_removed)",
+                                      provider=self.name, code="job_expired",
+                                      hint="Replicate deletes API predictions' outputs about an hour after they finish")
+        return Ran(done.state, 0, done.received, 200)
 
     def _ended(self, job: QueuedJob, pred: dict[str, Any]) -> dict[str, Any]:
         """A prediction at its end, recorded; its failure (or cancellation) raised."""

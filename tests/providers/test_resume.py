@@ -280,3 +280,15 @@ def test_runpod_an_expired_job_is_gone_and_recorded_expired(runpod):
         resume(RunPodProvider, "runpod", runpod.base_url, "test-key", "resume_image",
                ImageCall(provider_model=SCHNELL, prompt="x"), runpod_recorded(runpod, job.id, SCHNELL))
     assert info.value.code == "job_expired" and runpod.cancelled == [] and runpod.submits == 0
+
+
+def test_replicate_a_prediction_whose_output_was_removed_is_gone(replicate):
+    call = ImageCall(provider_model=FLUX, prompt="a red fox")
+    body, _, call = _replicate_inputs.image_input(call)
+    pid = replicate.add_prediction(FLUX, body)
+    replicate._finish(replicate.predictions[pid])
+    replicate.expire()  # an hour later: outputs deleted
+    with pytest.raises(errors.JobGoneError, match="data_removed") as info:
+        resume(ReplicateProvider, "replicate", replicate.url, "r8_test", "resume_image", call,
+               replicate_recorded(replicate, pid, FLUX))
+    assert info.value.code == "job_expired" and replicate.creates == 0
