@@ -257,3 +257,11 @@ def test_help_loads_neither_the_status_line_nor_rich_live():
              "    pass\nprint('LOADED', sorted(m for m in ('rich.live', 'rich.spinner', 'aigw.cli.status') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60).stdout
     assert out.splitlines()[-1] == "LOADED []"
+
+
+def test_a_polls_retry_after_never_runs_past_the_attempts_time():
+    clock = FakeClock(NOON)
+    poll = PollState(clock=clock, timeout=10, provider="replicate", job_id="p1")
+    asyncio.run(clock.sleep(8))  # 8 of the attempt's 10 s already spent polling
+    asyncio.run(poll.failed(errors.RateLimitedError("429", retry_after=30.0, status=429)))
+    assert clock.slept == [8, 2.0]
