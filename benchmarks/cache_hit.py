@@ -5,7 +5,7 @@
 Against the test suite's fake OpenAI on 127.0.0.1 (tests/fakes/openai.py), in one isolated
 workspace: one paid run per case fills the cache, the fake is then stopped (a hit that touched the
 network would fail), and each case is served from the cache `--runs` times the way the CLI calls
-it (generate()/transcribe() opening the run log each time). Beside it: reading the result files
+it (an engine opened per request: its run log and HTTP client). Beside it: reading the result files
 (and, for audio, the recording, which a lookup must hash) with Python, cold-cache effects aside.
 
 Cases: a 1024x1024 PNG from gpt-image-2 (`--cache`, since OpenAI takes no seed), the transcript of
@@ -24,7 +24,7 @@ import wave
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, aigw_workspace, machine, make_context
+from _common import ROOT, aigw_workspace, machine, make_engine
 
 
 def _big_wav(path: Path, megabytes: int) -> Path:
@@ -46,14 +46,14 @@ SERVE_MS: list[float] = []
 def _time_serve() -> None:
     """Time CacheUse.serve (the lookup, checks, links and the hit's log commit) apart from what
     every invocation pays (settings, opening the run log, planning)."""
-    from aigw.services.result_cache import CacheUse
+    from aigw.engine.cache import CacheUse
 
     inner = CacheUse.serve
 
-    def timed(self: Any, log: Any) -> Any:
+    def timed(self: Any) -> Any:
         start = time.perf_counter()
         try:
-            return inner(self, log)
+            return inner(self)
         finally:
             SERVE_MS.append((time.perf_counter() - start) * 1000)
 
@@ -68,24 +68,22 @@ def _read(paths: list[Path]) -> None:
 
 
 async def _once(kind: str, arg: Any, options: Any) -> tuple[Any, float]:
-    from aigw.services.generate import generate
-    from aigw.services.transcribe import transcribe
     from aigw.types import ImageRequest, TranscribeRequest
 
-    ctx = make_context()
+    request: Any = (ImageRequest(prompt="a lighthouse at dusk", model="gpt-image-2") if kind == "image"
+                    else TranscribeRequest(file=arg, model="whisper-1"))
+    engine = make_engine()  # settings and catalog are loaded before the clock starts
     start = time.perf_counter()
-    if kind == "image":
-        result: Any = await generate(ctx, ImageRequest(prompt="a lighthouse at dusk", model="gpt-image-2"), options)
-    else:
-        result, _ = await transcribe(ctx, TranscribeRequest(file=arg, model="whisper-1"), options)  # type: ignore[misc]
-    return result, (time.perf_counter() - start) * 1000
+    async with engine:
+        served = await engine.run(request, options)
+    return served.result, (time.perf_counter() - start) * 1000
 
 
 def main() -> int:
     import sys
 
     sys.path.insert(0, str(ROOT))
-    from aigw.services.context import RunOptions
+    from aigw.engine.planning import RunOptions
     from tests.fakes.openai import FakeOpenAI
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -28,7 +28,7 @@ def run_options(*, no_substitute: bool, fallback_on_refusal: bool, deadline: flo
                 providers: list[str] | None, fallbacks: list[str] | None, dry_run: bool, max_cost: float | None,
                 allow_unpriced: bool, cache: bool | None = None, refresh: bool = False):  # type: ignore[no-untyped-def]
     from aigw.errors import UsageError
-    from aigw.services.context import RunOptions
+    from aigw.engine.planning import RunOptions
 
     if refresh and cache is False:
         raise UsageError("--refresh replaces a cached result, and --no-cache leaves the cache alone",

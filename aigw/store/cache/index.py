@@ -21,9 +21,9 @@ def record_entry(conn: sqlite3.Connection, entry: Entry) -> None:
     )
 
 
-def record_hit(conn: sqlite3.Connection, run_id: str, entry: Entry, at: datetime) -> None:
-    conn.execute("UPDATE runs SET cache_hit_of = ? WHERE id = ?", (entry.get("source_run"), run_id))
-    conn.execute("UPDATE cache_entries SET hits = hits + 1, last_hit_at = ? WHERE key = ?", (at.isoformat(), entry.key))
+def record_hit(conn: sqlite3.Connection, run_id: str, source_run: str, key: str, at: datetime) -> None:
+    conn.execute("UPDATE runs SET cache_hit_of = ? WHERE id = ?", (source_run, run_id))
+    conn.execute("UPDATE cache_entries SET hits = hits + 1, last_hit_at = ? WHERE key = ?", (at.isoformat(), key))
 
 
 def forget(conn: sqlite3.Connection, keys: list[str]) -> None:

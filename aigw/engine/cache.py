@@ -1,9 +1,10 @@
-"""The result cache around a run: after the request is planned (bad input has already exited 2) and
-before any routing, a cached result answers it as a run of its own, logged as a hit of the paid
-run it came from, at no cost and without the network; after a paid run, its result becomes the entry.
+"""The result cache in the engine's run: after the request is planned (bad input has already exited
+2) and before cost limits and routing, a cached result answers it as a run of its own (RunStarted,
+CacheHit, ResultSaved, RunFinished: one transaction in the recorder), at no cost and without the
+network; after a paid run, its committed result becomes the entry.
 
-Two calls from each run path: `CacheUse.serve(log)` before routing, `CacheUse.keep(log, result,
-plan)` after the result is committed. Neither ever loses a result: a damaged entry is not served
+Engine.run calls `lookup(engine, plan, options)` once: its `serve()` is the hit or None, its
+`keep(served)` stores the paid result. Neither ever loses a result: a damaged entry is not served
 (the run goes on and replaces it), and an entry that cannot be written is a warning.
 """
 
@@ -17,16 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 from aigw import errors
 from aigw.catalog.pricing import default_quality, format_usd
+from aigw.events import CacheHit, ResultSaved, RunFinished, RunStarted, SavedFile
 from aigw.store.cache import Damaged, Entry, ResultCache, index, key
 from aigw.store.cache.entries import link_or_copy
 from aigw.store.files import part_path, private_dirs, result_path
 from aigw.types import RunResult
 
 if TYPE_CHECKING:
-    from aigw.services.context import Context, RunOptions
-    from aigw.services.planning import Plan, Planned
-    from aigw.store import RunLog
-    from aigw.types import ImageRequest, TranscribeRequest
+    from aigw.engine.core import Engine
+    from aigw.engine.planning import Plan, Planned, RunOptions
+    from aigw.engine.run import Served
 
 # What a hit's RunResult takes from the run it came from.
 RESULT_FIELDS = ("substituted", "prompt", "size", "quality", "revised_prompt", "text", "format", "language",
@@ -37,78 +38,95 @@ RESULT_FIELDS = ("substituted", "prompt", "size", "quality", "revised_prompt", "
 class CacheUse:
     """What the cache does for one run: read (serve a hit), write (keep the result), or nothing."""
 
-    ctx: Context
-    kind: str
-    logged_request: dict[str, Any]  # what the run log records as the run's request
+    engine: Engine
+    plan: Plan[Any]
+    substitute: bool = True
     read: bool = False
     write: bool = False
     any_image: bool = False  # --cache or cache.images = "always": also images made without a seed
     key: str = ""
     request: dict[str, Any] = field(default_factory=dict)  # the canonical request the key is the hash of
-    substitute: bool = True
+
+    @property
+    def kind(self) -> str:
+        assert self.plan.kind is not None
+        return self.plan.kind.name
 
     @property
     def cache(self) -> ResultCache:
-        return ResultCache(self.ctx.cache_dir)
+        return ResultCache(self.engine.cache_dir)
+
+    def _warn(self, text: str) -> None:
+        self.engine.notice("warning", text)
 
     # ---- before routing ----------------------------------------------------------------------
 
-    def serve(self, log: RunLog) -> RunResult | None:
+    def serve(self) -> Served | None:
         """The cached result as a new logged run, or None (a miss, or the cache not used)."""
         if not self.read:
             return None
         try:
             entry = self.cache.get(self.key)
         except (Damaged, OSError) as exc:
-            self.ctx.notify(f"warning: the cached result of this request is not usable ({exc}); running it again")
+            self._warn(f"the cached result of this request is not usable ({exc}); running it again")
             return None
         if entry is None or entry.get("kind") != self.kind:
             return None
-        created = self.ctx.clock.now()
-        run_id = self.ctx.new_run_id()
+        engine = self.engine
+        created = engine.clock.now()
+        run_id = engine.new_run_id()
         try:  # the manifest's own fields are not hashed: one edited by hand may not make a result
             result = self._result(entry, run_id, created)
         except (ValueError, TypeError, AttributeError) as exc:
-            self.ctx.notify(f"warning: the cached result of this request is not usable (its manifest: "
-                            f"{type(exc).__name__}); running it again")
+            self._warn(f"the cached result of this request is not usable (its manifest: {type(exc).__name__}); "
+                       "running it again")
             return None
         if result.substituted and not self.substitute:  # made by a retired model's successor
             return None
         try:
             placed = self._link(entry, run_id, created)
         except OSError as exc:
-            self.ctx.notify(f"warning: the cached result could not be placed under results/ "
-                            f"({exc.strerror or exc}); running it again")
+            self._warn(f"the cached result could not be placed under results/ ({exc.strerror or exc}); "
+                       "running it again")
             return None
         result = result.model_copy(update={"paths": [str(final) for _, final in placed]})
-        log.begin_group()
+        files = tuple(SavedFile(final, item["bytes"], item["sha256"])
+                      for (_, final), item in zip(placed, entry.manifest["files"]))
+        emit = engine.bus.emit
+        assert self.plan.kind is not None
         try:
-            log.start_run(run_id, kind=self.kind, created_at=created, requested_model=self.request["model"],
-                          request=self.logged_request, estimated_cost_usd=0.0)
-            for (_, final), item in zip(placed, entry.manifest["files"]):
-                log.record_file(run_id, final, item["bytes"], item["sha256"], created)
-            log.finish_run(result)
-            index.record_hit(log.conn, run_id, entry, created)
-            log.end_group()
-        except BaseException:
-            log.abandon_group()
+            # One transaction in the recorder: opened by CacheHit, committed by RunFinished.
+            emit(RunStarted(run_id, self.kind, self.plan.requested, self.plan.kind.log_request(self.plan.job),
+                            0.0, created))
+            emit(CacheHit(run_id, entry.get("source_run"), self.key, created))
+            emit(ResultSaved(run_id, files, created))
+            emit(RunFinished(run_id, result=result))
+        except BaseException as exc:
             for part, _ in placed:
                 with contextlib.suppress(OSError):
                     part.unlink()
+            if isinstance(exc, errors.AigwError):
+                with contextlib.suppress(errors.RunLogError):
+                    emit(RunFinished(run_id, error=exc.message, exit_code=exc.exit_code))
+                exc.run_id = run_id  # type: ignore[attr-defined]
             raise
-        for part, final in placed:  # committed first, then visible (as services/results.py explains)
+        for part, final in placed:  # committed first, then visible (as aigw/engine/keeper.py explains)
             os.replace(part, final)
         self.cache.touch(entry)
-        return result.model_copy(update={"latency_ms": self._ms_since(created)})
+        from aigw.engine.run import Served
+
+        body = Path(placed[0][1]).read_bytes().decode("utf-8") if self.kind == "audio" else None
+        return Served(result.model_copy(update={"latency_ms": self._ms_since(created)}), body)
 
     def _link(self, entry: Entry, run_id: str, created: Any) -> list[tuple[Path, Path]]:
         """The entry's files linked to temporary names beside the hit run's own result paths."""
         many = len(entry.files) > 1
         placed: list[tuple[Path, Path]] = []
+        top = self.engine.cache_dir
         try:
             for number, src in enumerate(entry.files, start=1):
-                final = result_path(self.ctx.cache_dir, run_id, created, src.suffix.lstrip("."), number if many else None)
-                private_dirs(final.parent, self.ctx.cache_dir)
+                final = result_path(top, run_id, created, src.suffix.lstrip("."), number if many else None)
+                private_dirs(final.parent, top)
                 part = part_path(final)
                 link_or_copy(src, part)
                 placed.append((part, final))
@@ -122,29 +140,30 @@ class CacheUse:
     def _result(self, entry: Entry, run_id: str, created: Any) -> RunResult:
         source = {k: v for k, v in (entry.get("result") or {}).items() if k in RESULT_FIELDS}
         return RunResult(
-            id=run_id, kind=self.kind, requested_model=self.request["model"], model=entry.get("model"),  # type: ignore[arg-type]
+            id=run_id, kind=self.kind, requested_model=self.plan.requested, model=entry.get("model"),  # type: ignore[arg-type]
             provider=entry.get("provider"), provider_model=entry.get("provider_model"),
             paths=[], cost_usd=0.0, estimated_cost_usd=0.0,
             latency_ms=self._ms_since(created), created_at=created, attempts=[],
             cache_hit=True, cache_of=entry.get("source_run"), cache_saved_usd=entry.get("cost_usd"), **source)
 
     def _ms_since(self, created: Any) -> float:
-        return round((self.ctx.clock.now() - created).total_seconds() * 1000, 1)
+        return round((self.engine.clock.now() - created).total_seconds() * 1000, 1)
 
     # ---- after a paid run ----------------------------------------------------------------------
 
-    def keep(self, log: RunLog, result: RunResult, plan: Plan[Any]) -> None:
+    def keep(self, served: Served) -> None:
         """The run's committed result becomes the entry for its request (replacing any). Only a
         result of the requested model (or its successor) is kept: a fallback model's is not what
         the request asked for. Never raises: the result is already safe under results/."""
+        result = served.result
         if not self.write or result.cache_hit:
             return
-        item = _served(plan, result)
-        if item is None or item.model_group != plan.requested:
+        item = _served(self.plan, result)
+        if item is None or item.model_group != self.plan.requested:
             return
         if self.kind == "image" and not self.any_image and getattr(item.call, "seed", None) is None:
             return  # the provider was not sent the seed: the same request would not make the same image
-        results = self.ctx.cache_dir / "results"
+        results = self.engine.cache_dir / "results"
         files = [Path(p) for p in result.paths]
         if not files or not all(results in p.parents and p.is_file() for p in files):
             return  # kept at a fallback place (exit 9): not a cache file to link
@@ -156,10 +175,10 @@ class CacheUse:
         }
         try:
             entry = self.cache.put(self.key, manifest, [(p, f"{i}{p.suffix}") for i, p in enumerate(files, start=1)])
-            index.record_entry(log.conn, entry)
+            index.record_entry(self.engine.log.conn, entry)
         except (OSError, errors.RunLogError) as exc:
             detail = exc.message if isinstance(exc, errors.RunLogError) else (exc.strerror or str(exc))
-            self.ctx.notify(f"warning: the result is kept, but the result cache could not store it ({detail})")
+            self._warn(f"the result is kept, but the result cache could not store it ({detail})")
 
 
 def _served(plan: Plan[Any], result: RunResult) -> Planned[Any] | None:
@@ -167,40 +186,34 @@ def _served(plan: Plan[Any], result: RunResult) -> Planned[Any] | None:
                  and p.candidate.model.id == result.model), None)
 
 
-def _switches(ctx: Context, options: RunOptions) -> tuple[bool, str]:
-    """(the cache is on for this run, cache.images)."""
-    if options.dry_run or options.cache is False:
-        return False, "never"
-    settings = ctx.settings.cache
-    return options.cache is True or settings.enabled, ("always" if options.cache is True else settings.images)
-
-
-def for_image(ctx: Context, req: ImageRequest, plan: Plan[Any], options: RunOptions) -> CacheUse:
-    use = CacheUse(ctx, "image", req.model_dump(mode="json"), substitute=ctx.substitute(options))
-    on, images = _switches(ctx, options)
-    requested = next((p.candidate.requested for p in plan.items if p.model_group == plan.requested), None)
-    if not on or images == "never" or requested is None or (images == "seeded" and req.seed is None):
+def lookup(engine: Engine, plan: Plan[Any], options: RunOptions) -> CacheUse:
+    """What the cache does for this planned run (the key computed only when it is used)."""
+    use = CacheUse(engine, plan, substitute=engine.substitute(options))
+    if options.dry_run or options.cache is False or not plan.items:
         return use
-    from aigw.services.image_params import default_size
-
-    known = not requested.open_params  # a provider's own id: its defaults are not known
-    use.request = key.image_request(req, default_size=default_size(requested) if known else None,
-                                    default_quality=default_quality(requested) if known else None)
-    use.key, use.read, use.write, use.any_image = key.key_of(use.request), not options.refresh, True, images == "always"
-    return use
-
-
-def for_audio(ctx: Context, req: TranscribeRequest, options: RunOptions, display_name: str) -> CacheUse:
-    use = CacheUse(ctx, "audio", {**req.model_dump(mode="json"), "file": display_name},
-                   substitute=ctx.substitute(options))
-    if not _switches(ctx, options)[0]:
+    settings = engine.settings.cache
+    if not (options.cache is True or settings.enabled):
         return use
-    try:
-        digest = key.file_sha256(Path(req.file))
-    except OSError as exc:  # it was readable a moment ago, when it was probed
-        ctx.notify(f"warning: the result cache is not used: {display_name}: {exc.strerror or exc}")
-        return use
-    use.request = key.audio_request(req, digest)
+    if use.kind == "image":
+        images = "always" if options.cache is True else settings.images
+        req = plan.job
+        requested = next((p.candidate.requested for p in plan.items if p.model_group == plan.requested), None)
+        if images == "never" or requested is None or (images == "seeded" and req.seed is None):
+            return use
+        from aigw.services.image_params import default_size
+
+        known = not requested.open_params  # a provider's own id: its defaults are not known
+        use.request = key.image_request(req, default_size=default_size(requested) if known else None,
+                                        default_quality=default_quality(requested) if known else None)
+        use.any_image = images == "always"
+    else:
+        job = plan.job  # an AudioJob: the request, its probed upload, the name it is known by
+        try:
+            digest = key.file_sha256(Path(job.request.file))
+        except OSError as exc:  # it was readable a moment ago, when it was probed
+            engine.notice("warning", f"the result cache is not used: {job.name}: {exc.strerror or exc}")
+            return use
+        use.request = key.audio_request(job.request, digest)
     use.key, use.read, use.write = key.key_of(use.request), not options.refresh, True
     return use
 
