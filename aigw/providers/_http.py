@@ -178,7 +178,25 @@ class _InflatedCappedStream(httpx.AsyncByteStream):
 
 
 def capped(transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncBaseTransport:
-    return CappedTransport(transport if transport is not None else httpx.AsyncHTTPTransport())
+    return CappedTransport(transport if transport is not None else _MadeOnFirstUse())
+
+
+class _MadeOnFirstUse(httpx.AsyncBaseTransport):
+    """httpx's own transport, made when the first request goes out: making it loads the system's CA
+    certificates (20-60 ms), which a plan, a --dry-run or a result-cache hit never needs. Nothing
+    awaits between the check and the assignment, so concurrent first requests share one."""
+
+    def __init__(self) -> None:
+        self._inner: httpx.AsyncHTTPTransport | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._inner is None:
+            self._inner = httpx.AsyncHTTPTransport()
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        if self._inner is not None:
+            await self._inner.aclose()
 
 
 def error_fields(response: httpx.Response) -> tuple[str, str | None, str | None]:

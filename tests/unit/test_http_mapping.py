@@ -100,3 +100,24 @@ def test_image_sniffing():
     assert sniff_image(b"\xff\xd8\xff\xe0") == "jpeg"
     assert sniff_image(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "webp"
     assert sniff_image(b"<html>") is None
+
+
+def test_the_network_transport_is_made_by_the_first_request_only(fake_openai):
+    """Planning, --dry-run and a result-cache hit build providers on the client but send nothing:
+    they must not pay for loading the CA certificates."""
+    import asyncio
+
+    from aigw.providers._http import capped
+
+    transport = capped(None)
+    inner = transport.inner  # type: ignore[attr-defined]
+
+    async def go() -> int:
+        async with httpx.AsyncClient(transport=transport) as client:
+            assert inner._inner is None
+            status = (await client.get(fake_openai.base_url + "/models",
+                                       headers={"Authorization": "Bearer test"})).status_code
+            assert inner._inner is not None
+            return status
+
+    assert asyncio.run(go()) == 200
