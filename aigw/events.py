@@ -19,7 +19,8 @@ who listens.
     AttemptFinished  an attempt ended, served or failed, as recorded in the run log
     ResultSaved      the paid result's files (staged as `.part`, not yet renamed), for the log
     CacheHit         the run is answered from the result cache (aigw/engine/cache.py): nothing is sent;
-                     followed by its ResultSaved and RunFinished, one transaction with them
+                     the run it came from and its result files (linked, not yet renamed), one
+                     transaction in the log; RunFinished follows
     RunFinished      the run's end: its result (exit 0) or its error and exit code
     DeliveryFailed   a served run's result did not reach where it was asked for (exit 7, 9, 10)
     Notice           a message for a person: level info ("notice: "), warning, or cost (plain)
@@ -126,6 +127,7 @@ class CacheHit:
     run_id: str
     source_run: str  # the paid run whose result answers this one
     key: str  # the cache entry's key
+    files: tuple[SavedFile, ...]  # the hit's own result files under results/
     at: datetime
 
 

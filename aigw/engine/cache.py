@@ -1,7 +1,7 @@
 """The result cache in the engine's run: after the request is planned (bad input has already exited
-2) and before cost limits and routing, a cached result answers it as a run of its own (RunStarted,
-CacheHit, ResultSaved, RunFinished: one transaction in the recorder), at no cost and without the
-network; after a paid run, its committed result becomes the entry.
+2) and before cost limits and routing, a cached result answers it as a run of its own (RunStarted;
+CacheHit, the hit's mark and file rows in one transaction; RunFinished), at no cost and without
+the network; after a paid run, its committed result becomes the entry.
 
 Engine.run calls `lookup(engine, plan, options)` once: its `serve()` is the hit or None, its
 `keep(served)` stores the paid result. Neither ever loses a result: a damaged entry is not served
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from aigw import errors
 from aigw.catalog.pricing import default_quality, format_usd
-from aigw.events import CacheHit, ResultSaved, RunFinished, RunStarted, SavedFile
+from aigw.events import CacheHit, RunFinished, RunStarted, SavedFile
 from aigw.store.cache import Damaged, Entry, ResultCache, index, key
 from aigw.store.cache.entries import link_or_copy
 from aigw.store.files import part_path, private_dirs, result_path
@@ -95,28 +95,35 @@ class CacheUse:
         emit = engine.bus.emit
         assert self.plan.kind is not None
         try:
-            # One transaction in the recorder: opened by CacheHit, committed by RunFinished.
-            emit(RunStarted(run_id, self.kind, self.plan.requested, self.plan.kind.log_request(self.plan.job),
-                            0.0, created))
-            emit(CacheHit(run_id, entry.get("source_run"), self.key, created))
-            emit(ResultSaved(run_id, files, created))
-            emit(RunFinished(run_id, result=result))
+            emit(RunStarted(run_id, self.kind, self.plan.requested, self.plan.kind.log_request(self.plan.job), 0.0,
+                            created))
+            # One transaction in the recorder: the hit's mark and its file rows, all or nothing.
+            emit(CacheHit(run_id, entry.get("source_run"), self.key, files, created))
         except BaseException as exc:
             for part, _ in placed:
                 with contextlib.suppress(OSError):
                     part.unlink()
-            if isinstance(exc, errors.AigwError):
-                with contextlib.suppress(errors.RunLogError):
-                    emit(RunFinished(run_id, error=exc.message, exit_code=exc.exit_code))
-                exc.run_id = run_id  # type: ignore[attr-defined]
+            self._failed(run_id, exc)
             raise
-        for part, final in placed:  # committed first, then visible (as aigw/engine/keeper.py explains)
+        for part, final in placed:  # logged first, then visible (as aigw/engine/keeper.py explains)
             os.replace(part, final)
+        try:
+            emit(RunFinished(run_id, result=result))
+        except BaseException as exc:
+            self._failed(run_id, exc)
+            raise
         self.cache.touch(entry)
         from aigw.engine.run import Served
 
         body = Path(placed[0][1]).read_bytes().decode("utf-8") if self.kind == "audio" else None
         return Served(result.model_copy(update={"latency_ms": self._ms_since(created)}), body)
+
+    def _failed(self, run_id: str, exc: BaseException) -> None:
+        """The hit's run ends failed (best effort: the log may be what failed)."""
+        if isinstance(exc, errors.AigwError):
+            with contextlib.suppress(errors.AigwError):
+                self.engine.bus.emit(RunFinished(run_id, error=exc.message, exit_code=exc.exit_code))
+            exc.run_id = run_id  # type: ignore[attr-defined]
 
     def _link(self, entry: Entry, run_id: str, created: Any) -> list[tuple[Path, Path]]:
         """The entry's files linked to temporary names beside the hit run's own result paths."""

@@ -60,11 +60,17 @@ class Recorder:
                           estimated_cost_usd=event.estimated_cost_usd)
         elif isinstance(event, AttemptFinished):
             log.add_attempt(event.run_id, event.attempt)
-        elif isinstance(event, CacheHit):  # opens the hit's group: its files and its end join it
+        elif isinstance(event, CacheHit):  # a transaction of its own: nothing was paid, so all or nothing
             from aigw.store.cache.index import record_hit
 
-            self._begin(log, event.run_id)
-            record_hit(log.conn, event.run_id, event.source_run, event.key, event.at)
+            log.begin_group()
+            try:
+                record_hit(log.conn, event.run_id, event.source_run, event.key, event.at)
+                for f in event.files:
+                    log.record_file(event.run_id, f.path, f.size, f.sha256, event.at)
+                log.end_group()
+            finally:
+                log.abandon_group()
         elif isinstance(event, JobSubmitted):
             log.record_job(event.run_id, event.provider, event.job_id, event.status, event.details,
                            event.at or self._now())

@@ -349,3 +349,23 @@ def test_a_hit_needs_no_reachable_provider(cli, fake_openai, speech_wav):
     assert r.code == 0 and r.stdout.strip() == fake_openai.transcript and "cached: from run" in r.stderr
     no_retries = {**gone, "AIGW_ROUTING__RETRIES": "0"}
     assert cli("transcribe", str(speech_wav), "-m", "whisper-1", "--refresh", env=no_retries).code == 4
+
+
+def test_a_hit_the_log_cannot_record_leaves_no_rows_and_no_files(cli, fake_openai, speech_wav, cache_dir,
+                                                                monkeypatch):
+    from aigw import errors
+    from aigw.store.cache import index
+
+    assert cli("transcribe", str(speech_wav), "-m", "whisper-1").code == 0
+    before = results_files(cache_dir)
+
+    def locked(*args: object) -> None:
+        raise errors.RunLogError("the run log stayed locked", hint="try again")
+
+    monkeypatch.setattr(index, "record_hit", locked)
+    r = cli("transcribe", str(speech_wav), "-m", "whisper-1")
+    assert r.code == 1 and "stayed locked" in r.stderr and r.stdout == ""
+    hit = db_rows(cache_dir, "SELECT * FROM runs ORDER BY id")[-1]
+    assert (hit["status"], hit["exit_code"], hit["cache_hit_of"]) == ("failed", 1, None)
+    assert db_rows(cache_dir, "SELECT COUNT(*) FROM files WHERE run_id = ?", hit["id"])[0][0] == 0
+    assert results_files(cache_dir) == before and fake_openai.count() == 1  # nothing left behind, nothing sent
