@@ -16,7 +16,7 @@ from aigw.services.image_params import default_size
 from aigw.services.planning import Plan, Planned, candidates_for, enforce_costs, execute, plan_groups, prepared, \
     settle_refusals
 from aigw.services.results import Keeper
-from aigw.store import RunLog
+from aigw.store import RunLog, provenance
 from aigw.types import ImageCall, ImageParams, ImageRequest, ProviderImages, RunResult
 
 DEFAULT_IMAGE_TIMEOUT_S = 300.0
@@ -140,7 +140,9 @@ async def _run(ctx: Context, req: ImageRequest, options: RunOptions, plan: Plan[
         # Paid for: on disk before anything else can fail, and in the log in one commit with the
         # attempt and the run's end (the order is explained in services/results.py).
         kept.append(Keeper(ctx, log, run_id, created))
-        kept[-1].stage([(image.data, image.ext) for image in result.images])
+        kept[-1].stage([(image.data, image.ext) for image in result.images], provenance=provenance.image_fields(
+            run_id=run_id, model=item.candidate.model.id, provider=item.candidate.provider, call=item.call,
+            cost_usd=pricing.actual_image(item.candidate.offer, result.usage, item.estimate)))
         for warning in result.warnings:
             ctx.notify("warning: " + warning)
         return result

@@ -16,7 +16,7 @@ from aigw.services.context import Context, RunOptions
 from aigw.services.planning import Plan, Planned, candidates_for, enforce_costs, execute, plan_groups, prepared, \
     settle_refusals
 from aigw.services.results import Keeper
-from aigw.store import RunLog
+from aigw.store import RunLog, inputs, provenance
 from aigw.transcripts import render
 from aigw.types import AudioUpload, ProviderTranscript, RunResult, TranscribeCall, TranscribeParams, TranscribeRequest
 
@@ -106,7 +106,10 @@ async def _run(ctx: Context, req: TranscribeRequest, options: RunOptions, plan: 
             if silence["silent"] is not True:
                 raise
             value = silent_transcript(item.call)
-        saved["body"] = user_body(req, value)
+        saved["body"] = provenance.embed_body(user_body(req, value), req.format, provenance.transcript_fields(
+            run_id=run_id, model=item.candidate.model.id, provider=item.candidate.provider, call=item.call,
+            cost_usd=pricing.actual_audio(item.candidate.offer, value.usage, item.estimate),
+            file=inputs.describe_name(Path(req.file), name)))
         # Paid for: see generate.py and services/results.py.
         kept.append(Keeper(ctx, log, run_id, created))
         kept[-1].stage([(saved["body"].encode("utf-8"), EXTENSIONS[req.format])])
@@ -115,7 +118,7 @@ async def _run(ctx: Context, req: TranscribeRequest, options: RunOptions, plan: 
         return value
 
     outcome, run_id, created = await execute(
-        ctx, log, plan, options, kind="audio", request={**req.model_dump(mode="json"), "file": name},
+        ctx, log, plan, options, kind="audio", request={**req.model_dump(mode="json"), **inputs.describe(Path(req.file), name)},
         default_timeout=DEFAULT_AUDIO_TIMEOUT_S, invoke=invoke,
         actual_cost=lambda item, value: pricing.actual_audio(item.candidate.offer, value.usage, item.estimate),
         sizes_of=lambda v: (v.bytes_up or _upload_size(plan), v.bytes_down, v.http_status))

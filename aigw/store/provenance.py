@@ -71,6 +71,11 @@ def sidecar(fields: Mapping[str, Any]) -> bytes:
     return (json.dumps({JSON_KEY: dict(fields)}, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
+def embed_body(body: str, fmt: str, fields: Mapping[str, Any]) -> str:
+    """A transcript in the format asked for: JSON formats carry the fields, the others are unchanged."""
+    return embed_json(body, fields) if fmt in ("json", "verbose_json") else body
+
+
 def embed_json(body: str, fields: Mapping[str, Any]) -> str:
     """A JSON transcript with the fields under `aigw` (every key present, null when unknown);
     anything but a JSON object is returned unchanged. Indented bodies stay indented."""
