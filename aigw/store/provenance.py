@@ -257,9 +257,9 @@ def _webp(data: bytes, fields: Mapping[str, Any]) -> bytes:
     if any(kind == b"C2PA" for kind, _ in chunks):
         raise CannotCarry("the WebP carries C2PA content credentials")
     if chunks and chunks[0][0] == b"VP8X":
-        head = bytearray(chunks[0][1])
-        head[0] |= WEBP_XMP_FLAG
-        chunks[0] = (b"VP8X", bytes(head))
+        flagged = bytearray(chunks[0][1])
+        flagged[0] |= WEBP_XMP_FLAG
+        chunks[0] = (b"VP8X", bytes(flagged))
     elif chunks:
         width, height, alpha = _canvas(*chunks[0])
         flags = WEBP_XMP_FLAG | (WEBP_ALPHA_FLAG if alpha else 0)

@@ -1,0 +1,188 @@
+"""Reading the run log back: runs with their attempts, files and jobs, filtered, searched, or found
+from a result file. Read-only; `aigw logs` and `aigw stats` are built on it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from aigw import errors
+from aigw.store import provenance
+
+FAILED = ("failed", "interrupted")
+CHUNK = 500  # ids per IN (...): well under SQLite's oldest limit of 999 parameters
+
+
+@dataclass(frozen=True)
+class Filters:
+    kind: str | None = None
+    model: str | None = None  # served or asked for
+    provider: str | None = None  # tried at any hop
+    failed: bool = False  # failed, interrupted, or served but not delivered (exit code not 0)
+    since: datetime | None = None  # aware
+    search: str | None = None
+    with_files: bool = False  # only runs that left a result file
+    limit: int | None = None  # None: every run
+
+
+@dataclass
+class LoggedRun:
+    row: dict[str, Any]  # the `runs` row, request_json and result_json parsed into request and result
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    files: list[dict[str, Any]] = field(default_factory=list)  # with `exists`: is it still on disk
+    jobs: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return str(self.row["id"])
+
+    @property
+    def request(self) -> dict[str, Any]:
+        return self.row.get("request") or {}
+
+    @property
+    def result(self) -> dict[str, Any] | None:
+        return self.row.get("result")
+
+    @property
+    def cache_hit(self) -> bool:
+        """A run answered from the result cache (the `cache` branch's column, or its result flag)."""
+        if self.row.get("cache_hit") is not None:
+            return bool(self.row["cache_hit"])
+        result = self.result or {}
+        return bool(result.get("cache_hit") or (result.get("extra") or {}).get("cache_hit"))
+
+
+def match_query(text: str) -> str:
+    """What the user typed as an FTS5 query: each word a quoted prefix, all of them required, so
+    that punctuation (a path, `gpt-image-2`) is text to find, never query syntax."""
+    words = text.split()
+    if not words:
+        raise errors.UsageError("--search needs some text", hint='aigw logs --search "red apple"')
+    return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+
+
+class History:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.columns = {r[1] for r in conn.execute("PRAGMA table_info(runs)")}
+
+    def runs(self, filters: Filters) -> list[LoggedRun]:
+        """Newest first."""
+        where, params = self._where(filters)
+        limit = "" if filters.limit is None else f" LIMIT {int(filters.limit)}"
+        rows = self._select(f"SELECT * FROM runs{where} ORDER BY created_at DESC, id DESC{limit}", params)
+        return self._complete(rows)
+
+    def get(self, run_id: str) -> LoggedRun:
+        """A run by its id or a unique prefix of it."""
+        found = [r[0] for r in self.conn.execute(
+            "SELECT id FROM runs WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id DESC LIMIT 6", (run_id,))]
+        if not found:
+            raise errors.UsageError(f"no run {run_id} in the run log", hint="'aigw logs' lists the runs")
+        if len(found) > 1 and run_id not in found:
+            raise errors.UsageError(f"{run_id} is the start of several runs: {', '.join(found[:5])}",
+                                    hint="give more of the run id")
+        chosen = run_id if run_id in found else found[0]
+        return self._complete(self._select("SELECT * FROM runs WHERE id = ?", (chosen,)))[0]
+
+    def made(self, path: Path) -> tuple[LoggedRun | None, dict[str, str]]:
+        """The run that made a file: by its path, else by its bytes' sha256 (a copy of a result),
+        else by the run id embedded in it or in its sidecar. Also returns the fields the file itself
+        carries ({} when none), which is all there is when the run log no longer has the run."""
+        absolute = os.path.abspath(path)
+        candidates = [absolute, os.path.realpath(absolute)]
+        row = self.conn.execute(
+            "SELECT run_id FROM files WHERE path IN (?, ?) ORDER BY created_at DESC LIMIT 1", candidates).fetchone()
+        data = _read(path)
+        if row is None and data is not None:
+            row = self.conn.execute("SELECT run_id FROM files WHERE sha256 = ? ORDER BY created_at DESC LIMIT 1",
+                                    (hashlib.sha256(data).hexdigest(),)).fetchone()
+        carried = provenance.read_fields(data) if data is not None else {}
+        if not carried:
+            side = _read(Path(absolute + ".json"))
+            carried = provenance.read_fields(side) if side is not None else {}
+        if row is None and carried.get("run_id"):
+            row = self.conn.execute("SELECT id FROM runs WHERE id = ?", (carried["run_id"],)).fetchone()
+        if row is None:
+            return None, carried
+        return self.get(row[0]), carried
+
+    # ---- internals ------------------------------------------------------------------------------
+
+    def _where(self, f: Filters) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if f.kind:
+            clauses.append("kind = ?")
+            params.append(f.kind)
+        if f.model:
+            clauses.append("(model = ? OR requested_model = ?)")
+            params += [f.model, f.model]
+        if f.provider:
+            clauses.append("(provider = ? OR id IN (SELECT run_id FROM attempts WHERE provider = ?))")
+            params += [f.provider, f.provider]
+        if f.failed:
+            clauses.append("(status IN ('failed', 'interrupted') OR COALESCE(exit_code, 0) != 0)")
+        if f.since is not None:
+            clauses.append("created_at >= ?")  # ISO 8601 in UTC: text order is time order
+            params.append(f.since.astimezone(timezone.utc).isoformat())
+        if f.with_files:
+            clauses.append("id IN (SELECT run_id FROM files)")
+        if f.search is not None:
+            clauses.append("id IN (SELECT run_id FROM runs_search WHERE runs_search MATCH ?)")
+            params.append(match_query(f.search))
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+    def _select(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        cursor = self.conn.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, values)) for values in cursor.fetchall()]
+
+    def _by_run(self, sql: str, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        grouped: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+        for start in range(0, len(ids), CHUNK):
+            part = ids[start:start + CHUNK]
+            marks = ",".join("?" * len(part))
+            for row in self._select(sql.format(marks=marks), part):
+                grouped[row["run_id"]].append(row)
+        return grouped
+
+    def _complete(self, rows: list[dict[str, Any]]) -> list[LoggedRun]:
+        ids = [r["id"] for r in rows]
+        attempts = self._by_run("SELECT * FROM attempts WHERE run_id IN ({marks}) ORDER BY run_id, hop", ids)
+        files = self._by_run("SELECT * FROM files WHERE run_id IN ({marks}) ORDER BY run_id, path", ids)
+        jobs = self._by_run("SELECT run_id, provider, job_id, status, updated_at FROM jobs"
+                            " WHERE run_id IN ({marks}) ORDER BY run_id, updated_at", ids)
+        out = []
+        for row in rows:
+            row["request"] = _json(row.pop("request_json", None)) or {}
+            row["result"] = _json(row.pop("result_json", None))
+            for f in files[row["id"]]:
+                f["exists"] = os.path.isfile(f["path"])
+            out.append(LoggedRun(row, attempts[row["id"]], files[row["id"]], jobs[row["id"]]))
+        return out
+
+
+def _json(text: str | None) -> Any:
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes() if path.is_file() else None
+    except OSError:
+        return None
+
