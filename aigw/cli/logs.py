@@ -39,7 +39,7 @@ def command(
     failed: bool = typer.Option(False, "--failed", help="Only runs that failed, were interrupted or not delivered."),
     since: Optional[str] = typer.Option(None, "--since", help="30m, 2h, 1d, 2w, or a date (2026-12-01)."),
     search: Optional[str] = typer.Option(None, "--search", help="Words in the prompt, input file name or transcript."),
-    for_path: Optional[Path] = typer.Option(None, "--for", help="The run that made this file."),
+    for_path: Optional[Path] = typer.Option(None, "--for", metavar="PATH", help="The run that made this file."),
     last: bool = typer.Option(False, "--last", help="Only the newest run (-n 1)."),
     path: bool = typer.Option(False, "--path", help="Print only the result files' paths, one per line."),
 ) -> None:

@@ -65,6 +65,7 @@ def logged_attempt_json(row: dict[str, Any]) -> dict[str, Any]:
     data = {key: row.get(key) for key in ATTEMPT_KEYS}
     data["served"] = bool(data["served"])
     data["latency_ms"] = _rounded(data["latency_ms"])
+    data["started_at"] = _utc_text(data["started_at"])
     return data
 
 
