@@ -99,9 +99,9 @@ def logged_json(run: Any) -> dict[str, Any]:
     return {key: data[key] for key in keys}
 
 
-def _utc_text(iso: str) -> str:
+def _utc_text(iso: Any) -> Any:
     """A logged time as a run's --json writes it (pydantic's UTC form, ending in Z)."""
-    return iso[:-6] + "Z" if iso.endswith("+00:00") else iso
+    return iso[:-6] + "Z" if isinstance(iso, str) and iso.endswith("+00:00") else iso
 
 
 def _body(run: Any) -> str | None:
