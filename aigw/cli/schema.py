@@ -45,7 +45,7 @@ def failure_json(exc: BaseException, exit_code: int, message: str, hint: str | N
 
 # ---- aigw logs / aigw stats -------------------------------------------------------------------
 
-LOG_KEYS = ("status", "exit_code", "error", "delivery_error", "input", "files", "jobs", "cache_hit")
+LOG_KEYS = ("status", "exit_code", "error", "delivery_error", "input", "files", "jobs")
 FILE_KEYS = ("path", "bytes", "sha256", "exists")
 INPUT_KEYS = ("path", "bytes", "sha256")
 JOB_KEYS = ("provider", "job_id", "status", "updated_at")
@@ -93,10 +93,11 @@ def logged_json(run: Any) -> dict[str, Any]:
                   if row["kind"] == "audio" else None),
         "files": [{key: f.get(key) for key in FILE_KEYS} for f in run.files],
         "jobs": [{key: j.get(key) for key in JOB_KEYS} for j in run.jobs],
-        "cache_hit": run.cache_hit,
+        # The result cache's keys, for when a run's --json has them (cache branch): the log knows both.
+        "cache_hit": run.cache_hit, "cache_of": run.cache_of,
     }
     keys = (IMAGE_KEYS if row["kind"] == "image" else AUDIO_KEYS) + LOG_KEYS
-    return {key: data[key] for key in keys}
+    return {key: data.get(key) for key in keys}
 
 
 def _utc_text(iso: Any) -> Any:

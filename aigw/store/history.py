@@ -51,13 +51,18 @@ class LoggedRun:
     def result(self) -> dict[str, Any] | None:
         return self.row.get("result")
 
+    saved_usd: float = 0.0  # for a cache hit: what the run it came from cost
+
+    @property
+    def cache_of(self) -> str | None:
+        """The paid run a cache hit was answered from (runs.cache_hit_of, migration m010), else None."""
+        result = self.result or {}
+        return self.row.get("cache_hit_of") or result.get("cache_of")
+
     @property
     def cache_hit(self) -> bool:
-        """A run answered from the result cache (the `cache` branch's column, or its result flag)."""
-        if self.row.get("cache_hit") is not None:
-            return bool(self.row["cache_hit"])
         result = self.result or {}
-        return bool(result.get("cache_hit") or (result.get("extra") or {}).get("cache_hit"))
+        return self.cache_of is not None or bool(result.get("cache_hit"))
 
 
 def match_query(text: str) -> str:
@@ -162,13 +167,29 @@ class History:
         jobs = self._by_run("SELECT run_id, provider, job_id, status, updated_at FROM jobs"
                             " WHERE run_id IN ({marks}) ORDER BY run_id, updated_at", ids)
         out = []
+        sources = self._source_costs([r for r in rows if r.get("cache_hit_of")])
         for row in rows:
             row["request"] = _json(row.pop("request_json", None)) or {}
             row["result"] = _json(row.pop("result_json", None))
             for f in files[row["id"]]:
                 f["exists"] = os.path.isfile(f["path"])
-            out.append(LoggedRun(row, attempts[row["id"]], files[row["id"]], jobs[row["id"]]))
+            run = LoggedRun(row, attempts[row["id"]], files[row["id"]], jobs[row["id"]])
+            if run.cache_of is not None:
+                run.saved_usd = sources.get(run.cache_of) or 0.0
+            out.append(run)
         return out
+
+    def _source_costs(self, hits: list[dict[str, Any]]) -> dict[str, float | None]:
+        """What the runs that cache hits came from cost (their estimate when the cost is unknown)."""
+        ids = sorted({r["cache_hit_of"] for r in hits})
+        costs: dict[str, float | None] = {}
+        for start in range(0, len(ids), CHUNK):
+            part = ids[start:start + CHUNK]
+            for run_id, cost in self.conn.execute(
+                    f"SELECT id, COALESCE(cost_usd, estimated_cost_usd) FROM runs WHERE id IN ({','.join('?' * len(part))})",
+                    part):
+                costs[run_id] = cost
+        return costs
 
 
 def _json(text: str | None) -> Any:

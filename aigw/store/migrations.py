@@ -162,12 +162,14 @@ def statements(sql: str) -> list[str]:
     for piece in sql.split(";"):
         pending += piece + ";"
         if sqlite3.complete_statement(pending):
-            if pending.strip(" \n;"):
-                out.append(pending)
+            out.append(pending)
             pending = ""
-    if pending.strip(" \n;"):
-        out.append(pending)
-    return out
+    return [s for s in [*out, pending] if not _blank(s)]
+
+
+def _blank(sql: str) -> bool:
+    """Only whitespace, semicolons and -- comments."""
+    return all(not line.strip(" ;\t") or line.strip().startswith("--") for line in sql.splitlines())
 
 
 def migrate(conn: sqlite3.Connection) -> list[str]:

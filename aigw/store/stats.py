@@ -59,7 +59,7 @@ def summarise(runs: Sequence[LoggedRun]) -> dict[str, Any]:
         "unpriced_runs": sum(1 for a in served if a["actual_cost_usd"] is None),
         "possibly_billed_usd": _money(sum(a["estimated_cost_usd"] or 0.0 for a in attempts if a["possibly_billed"])),
         "cache_hits": len(hits),
-        "cache_saved_usd": _money(sum(r.row["estimated_cost_usd"] or 0.0 for r in hits)),
+        "cache_saved_usd": _money(sum(r.saved_usd for r in hits)),
     }
 
 
