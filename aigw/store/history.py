@@ -9,6 +9,7 @@ import os
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -34,35 +35,43 @@ class Filters:
 
 @dataclass
 class LoggedRun:
-    row: dict[str, Any]  # the `runs` row, request_json and result_json parsed into request and result
+    row: dict[str, Any]  # the `runs` row as it is (request_json and result_json still text)
     attempts: list[dict[str, Any]] = field(default_factory=list)
     files: list[dict[str, Any]] = field(default_factory=list)  # with `exists`: is it still on disk
     jobs: list[dict[str, Any]] = field(default_factory=list)
+    saved_usd: float = 0.0  # for a cache hit: what the run it came from cost
+    has_cache_column: bool = False  # the log has runs.cache_hit_of (migration m010_result_cache)
 
     @property
     def id(self) -> str:
         return str(self.row["id"])
 
-    @property
+    # Parsed on first use: `aigw stats` over a long window needs neither, and parsing is most of its time.
+    @cached_property
     def request(self) -> dict[str, Any]:
-        return self.row.get("request") or {}
+        return _json(self.row.get("request_json")) or {}
 
-    @property
+    @cached_property
     def result(self) -> dict[str, Any] | None:
-        return self.row.get("result")
-
-    saved_usd: float = 0.0  # for a cache hit: what the run it came from cost
+        return _json(self.row.get("result_json"))
 
     @property
     def cache_of(self) -> str | None:
-        """The paid run a cache hit was answered from (runs.cache_hit_of, migration m010), else None."""
-        result = self.result or {}
-        return self.row.get("cache_hit_of") or result.get("cache_of")
+        """The paid run a cache hit was answered from (runs.cache_hit_of), else None."""
+        if self.has_cache_column:
+            return self.row.get("cache_hit_of")
+        return (self._cache_flags() or {}).get("cache_of")
 
     @property
     def cache_hit(self) -> bool:
-        result = self.result or {}
-        return self.cache_of is not None or bool(result.get("cache_hit"))
+        if self.has_cache_column:
+            return self.row.get("cache_hit_of") is not None
+        flags = self._cache_flags() or {}
+        return bool(flags.get("cache_of") or flags.get("cache_hit"))
+
+    def _cache_flags(self) -> dict[str, Any] | None:
+        """The result, when its text can hold a cache key at all (most cannot: no parse needed)."""
+        return self.result if '"cache_' in (self.row.get("result_json") or "") else None
 
 
 def match_query(text: str) -> str:
@@ -169,11 +178,10 @@ class History:
         out = []
         sources = self._source_costs([r for r in rows if r.get("cache_hit_of")])
         for row in rows:
-            row["request"] = _json(row.pop("request_json", None)) or {}
-            row["result"] = _json(row.pop("result_json", None))
             for f in files[row["id"]]:
                 f["exists"] = os.path.isfile(f["path"])
-            run = LoggedRun(row, attempts[row["id"]], files[row["id"]], jobs[row["id"]])
+            run = LoggedRun(row, attempts[row["id"]], files[row["id"]], jobs[row["id"]],
+                            has_cache_column="cache_hit_of" in self.columns)
             if run.cache_of is not None:
                 run.saved_usd = sources.get(run.cache_of) or 0.0
             out.append(run)

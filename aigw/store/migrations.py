@@ -150,6 +150,9 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE TRIGGER runs_search_removed AFTER DELETE ON runs BEGIN
             DELETE FROM runs_search WHERE run_id = old.id;
         END;
+        -- `aigw logs --for FILE`: a result by its path, or a copy of it by its content
+        CREATE INDEX files_path ON files(path);
+        CREATE INDEX files_sha256 ON files(sha256);
         """,
     ),
 ]

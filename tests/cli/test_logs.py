@@ -251,3 +251,25 @@ def test_stats_reads_budgets_and_refuses_unknown_groupings(cli, fake_openai, con
     r = cli("stats", "--by", "colour")
     assert r.code == 2 and r.stdout == ""
     assert cli("stats", "--since", "yesterday-ish").code == 2
+
+
+def test_an_image_that_cannot_carry_provenance_gets_a_sidecar(cli, fake_openai, tmp_path, cache_dir, monkeypatch):
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(buf, "GIF")
+    gif = buf.getvalue()
+    monkeypatch.setattr(fake_openai, "_render", lambda *args: gif)  # a provider that answers with a GIF
+    data = json.loads(cli("generate", "a red apple", "-m", "gpt-image-2", "--json").stdout)
+    path = Path(data["paths"][0])
+    assert path.suffix == ".gif" and path.read_bytes() == gif  # left exactly as the provider sent it
+    side = json.loads(Path(str(path) + ".json").read_text())["aigw"]
+    assert side["run_id"] == data["id"] and side["prompt"] == "a red apple" and side["provider"] == "openai"
+    assert oct(Path(str(path) + ".json").stat().st_mode & 0o777) == oct(0o600)  # private like the result
+    copy = tmp_path / "copy.gif"
+    shutil.copy(path, copy)
+    assert json.loads(cli("logs", "--for", str(copy), "--json").stdout)["id"] == data["id"]
+    conn = sqlite3.connect(cache_dir / "aigw.db")
+    with conn:
+        conn.execute("DELETE FROM files")
+    conn.close()
+    # Only the sidecar knows now: --for reads it beside the file asked about.
+    assert json.loads(cli("logs", "--for", str(path), "--json").stdout)["id"] == data["id"]
