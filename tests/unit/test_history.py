@@ -109,3 +109,17 @@ def test_since_reads_ages_dates_and_times():
     for bad in ("yesterday", "2x", "", "-1d"):
         with pytest.raises(UsageError):
             parse_since(bad, NOW)
+
+
+def test_a_line_fits_the_terminal_and_a_pipe_gets_it_whole(tmp_path):
+    from aigw.cli.log_view import line
+
+    conn = before_search(tmp_path)
+    migrate(conn)
+    prompt = "a very long prompt about a lighthouse at dusk\twith\nbreaks " * 5
+    run_row(conn, "r1", request={"prompt": prompt}, cost=0.04)
+    (run,) = History(conn).runs(Filters())
+    whole, short = line(run), line(run, width=120)
+    assert "\t" not in whole and "\n" not in whole and "lighthouse at dusk with breaks" in whole
+    assert len(short) <= 120 and "…" in short and short.startswith(whole[:40])
+    assert "$0.04" in whole and "image" in whole and whole.endswith("  -")  # no result file
