@@ -88,6 +88,8 @@ def detail(run: Any) -> list[str]:
     out.append(f"model      {asked}" + (f" -> {served}" if row["provider"] else " (not served)"))
     out.append(f"cost       {money(row['cost_usd'])} (estimated {money(row['estimated_cost_usd'])})")
     out.append(f"latency    {seconds(row['latency_ms'])}")
+    if run.cache_of:
+        out.append(f"cache      answered from run {run.cache_of} (saved {money(run.saved_usd)})")
     if row["kind"] == "image":
         out.append(f"prompt     {one_line(res.get('prompt') or req.get('prompt'))}")
         for key in ("negative_prompt", "size", "quality", "seed"):
