@@ -30,6 +30,7 @@ MAX_JPEG_SEGMENT = 65533  # an APPn segment's payload is at most 2**16 - 1 bytes
 WEBP_XMP_FLAG = 0x04
 WEBP_ALPHA_FLAG = 0x10
 JSON_KEY = "aigw"
+PLAIN_TRANSCRIPTS = ("txt", "srt", "vtt")
 IMAGE_FIELDS = ("run_id", "model", "provider", "prompt", "negative_prompt", "seed", "size", "cost_usd")
 
 
@@ -63,17 +64,14 @@ def embed(data: bytes, ext: str, fields: Mapping[str, Any]) -> bytes:
         return _webp(data, present)
     if kind == "json":
         return embed_json(data.decode("utf-8"), fields).encode("utf-8")
+    if kind in PLAIN_TRANSCRIPTS:
+        return data  # nowhere to put it and no need of a sidecar: the run log has the run
     raise CannotCarry(f"{ext} has no place for metadata")
 
 
 def sidecar(fields: Mapping[str, Any]) -> bytes:
     """The `<file>.json` written beside a result that cannot carry its provenance."""
     return (json.dumps({JSON_KEY: dict(fields)}, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-
-
-def embed_body(body: str, fmt: str, fields: Mapping[str, Any]) -> str:
-    """A transcript in the format asked for: JSON formats carry the fields, the others are unchanged."""
-    return embed_json(body, fields) if fmt in ("json", "verbose_json") else body
 
 
 def embed_json(body: str, fields: Mapping[str, Any]) -> str:

@@ -112,6 +112,8 @@ def test_json_transcripts_keep_the_provider_keys_and_gain_aigw():
     assert provenance.read_run_id(json.dumps(out).encode()) == FIELDS["run_id"]
     assert provenance.embed_json("[1, 2]", FIELDS) == "[1, 2]"  # not an object: left alone
     assert "\n" in provenance.embed_json('{\n  "text": "x"\n}', FIELDS)  # an indented body stays indented
+    for ext in ("txt", "srt", "vtt"):  # plain transcripts: unchanged, and no sidecar either
+        assert provenance.embed(b"1\n00:00:00,000 --> 00:00:01,000\nhi\n", ext, FIELDS).endswith(b"hi\n")
 
 
 def test_nothing_is_read_from_files_without_provenance():
