@@ -5,7 +5,8 @@ Written at the byte level, never re-encoding pixels (no imaging library at runti
 - PNG: one `iTXt` chunk (UTF-8) per field, keyword `aigw:<field>`, inserted before `IEND`;
 - JPEG: an XMP packet in an APP1 segment after the leading APPn segments;
 - WebP: an XMP packet in an `XMP ` chunk, the file made extended (`VP8X`, its XMP flag set);
-- JSON transcripts: the fields under the top-level key `aigw`, the provider's own keys untouched.
+- JSON transcripts: the fields under the top-level key `aigw`, the provider's own keys untouched;
+  text, SRT and VTT transcripts are left as they are (the run log has their run).
 
 A format that cannot carry them (GIF, SVG, bytes of unknown shape) gets a sidecar `<file>.json`
 instead, and so does an image that already carries C2PA content credentials: those are signed over
