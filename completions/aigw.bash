@@ -5,11 +5,11 @@ _aigw() {
         w="${COMP_WORDS[i]}"
         if ((skip)); then skip=0; continue; fi
         case "$w" in
-            --aspect-ratio|--deadline|--enhance|--fallback|--file|--format|--guidance|--kind|--language|--max-cost|--max-size|--model|--negative-prompt|--older-than|--output|--prompt|--provider|--quality|--runs|--seed|--size|--steps|--style|--temperature|--timeout|--timestamps|-a|-f|-l|-m|-n|-o|-p|-s) skip=1; continue ;;
+            --aspect-ratio|--by|--count|--deadline|--enhance|--fallback|--file|--for|--format|--guidance|--kind|--language|--max-cost|--max-size|--model|--negative-prompt|--older-than|--output|--prompt|--provider|--quality|--runs|--search|--seed|--since|--size|--steps|--style|--temperature|--timeout|--timestamps|-a|-f|-l|-m|-n|-o|-p|-s) skip=1; continue ;;
             -*) continue ;;
         esac
         case "$path" in
-            "") case "$w" in bench|cache|config|generate|models|transcribe) path="${path:+$path }$w" ;; esac ;;
+            "") case "$w" in bench|cache|config|generate|logs|models|stats|transcribe) path="${path:+$path }$w" ;; esac ;;
             "cache") case "$w" in clear|list|path|prune) path="${path:+$path }$w" ;; esac ;;
             "config") case "$w" in get|keys|path|set|show|unset) path="${path:+$path }$w" ;; esac ;;
             "config keys") case "$w" in list|set|unset) path="${path:+$path }$w" ;; esac ;;
@@ -20,7 +20,7 @@ _aigw() {
         -o|--output|--file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     case "$path" in
-        "") words="bench cache config generate models transcribe --help -h --verbose -v --quiet -q --version --install-completion --show-completion" ;;
+        "") words="bench cache config generate logs models stats transcribe --help -h --verbose -v --quiet -q --version --install-completion --show-completion" ;;
         "bench") words="--help -h --yes -y --json --model -m --prompt --file --runs --provider -p" ;;
         "cache") words="clear list path prune --help -h" ;;
         "cache clear") words="--help -h --results" ;;
@@ -38,7 +38,9 @@ _aigw() {
         "config show") words="--help -h --json" ;;
         "config unset") words="--help -h" ;;
         "generate") words="--help -h --json --no-substitute --fallback-on-refusal --dry-run --allow-unpriced --cache --no-cache --refresh --model -m --size -s --aspect-ratio -a --quality --style --enhance -n --format -f --seed --negative-prompt --steps --guidance --output -o --provider -p --fallback --deadline --timeout --max-cost" ;;
+        "logs") words="--help -h --json --failed --last --path -n --count --kind --model -m --provider -p --since --search --for" ;;
         "models") words="--help -h --available --check --json --kind --provider -p" ;;
+        "stats") words="--help -h --json --since --by" ;;
         "transcribe") words="--help -h --translate --json --no-substitute --dry-run --allow-unpriced --cache --no-cache --refresh --model -m --language -l --prompt --format -f --temperature --timestamps --output -o --provider -p --fallback --deadline --timeout --max-cost" ;;
     esac
     if [[ "$cur" != -* && "$path" == "transcribe" ]]; then

@@ -21,6 +21,7 @@ from aigw.engine.planning import Plan, Planned, RunOptions, candidates_for, prep
 from aigw.services import image_params, model_ref, presets
 from aigw.services.audio_input import check_limits, is_silent, probe
 from aigw.services.image_params import default_size
+from aigw.store import inputs, provenance
 from aigw.transcripts import render
 from aigw.types import (
     Attempt,
@@ -64,6 +65,7 @@ class Kind(Protocol, Generic[J, C, T]):
     def sizes(self, item: Planned[C], value: T) -> tuple[int, int, int | None]: ...
     def result(self, job: J, item: Planned[C], value: T, base: dict[str, Any]) -> RunResult: ...
     def body(self, job: J, value: T) -> str | None: ...
+    def provenance(self, job: J, item: Planned[C], value: T, run_id: str) -> dict[str, Any]: ...
 
 
 # ---- images --------------------------------------------------------------------------------------
@@ -187,6 +189,12 @@ class ImageKind:
     def body(self, job: ImageRequest, value: ProviderImages) -> str | None:
         return None
 
+    def provenance(self, job: ImageRequest, item: Planned[ImageCall], value: ProviderImages,
+                   run_id: str) -> dict[str, Any]:
+        """What each image carries in its own metadata (README 'Provenance in every result')."""
+        return provenance.image_fields(run_id=run_id, model=item.candidate.model.id, provider=item.candidate.provider,
+                                       call=item.call, cost_usd=self.actual_cost(item, value))
+
 
 # ---- transcription -------------------------------------------------------------------------------
 
@@ -242,7 +250,8 @@ class AudioKind:
         return job.request.model
 
     def log_request(self, job: AudioJob) -> dict[str, Any]:
-        return {**job.request.model_dump(mode="json"), "file": job.name}
+        # The input as an absolute path with its size and sha256: `aigw logs` finds runs by it.
+        return {**job.request.model_dump(mode="json"), **inputs.describe(Path(job.request.file), job.name)}
 
     def group(self, engine: Engine, job: AudioJob, options: RunOptions, model_id: str,
               primary: bool) -> list[Planned[TranscribeCall]]:
@@ -300,6 +309,14 @@ class AudioKind:
 
     def body(self, job: AudioJob, value: ProviderTranscript) -> str | None:
         return user_body(job.request, value)
+
+    def provenance(self, job: AudioJob, item: Planned[TranscribeCall], value: ProviderTranscript,
+                   run_id: str) -> dict[str, Any]:
+        """What a JSON transcript carries under `aigw` (README 'Provenance in every result')."""
+        return provenance.transcript_fields(run_id=run_id, model=item.candidate.model.id,
+                                            provider=item.candidate.provider, call=item.call,
+                                            cost_usd=self.actual_cost(item, value),
+                                            file=inputs.describe_name(Path(job.request.file), job.name))
 
 
 def base_fields(run_id: str, kind: str, requested: str, item: Planned[Any], attempts: list[Attempt],

@@ -369,3 +369,15 @@ def test_a_hit_the_log_cannot_record_leaves_no_rows_and_no_files(cli, fake_opena
     assert (hit["status"], hit["exit_code"], hit["cache_hit_of"]) == ("failed", 1, None)
     assert db_rows(cache_dir, "SELECT COUNT(*) FROM files WHERE run_id = ?", hit["id"])[0][0] == 0
     assert results_files(cache_dir) == before and fake_openai.count() == 1  # nothing left behind, nothing sent
+
+
+def test_logs_and_stats_show_the_hit_and_what_it_saved(cli, fake_openai, speech_wav):
+    assert cli("transcribe", str(speech_wav), "-m", "whisper-1").code == 0
+    assert cli("transcribe", str(speech_wav), "-m", "whisper-1").code == 0
+    hit, paid = json.loads(cli("logs", "--json", "-n", "0").stdout)
+    assert (hit["cache_hit"], hit["cache_of"], hit["cost_usd"], hit["attempts"]) == (True, paid["id"], 0, [])
+    assert paid["cache_hit"] is False and paid["cost_usd"] > 0
+    assert "cached" in cli("logs").stdout.splitlines()[0]
+    totals = json.loads(cli("stats", "--json").stdout)["totals"]
+    assert totals["cache_hits"] == 1 and totals["cache_saved_usd"] == pytest.approx(paid["cost_usd"])
+    assert totals["cost_usd"] == pytest.approx(paid["cost_usd"])  # the hit spent nothing

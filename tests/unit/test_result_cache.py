@@ -162,3 +162,14 @@ def test_m010_upgrades_a_log_written_before_it(tmp_path, monkeypatch):
     assert "m010_result_cache" in migrations.migrate(conn)  # with any later branch's migrations
     assert conn.execute("SELECT id, cache_hit_of FROM runs").fetchall() == [("r1", None)]
     assert conn.execute("SELECT COUNT(*) FROM cache_entries").fetchone() == (0,)
+
+
+def test_a_file_is_hashed_again_once_it_changes(tmp_path):
+    import hashlib
+
+    path = tmp_path / "talk.wav"
+    path.write_bytes(b"one")
+    assert key.file_sha256(path) == hashlib.sha256(b"one").hexdigest()
+    path.write_bytes(b"two")
+    os.utime(path, ns=(1, 1))  # the same size; only the mtime tells
+    assert key.file_sha256(path) == hashlib.sha256(b"two").hexdigest()

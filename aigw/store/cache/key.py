@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,13 +28,26 @@ def key_of(request: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+_HASHED: dict[tuple[str, int, int, int, int], str] = {}  # (path, dev, inode, size, mtime_ns) -> sha256
+_HASHED_MAX = 64
+
+
 def file_sha256(path: Path) -> str:
-    """Streamed: a recording of any size is hashed in 1 MiB blocks, never held in memory."""
+    """Streamed: a recording of any size is hashed in 1 MiB blocks, never held in memory; and once
+    per process while it is unchanged (the cache key and the run log's record of the input both
+    need it, and a long recording takes seconds)."""
+    info = os.stat(path)
+    seen = (os.path.abspath(path), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+    if seen in _HASHED:
+        return _HASHED[seen]
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(CHUNK):
             digest.update(block)
-    return digest.hexdigest()
+    if len(_HASHED) >= _HASHED_MAX:
+        _HASHED.clear()
+    _HASHED[seen] = digest.hexdigest()
+    return _HASHED[seen]
 
 
 def _present(params: dict[str, Any]) -> dict[str, Any]:
