@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from aigw import errors
-from aigw.providers._options import BY_MODEL, SENT, Support, not_sent
+from aigw.providers._options import BY_MODEL, REFUSED, SENT, Support, not_sent
 from aigw.providers.base import ProviderBase
 from aigw.transcripts import Segment, Word, render
 from aigw.types import ProviderTranscript, TranscribeCall, Usage
@@ -95,6 +95,7 @@ class LocalProvider(ProviderBase):
     kinds: ClassVar[frozenset[str]] = frozenset({"audio"})
     audio_options: ClassVar[dict[str, Support]] = {
         "language": BY_MODEL, "prompt": SENT, "temperature": SENT, "timestamps": SENT, "translate": BY_MODEL,
+        "diarize": REFUSED,
     }
 
     def prepare_transcribe(self, call: TranscribeCall) -> tuple[TranscribeCall, list[str]]:

@@ -13,42 +13,56 @@ from aigw.catalog.schema import Model
 from aigw.services import model_ref
 from aigw.services.audio_input import check_limits, is_silent, probe
 from aigw.services.context import Context, RunOptions
-from aigw.services.planning import Plan, Planned, candidates_for, enforce_costs, execute, plan_groups, prepared, \
-    settle_refusals
+from aigw.providers._options import transcribe_preparer
+from aigw.services.planning import NoCandidateCanTakeIt, Plan, Planned, candidates_for, enforce_costs, execute, \
+    models_to_try, plan_groups, prepared, settle_refusals
 from aigw.services.results import Keeper
 from aigw.store import RunLog
-from aigw.transcripts import render
+from aigw.transcripts import formats, render
 from aigw.types import AudioUpload, ProviderTranscript, RunResult, TranscribeCall, TranscribeParams, TranscribeRequest
 
 DEFAULT_AUDIO_TIMEOUT_S = 600.0
-EXTENSIONS = {"text": "txt", "json": "json", "verbose_json": "json", "srt": "srt", "vtt": "vtt"}
+EXTENSIONS = {"text": "txt", "json": "json", "verbose_json": "json", "srt": "srt", "vtt": "vtt", "tsv": "tsv"}
 
 
-def wire_format(model: Model, wanted: str) -> str:
-    """What to ask the provider for. Plain text comes from JSON where the model has it, since JSON
-    carries the usage the actual cost is computed from."""
-    if wanted == "text" and "json" in model.formats:
-        return "json"
-    if wanted in model.formats:
-        return wanted
-    allowed = sorted(set(model.formats) | ({"text"} if "json" in model.formats else set()))
-    raise errors.UsageError(f"{model.id} does not produce {wanted}", hint=f"allowed: {', '.join(allowed)}; "
-                            "for subtitles use a model with timestamps, e.g. whisper-1 or whisper-large-v3")
+def wire_format(ctx: Context, req: TranscribeRequest, model: Model) -> str:
+    """What to ask the provider for (aigw.transcripts.formats); a model that cannot give the format
+    (no timestamps for subtitles) is left out of the plan, naming models that can."""
+    try:
+        return formats.wire_format(model.id, model.formats, req.format, shape_of(req),
+                                   alternatives=formats.timed_models(_by_default_order(ctx)))
+    except formats.FormatUnavailable as exc:
+        raise NoCandidateCanTakeIt(exc.message, hint=exc.hint) from exc
+
+
+def _by_default_order(ctx: Context) -> list[Model]:
+    """Audio models, those of the default list first (the ones a hint should name)."""
+    order = ctx.catalog.default_order.get("audio", [])
+    return sorted(ctx.catalog.of_kind("audio"), key=lambda m: order.index(m.id) if m.id in order else len(order))
+
+
+def shape_of(req: TranscribeRequest) -> formats.Shape:
+    return formats.Shape(max_line_width=req.max_line_width, max_line_count=req.max_line_count, diarize=req.diarize)
 
 
 def _group(ctx: Context, req: TranscribeRequest, options: RunOptions, upload: AudioUpload, display_name: str,
            model_id: str) -> list[Planned[TranscribeCall]]:
     model = model_ref.resolve(ctx, model_id, "audio")
-    wire_format(model, req.format)
+    try:
+        wire_format(ctx, req, model)
+    except NoCandidateCanTakeIt as exc:
+        if len(models_to_try(ctx, req.model, options)) > 1:  # a fallback may serve: say why this one does not
+            ctx.notify(f"warning: {model.id} left out: {exc.message}")
+        raise
     check_limits(upload, model_id=model.id, upload_bytes=model.limits.upload_bytes,
                  audio_seconds=model.limits.audio_seconds, name=display_name)
     cands = candidates_for(ctx, model, options)
     planned: list[Planned[TranscribeCall]] = []
     refusals: list[errors.UsageError] = []
     for cand, configured in cands:
-        params = {**req.model_dump(include=set(TranscribeParams.model_fields)), "format": wire_format(cand.model, req.format)}
+        params = {**req.model_dump(include=set(TranscribeParams.model_fields)), "format": wire_format(ctx, req, cand.model)}
         call = TranscribeCall(provider_model=cand.provider_model, audio=upload, **params)
-        mapped = prepared(ctx, cand, ctx.planning_provider(cand.provider).prepare_transcribe, call, refusals)
+        mapped = prepared(ctx, cand, transcribe_preparer(ctx.planning_provider(cand.provider)), call, refusals)
         if mapped is not None:
             planned.append(Planned(cand, mapped, pricing.estimate_audio(cand.offer, duration_s=upload.duration_s),
                                    configured=configured))
@@ -63,9 +77,8 @@ def plan_audio(ctx: Context, req: TranscribeRequest, options: RunOptions, upload
 
 
 def user_body(req: TranscribeRequest, value: ProviderTranscript) -> str:
-    if value.format == req.format:
-        return value.body
-    return render(req.format, text=value.text, segments=[], language=value.language, duration=value.duration_s)
+    return formats.user_body(req.format, value.format, value.body, language=value.language, duration=value.duration_s,
+                             translate=req.translate, shape=shape_of(req))
 
 
 async def transcribe(ctx: Context, req: TranscribeRequest, options: RunOptions, *, display_name: str | None = None,

@@ -85,3 +85,19 @@ def user_body(wanted: str, wire: str, body: str, *, language: str | None, durati
     transcript = from_body(wire, body, duration=duration, language=language)
     return render_transcript(wanted, transcript, task="translate" if translate else "transcribe",
                              max_line_width=shape.max_line_width, max_line_count=shape.max_line_count)
+
+
+def timed_models(models: Iterable[object]) -> list[str]:
+    """Ids of the audio models that give timestamps (for a hint), in the order given, at most five."""
+    return [str(getattr(m, "id")) for m in models if gives_timestamps(getattr(m, "formats", ()))][:5]
+
+
+def shape_notes(fmt: str, max_line_width: int | None, max_line_count: int | None) -> list[str]:
+    """Line options that shape nothing here, said once (as Whisper warns for them)."""
+    given = [flag for flag, value in (("--max-line-width", max_line_width), ("--max-line-count", max_line_count))
+             if value is not None]
+    if given and fmt not in ("srt", "vtt"):
+        return [f"{' and '.join(given)} shape srt and vtt cues only; not used for {fmt}"]
+    if max_line_count is not None and max_line_width is None:
+        return ["--max-line-count needs --max-line-width (without it each segment is one line); not used"]
+    return []
