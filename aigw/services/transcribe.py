@@ -52,7 +52,7 @@ def _group(ctx: Context, req: TranscribeRequest, options: RunOptions, upload: Au
         wire_format(ctx, req, model)
     except NoCandidateCanTakeIt as exc:
         if len(models_to_try(ctx, req.model, options)) > 1:  # a fallback may serve: say why this one does not
-            ctx.notify(f"warning: {model.id} left out: {exc.message}")
+            ctx.notify(f"warning: {model.id} left out: {exc.message.removeprefix(model.id + ' ')}")
         raise
     check_limits(upload, model_id=model.id, upload_bytes=model.limits.upload_bytes,
                  audio_seconds=model.limits.audio_seconds, name=display_name)
