@@ -192,6 +192,10 @@ class OpenAIProvider(ProviderBase):
 
     # ---- transcription ---------------------------------------------------------------------
 
+    def upstream_model(self, provider_model: str) -> str:
+        """The model behind the id sent (Azure: the model a deployment serves)."""
+        return provider_model
+
     translation_path: ClassVar[str] = "/audio/translations"
 
     def prepare_transcribe(self, call: TranscribeCall) -> tuple[TranscribeCall, list[str]]:
@@ -220,10 +224,11 @@ class OpenAIProvider(ProviderBase):
         return call, notes
 
     async def transcribe(self, call: TranscribeCall, *, timeout: float) -> ProviderTranscript:
-        diarized = uses_diarized_json(call)
+        model = self.upstream_model(call.provider_model)
+        diarized = uses_diarized_json(call, model)
         form: dict[str, str | list[str]] = {"model": call.provider_model,
                                             "response_format": "diarized_json" if diarized else call.format}
-        if is_diarizer(call.provider_model):
+        if is_diarizer(model):
             # Required past 30 s of audio (openai-python resources/audio/transcriptions.py); "auto"
             # lets the server cut at silences, for short files too.
             form["chunking_strategy"] = "auto"
@@ -259,10 +264,10 @@ def is_diarizer(model: str) -> bool:
     return "transcribe-diarize" in model
 
 
-def uses_diarized_json(call: TranscribeCall) -> bool:
+def uses_diarized_json(call: TranscribeCall, model: str) -> bool:
     """The diarizing model answers timestamps and speakers only as diarized_json: asked for those,
     aigw asks for that and renders the format from it."""
-    return is_diarizer(call.provider_model) and (call.diarize or call.format in ("verbose_json", "srt", "vtt", "tsv"))
+    return is_diarizer(model) and (call.diarize or call.format in ("verbose_json", "srt", "vtt", "tsv"))
 
 
 def parse_diarized(resp: httpx.Response, call: TranscribeCall, *, provider: str) -> ProviderTranscript:

@@ -146,3 +146,34 @@ def test_line_options_warn_where_they_shape_nothing(cli, openai, speech_wav):
     r = cli("transcribe", str(speech_wav), "-m", "whisper-1", "-f", "srt", "--max-line-count", "2")
     assert r.code == 0 and "--max-line-count needs --max-line-width" in r.stderr
     assert form(openai)["response_format"] == "srt"  # nothing to shape: OpenAI's own SRT
+
+
+def test_an_azure_deployment_of_the_diarizing_model_labels_speakers(cli, monkeypatch, config_file, speech_wav):
+    from tests.fakes.azure import FakeAzureOpenAI
+
+    with FakeAzureOpenAI(deployments={"meetings": "gpt-4o-transcribe-diarize"}, transcript=THREE) as server:
+        monkeypatch.setenv("AZURE_OPENAI_API_KEY", "az-key")
+        monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", server.url)
+        config_file.parent.mkdir(parents=True, exist_ok=True)
+        config_file.write_text('[providers.azure]\nmodels = { "gpt-4o-transcribe-diarize" = "meetings" }\n')
+        r = cli("transcribe", str(speech_wav), "-m", "gpt-4o-transcribe-diarize", "--diarize", "-f", "vtt")
+        assert r.code == 0, r.stderr
+        sent = server.requests_to("/audio/transcriptions")[-1]
+        assert sent.path == "/openai/deployments/meetings/audio/transcriptions"
+        assert (sent.form["response_format"], sent.form["chunking_strategy"]) == ("diarized_json", "auto")
+        assert "[SPEAKER 2] Every result is kept on disk." in r.stdout
+        assert not server.errors, server.errors
+
+
+def test_readme_lists_every_format_the_cli_takes():
+    from pathlib import Path
+
+    from aigw.cli.transcribe import FORMATS, SUFFIX_FORMATS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in readme.splitlines() if line.startswith("| `format` |"))
+    option = next(line for line in readme.splitlines() if line.startswith("| `-f, --format` |") and "verbose_json" in line)
+    for fmt in FORMATS:
+        assert f"`{fmt}`" in row and f"`{fmt}`" in option
+    for suffix in SUFFIX_FORMATS:
+        assert f"`{suffix}`" in option
