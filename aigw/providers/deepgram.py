@@ -30,13 +30,14 @@ from aigw import errors
 from aigw.providers._http import classify, json_body, translated
 from aigw.providers._options import NOT_SENT, REFUSED, SENT, Support, not_sent
 from aigw.providers.base import ProviderBase
+from aigw.transcripts import native
 from aigw.transcripts.model import Segment, Transcript, Word
 from aigw.transcripts.model import group_words as shared_group_words
 from aigw.transcripts.render import render_transcript
 from aigw.types import ProviderTranscript, TranscribeCall, Usage
 
 CHUNK_BYTES = 256 * 1024
-MAX_SEGMENT_S = 10.0
+MAX_SEGMENT_S = native.MAX_SEGMENT_S
 
 
 class DeepgramProvider(ProviderBase):
@@ -147,49 +148,9 @@ def parse_listen(payload: Any, call: TranscribeCall, *, provider: str, bytes_up:
     )
 
 
-def words_of(raw: Any, *, speakers: bool = False) -> list[Word]:
-    """Words with their times; with `speakers`, Deepgram's 0-based `speaker` as aigw's 1-based one."""
-    out = []
-    for w in raw if isinstance(raw, list) else []:
-        if isinstance(w, dict) and isinstance(w.get("start"), (int, float)) and isinstance(w.get("end"), (int, float)):
-            token = w.get("punctuated_word") or w.get("word")
-            if isinstance(token, str):
-                out.append(Word(float(w["start"]), float(w["end"]), token, _speaker(w.get("speaker")) if speakers else None))
-    return out
-
-
-def _speaker(raw: Any) -> int | None:
-    return raw + 1 if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0 else None
-
-
-def segments_of(alternative: dict[str, Any], utterances: Any, *, with_words: bool,
-                speakers: bool = False) -> list[Segment]:
-    """Segments from the paragraphs' sentences, else the utterances, else the words grouped into
-    sentences. With speakers the utterances come first: Deepgram cuts them at every change of speaker."""
-    words = words_of(alternative.get("words"), speakers=speakers)
-
-    def own(start: float, end: float) -> tuple[Word, ...]:
-        return tuple(w for w in words if start <= w.start < end) if with_words else ()
-
-    def utterance_segments() -> list[Segment]:
-        return [Segment(float(u.get("start") or 0), float(u.get("end") or 0), str(u.get("transcript") or ""),
-                        own(float(u.get("start") or 0), float(u.get("end") or 0)),
-                        _speaker(u.get("speaker")) if speakers else None)
-                for u in utterances if isinstance(u, dict)]
-
-    if speakers and isinstance(utterances, list) and utterances:
-        return utterance_segments()
-    block = alternative.get("paragraphs")
-    paragraphs = block.get("paragraphs") if isinstance(block, dict) else None
-    sentences = [(s, p.get("speaker")) for p in paragraphs or [] if isinstance(p, dict) for s in p.get("sentences") or []
-                 if isinstance(s, dict) and isinstance(s.get("text"), str)]
-    if sentences:
-        return [Segment(float(s.get("start") or 0), float(s.get("end") or 0), s["text"],
-                        own(float(s.get("start") or 0), float(s.get("end") or 0)),
-                        _speaker(who) if speakers else None) for s, who in sentences]
-    if isinstance(utterances, list) and utterances:
-        return utterance_segments()
-    return group_words(words, with_words=with_words)
+# Kept under their old names: the parsing lives in aigw.transcripts.native.
+words_of = native.deepgram_words
+segments_of = native.deepgram_segments
 
 
 def group_words(words: list[Word], *, with_words: bool, max_s: float = MAX_SEGMENT_S) -> list[Segment]:

@@ -165,3 +165,35 @@ def test_user_body_keeps_a_native_body_and_rebuilds_otherwise():
     out = user_body("srt", "verbose_json", body, language="en", duration=3661.0, shape=Shape(max_line_width=1))
     assert [s.content for s in srt.parse(out)] == ["a\nb"]  # a width alone wraps lines within the cue
     assert list(srt.parse(out))[-1].end == timedelta(seconds=3661)
+
+
+# ---- providers' own answers (aigw.transcripts.native) ----------------------------------------------
+
+
+def test_deepgram_utterances_carry_one_based_speakers_when_diarized():
+    from aigw.transcripts.native import deepgram_segments
+
+    alternative = {"words": [{"word": "hi", "punctuated_word": "Hi.", "start": 0.0, "end": 0.4, "speaker": 0},
+                             {"word": "yo", "punctuated_word": "Yo.", "start": 0.5, "end": 0.9, "speaker": 1}],
+                   "paragraphs": {"paragraphs": [{"speaker": 0, "sentences": [{"text": "Hi.", "start": 0.0, "end": 0.4}]},
+                                                 {"speaker": 1, "sentences": [{"text": "Yo.", "start": 0.5, "end": 0.9}]}]}}
+    utterances = [{"start": 0.0, "end": 0.4, "transcript": "Hi.", "speaker": 0},
+                  {"start": 0.5, "end": 0.9, "transcript": "Yo.", "speaker": 1}]
+    spoken = deepgram_segments(alternative, utterances, with_words=True, speakers=True)
+    assert [(s.text, s.speaker, [w.speaker for w in s.words]) for s in spoken] == [("Hi.", 1, [1]), ("Yo.", 2, [2])]
+    plain = deepgram_segments(alternative, utterances, with_words=False)
+    assert [(s.text, s.speaker, s.words) for s in plain] == [("Hi.", None, ()), ("Yo.", None, ())]
+    alone = deepgram_segments({"words": alternative["words"]}, None, with_words=False, speakers=True)
+    assert [(s.text, s.speaker) for s in alone] == [("Hi.", 1), ("Yo.", 2)]  # a change of speaker cuts
+
+
+def test_fal_chunks_fill_a_missing_end_and_whisper_segments_skip_broken_entries():
+    from aigw.transcripts.native import fal_chunks, whisper_segments, with_flat_words
+
+    chunks = fal_chunks([{"timestamp": [0.0, None], "text": " a"}, {"timestamp": [2.0, None], "text": " b"}], 5.0,
+                        words=False)
+    assert [(s.start, s.end) for s in chunks] == [(0.0, 2.0), (2.0, 5.0)]
+    segments = whisper_segments([{"start": 0, "end": 1, "text": " x "}, {"start": "?", "end": 2, "text": "y"}, 7])
+    assert segments == [Segment(0.0, 1.0, "x")]
+    worded = with_flat_words(segments, [{"word": " x", "start": 0.1, "end": 0.5}, {"word": " z", "start": 1.5, "end": 2}])
+    assert [w.word for w in worded[0].words] == ["x", "z"]  # after the last segment's end: the last segment's
