@@ -17,8 +17,10 @@ PROVIDERS.md §10, checked against `deepgram/deepgram-python-sdk` (release 7.6.0
   `{category, message, details, request_id}` (both read by `_http.error_fields`);
 - src/deepgram/manage/v1/projects/raw_client.py: `GET v1/projects`, free and authenticated (the check).
 
-Segments for srt/vtt/verbose_json come from the paragraphs' sentences (smart_format turns paragraphs on),
-else utterances, else the words grouped into sentences of at most ~10 s.
+Segments for srt/vtt/tsv/verbose_json come from the paragraphs' sentences (smart_format turns paragraphs on),
+else utterances, else the words grouped into sentences of at most ~10 s (aigw.transcripts.native). With
+--diarize aigw sends `diarize=true` and `utterances=true`: every word gets a 0-based `speaker`, and the
+utterances, cut at each change of speaker, become the segments (speakers 1-based in aigw's formats).
 """
 
 from __future__ import annotations
