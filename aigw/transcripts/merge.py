@@ -87,6 +87,8 @@ def _join(before: list[Segment], after: list[Segment], lo: float, hi: float) -> 
     window_after, rest = after[:last], after[last:]
     a = [t for t in _tokens(tail) if t.end > lo]
     b = [t for t in _tokens(window_after) if t.start < hi]
+    if not a or not b:  # one side heard nothing in the overlap: nothing is there twice
+        return before, after
     cut = _aligned_cut(a, b, (lo + hi) / 2)
     if cut is not None:
         keep_a = {(t.seg, t.pos) for t in _tokens(tail) if (t.seg, t.pos) <= (cut[0].seg, cut[0].pos)}

@@ -177,3 +177,12 @@ def test_edge_cases() -> None:
     assert result.text == "words here" and result.segments[0].start == 10.0
     assert result.duration == 28.0 and result.language == "en"
     assert merge([Chunk(Transcript(text="a", segments=(Segment(0, 1, "a"),)), 0.0)]).duration is None
+
+
+def test_words_heard_by_one_side_only_in_the_overlap_are_kept():
+    """The first chunk fell silent before the overlap; the second heard words early in it."""
+    first = Transcript(text="before", duration=30.0, segments=(Segment(5.0, 20.0, "before"),))
+    second = Transcript(text="early words", duration=30.0, segments=(
+        Segment(0.5, 1.5, "early", (Word(0.5, 1.5, "early"),)), Segment(2.0, 3.0, "words", (Word(2.0, 3.0, "words"),))))
+    assert merge([Chunk(first, 0.0), Chunk(second, 25.0, overlap=5.0)]).text == "before early words"
+    assert merge([Chunk(second, 0.0), Chunk(first, 2.5, overlap=0.5)]).text == "early words before"
