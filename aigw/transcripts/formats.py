@@ -15,6 +15,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from aigw import errors
+from aigw.transcripts.model import Transcript
 from aigw.transcripts.parse import from_body
 from aigw.transcripts.render import TIMED_FORMATS, render_transcript
 
@@ -82,7 +83,12 @@ def user_body(wanted: str, wire: str, body: str, *, language: str | None, durati
     are the same and nothing reshapes it, else rebuilt from its segments."""
     if wire == wanted and not (shape.shaped and wanted in ("srt", "vtt")):
         return body
-    transcript = from_body(wire, body, duration=duration, language=language)
+    return render_user(wanted, from_body(wire, body, duration=duration, language=language), translate=translate,
+                       shape=shape)
+
+
+def render_user(wanted: str, transcript: Transcript, *, translate: bool = False, shape: Shape = Shape()) -> str:
+    """A canonical transcript (one provider's, or chunks merged by `merge`) in the user's format and shape."""
     return render_transcript(wanted, transcript, task="translate" if translate else "transcribe",
                              max_line_width=shape.max_line_width, max_line_count=shape.max_line_count)
 

@@ -177,3 +177,25 @@ def test_readme_lists_every_format_the_cli_takes():
         assert f"`{fmt}`" in row and f"`{fmt}`" in option
     for suffix in SUFFIX_FORMATS:
         assert f"`{suffix}`" in option
+
+
+AUDIO_KEYS = {"OPENAI_API_KEY": "k", "FAL_KEY": "k", "REPLICATE_API_TOKEN": "k", "RUNPOD_API_KEY": "k",
+              "TOGETHER_API_KEY": "k", "GROQ_API_KEY": "k", "DEEPGRAM_API_KEY": "k",
+              "AIGW_PROVIDERS__RUNPOD__MODELS": '{"whisper-large-v3": "ep1"}'}
+DIARIZE_SERVED = [("openai", "whisper-1"), ("openai", "gpt-4o-transcribe-diarize"), ("groq", "whisper-large-v3"),
+                  ("together", "whisper-large-v3"), ("deepgram", "nova-3"), ("fal", "whisper-large-v3"),
+                  ("replicate", "whisper-large-v3"), ("runpod", "whisper-large-v3"), ("local", "whisper-tiny.en")]
+
+
+@pytest.mark.parametrize(("provider", "model"), DIARIZE_SERVED)
+def test_diarize_is_planned_or_refused_as_each_provider_declares(cli, monkeypatch, speech_wav, provider, model):
+    from aigw.providers._options import BY_MODEL, REFUSED, SENT, provider_columns
+
+    for var, value in AUDIO_KEYS.items():
+        monkeypatch.setenv(var, value)
+    r = cli("transcribe", str(speech_wav), "-m", model, "-p", provider, "--diarize", "-f", "srt", "--dry-run")
+    declared = provider_columns("audio")[f"`{provider}`"]["diarize"]
+    if declared == REFUSED or (declared == BY_MODEL and "diarize" not in model):
+        assert r.code == 2 and "does not label speakers (--diarize)" in r.stderr, r.stderr
+    else:
+        assert declared in (SENT, BY_MODEL) and r.code == 0, r.stderr

@@ -197,3 +197,48 @@ def test_fal_chunks_fill_a_missing_end_and_whisper_segments_skip_broken_entries(
     assert segments == [Segment(0.0, 1.0, "x")]
     worded = with_flat_words(segments, [{"word": " x", "start": 0.1, "end": 0.5}, {"word": " z", "start": 1.5, "end": 2}])
     assert [w.word for w in worded[0].words] == ["x", "z"]  # after the last segment's end: the last segment's
+
+
+# ---- any transcript renders to subtitles the independent parsers accept ------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_WORDS = st.text(alphabet=st.sampled_from("abcdefghij,.?->"), min_size=1, max_size=14)
+
+
+@st.composite
+def transcripts(draw):
+    t, segments = draw(st.floats(0, 7200)), []
+    for _ in range(draw(st.integers(1, 12))):
+        words, start = [], t
+        for _ in range(draw(st.integers(1, 10))):
+            length = draw(st.floats(0.05, 2.0))
+            words.append(Word(t, t + length, draw(_WORDS)))
+            t += length + draw(st.floats(0, 1.0))
+        timed = draw(st.booleans())
+        segments.append(Segment(start, t, " ".join(w.word for w in words), tuple(words) if timed else (),
+                                draw(st.one_of(st.none(), st.integers(1, 3)))))
+    return Transcript(text=" ".join(s.text for s in segments), segments=tuple(segments))
+
+
+@settings(max_examples=80, deadline=None)
+@given(talk=transcripts(), width=st.one_of(st.none(), st.integers(1, 40)), count=st.one_of(st.none(), st.integers(1, 3)))
+def test_shaped_cues_always_parse_keep_every_word_and_respect_the_width(talk, width, count):
+    body = render_transcript("srt", talk, max_line_width=width, max_line_count=count)
+    subs = list(srt.parse(body))
+    assert [s.index for s in subs] == list(range(1, len(subs) + 1))
+    assert all(s.end >= s.start for s in subs) and all(a.start <= b.start for a, b in zip(subs, subs[1:]))
+    label = r"\[SPEAKER \d\] "
+    import re
+
+    shown = " ".join(re.sub(label, "", s.content.replace("\n", " ")) for s in subs).split()
+    assert shown == " ".join(x.text.replace("-->", "->") for x in talk.segments).split()
+    if width is not None:
+        for s in subs:
+            for i, line in enumerate(s.content.split("\n")):
+                assert len(line) <= width or " " not in re.sub(label, "", line).strip(), line
+            if count is not None:
+                assert len(s.content.split("\n")) <= count
+    vtt = render_transcript("vtt", talk, max_line_width=width, max_line_count=count)
+    assert len(webvtt.from_buffer(io.StringIO(vtt)).captions) == len(subs)
