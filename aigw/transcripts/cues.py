@@ -13,13 +13,10 @@ line's width.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 
 from aigw.transcripts.model import Segment, Word
-
-_PUNCT = re.compile(r"[^\w']+")
+from aigw.transcripts.tokens import tokens
 
 
 @dataclass(frozen=True)
@@ -82,34 +79,5 @@ def _cue(lines: list[list[Word]], label: str) -> Cue:
 
 
 def _timed_words(seg: Segment) -> list[Word]:
-    """The segment's text as words with times: each token of the text takes the timing of the word
-    it matches (OpenAI's words carry no punctuation, so the text's own tokens are shown); tokens
-    with no timed word, or a segment with none, get times in proportion to characters."""
-    parts = seg.text.split()
-    if seg.words:
-        timed = [w for w in seg.words if w.word]
-        matcher = SequenceMatcher(None, [_key(p) for p in parts], [_key(w.word) for w in timed], autojunk=False)
-        found: dict[int, Word] = {}
-        for block in matcher.get_matching_blocks():
-            for k in range(block.size):
-                found[block.a + k] = timed[block.b + k]
-        if len(found) * 2 >= len(parts):  # the text and the words agree: the text's tokens, the words' times
-            out: list[Word] = []
-            for i, part in enumerate(parts):
-                match = found.get(i)
-                floor = out[-1].end if out else seg.start
-                out.append(Word(match.start, match.end, part, seg.speaker) if match else Word(floor, floor, part, seg.speaker))
-            return out
-        return timed
-    total = sum(len(p) + 1 for p in parts) or 1
-    span = max(seg.end - seg.start, 0.0)
-    estimated, done = [], 0
-    for part in parts:
-        start = seg.start + span * done / total
-        done += len(part) + 1
-        estimated.append(Word(start, seg.start + span * (done - 1) / total, part, seg.speaker))
-    return estimated
-
-
-def _key(token: str) -> str:
-    return _PUNCT.sub("", token.lower())
+    """The segment's text as words with times (aigw.transcripts.tokens)."""
+    return [Word(t.start, t.end, t.text, seg.speaker) for t in tokens(seg)]
