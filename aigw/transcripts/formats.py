@@ -43,6 +43,13 @@ def gives_timestamps(formats: Collection[str]) -> bool:
     return any(f in formats for f in TIMED_WIRE)
 
 
+def deliverable(formats: Collection[str]) -> list[str]:
+    """Every format aigw can give from a model with these answers (what `aigw models` lists)."""
+    if not formats:
+        return []
+    return ["text", "json", *(["verbose_json", "srt", "vtt", "tsv"] if gives_timestamps(formats) else [])]
+
+
 def wire_format(model_id: str, formats: Collection[str], wanted: str, shape: Shape = Shape(),
                 alternatives: Iterable[str] = ()) -> str:
     """What to ask the provider for so that `wanted` can be delivered; FormatUnavailable when the
