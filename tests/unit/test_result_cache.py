@@ -25,7 +25,7 @@ def test_a_default_given_or_not_is_one_key_and_routing_is_not_in_it():
     assert image_key(seed=1) != image_key(seed=2) != image_key()
     assert image_key(enhancers=("cinematic", "sharp_focus")) != image_key(enhancers=("sharp_focus", "cinematic"))
     doc = key.image_request(ImageRequest(prompt="a fox", model="flux-schnell"), default_size=None, default_quality=None)
-    assert doc["params"] == {"n": 1}  # no None noise
+    assert doc["params"] == {}  # no None noise, no default
 
 
 def test_the_key_does_not_depend_on_the_order_of_keys():
@@ -43,6 +43,8 @@ def test_audio_is_keyed_by_its_bytes_and_format_never_its_name(tmp_path):
 
     assert audio_key(one) == audio_key(two) == audio_key(two, translate=False)
     assert audio_key(one) != audio_key(one, format="srt") != audio_key(one, language="en")
+    assert audio_key(one, format="srt") != audio_key(one, format="srt", max_line_width=32)
+    assert audio_key(one) != audio_key(one, diarize=True) and audio_key(one) == audio_key(one, format="text")
     two.write_bytes(one.read_bytes()[:-1] + b"\x01")
     assert audio_key(one) != audio_key(two)
 

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from aigw.types import ImageRequest, TranscribeRequest
 
 VERSION = 1
@@ -50,28 +52,26 @@ def file_sha256(path: Path) -> str:
     return _HASHED[seen]
 
 
-def _present(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in params.items() if v is not None and v != [] and v != ()}
+def _params(request: BaseModel, exclude: set[str]) -> dict[str, Any]:
+    """Every field of the request but those named, unless unset or at its default: a field added to
+    the request later (as --diarize and the cue shaping were) is part of the key from then on, and a
+    default given or not is the same request."""
+    fields = type(request).model_fields
+    return {name: value for name, value in request.model_dump(mode="json", exclude=exclude).items()
+            if value is not None and value != [] and value != fields[name].default}
 
 
 def image_request(req: ImageRequest, *, default_size: str | None, default_quality: str | None) -> dict[str, Any]:
     """The defaults are the requested model's, from the catalog (None where unknown: a provider's own
-    id, a model that lets the provider choose); they stand in for a size or quality not given."""
-    size = req.size
-    if size is None and req.aspect_ratio is None:
-        size = default_size
-    params = {
-        "size": size, "aspect_ratio": req.aspect_ratio, "quality": req.quality or default_quality, "style": req.style,
-        "n": req.n, "format": req.format, "seed": req.seed, "negative_prompt": req.negative_prompt, "steps": req.steps,
-        "guidance": req.guidance,
-        "enhancers": list(req.enhancers),  # in the order given: it is the order appended to the prompt
-    }
-    return {"version": VERSION, "kind": "image", "model": req.model, "prompt": req.prompt, "params": _present(params)}
+    id, a model that lets the provider choose); they stand in for a size or quality not given.
+    `enhancers` keep the order given: it is the order appended to the prompt."""
+    size = req.size if req.size is not None or req.aspect_ratio is not None else default_size
+    resolved = req.model_copy(update={"size": size, "quality": req.quality or default_quality})
+    return {"version": VERSION, "kind": "image", "model": req.model, "prompt": req.prompt,
+            "params": _params(resolved, {"model", "prompt"})}
 
 
 def audio_request(req: TranscribeRequest, audio_sha256: str) -> dict[str, Any]:
     """Keyed by format too: each format asked for is its own entry (see README, The result cache)."""
-    params = {"language": req.language, "prompt": req.prompt, "format": req.format,
-              "temperature": req.temperature, "timestamps": req.timestamps, "translate": req.translate or None}
     return {"version": VERSION, "kind": "audio", "model": req.model, "audio_sha256": audio_sha256,
-            "params": _present(params)}
+            "params": _params(req, {"model", "file"})}
