@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aigw.cli.output import STATE
@@ -39,14 +39,15 @@ def make_context() -> Context:
                    events=status.sink_for(STATE))
 
 
-def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """Run the core; Ctrl-C, SIGTERM and SIGHUP cancel it (cli/signals.py) and exit 130, 143, 129."""
+def run_async(coro: Coroutine[Any, Any, T], *, soft_stop: Callable[[], None] | None = None) -> T:
+    """Run the core; Ctrl-C, SIGTERM and SIGHUP cancel it (cli/signals.py) and exit 130, 143, 129.
+    A batch passes `soft_stop`, which the first signal calls instead of cancelling."""
     from aigw import interrupts
     from aigw.cli import signals, status
     from aigw.errors import HungUp, Interrupted, Terminated
 
     try:
-        return signals.run(coro)
+        return signals.run(coro, soft_stop=soft_stop)
     except KeyboardInterrupt as exc:
         cls = {143: Terminated, 129: HungUp}.get(interrupts.exit_code(), Interrupted)
         raise cls(f"{interrupts.describe()}; what was already saved is in the cache directory") from exc

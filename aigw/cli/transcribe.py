@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, cast
+from typing import TYPE_CHECKING, List, Optional, cast
 
 import typer
 
@@ -29,7 +30,8 @@ SUFFIX_FORMATS = {".txt": "text", ".json": "json", ".srt": "srt", ".vtt": "vtt"}
 
 
 def command(
-    file: str = typer.Argument(..., help="Audio file (wav, mp3, m4a, flac, ogg, webm); '-' reads stdin."),
+    files: Optional[List[str]] = typer.Argument(None, metavar="FILE...", help="Audio file (wav, mp3, m4a, flac, "
+                                                "ogg, webm); '-' reads stdin. Several files or a pattern: a batch."),
     model: o.Model = None,
     language: Optional[str] = typer.Option(None, "--language", "-l", help="ISO-639-1 code of the speech, e.g. en."),
     prompt: Optional[str] = typer.Option(None, "--prompt", help="Context or spellings to guide the model."),
@@ -48,11 +50,43 @@ def command(
     dry_run: o.DryRun = False,
     max_cost: o.MaxCost = None,
     allow_unpriced: o.AllowUnpriced = False,
+    batch: o.BatchFile = None,
+    concurrency: o.Concurrency = 4,
+    progress: o.ShowProgress = False,
+    resume: o.Resume = None,
+    new: o.NewBatch = False,
 ) -> None:
+    from aigw.cli import batch as batches
+    from aigw.errors import UsageError
+
+    paths, patterned = batches.expand_files(files or [])
+    if batch is not None or len(paths) > 1 or patterned or resume is not None:
+        if batch is not None and paths:
+            raise UsageError("--batch FILE lists the audio files; give no FILE as well")
+        if "-" in paths:
+            raise UsageError("a batch cannot read audio from stdin ('-')", hint="give the files, or --batch LIST")
+        if batch is not None:
+            content, items = batches.read_input(batch, "audio")
+        elif paths:
+            from aigw.batch.items import from_paths
+
+            content, items = "\n".join(os.path.abspath(p) for p in paths).encode(), from_paths(paths)
+        else:
+            raise UsageError("--resume needs the batch's files or --batch FILE")
+        defaults = dict(model=model, format=fmt, language=language, prompt=prompt, output=output,
+                        provider=provider, temperature=temperature, timestamps=timestamps, translate=translate)
+        opts = o.run_options(no_substitute=no_substitute, fallback_on_refusal=False, deadline=deadline,
+                             timeout=timeout, providers=None, fallbacks=fallback, dry_run=dry_run, max_cost=None,
+                             allow_unpriced=allow_unpriced)
+        batches.run("audio", content, items, defaults, opts, as_json=as_json, concurrency=concurrency,
+                    progress=progress, resume=resume, new=new, max_cost=max_cost, allow_unpriced=allow_unpriced)
+        return
+    if not paths:
+        raise UsageError("no FILE given", hint="aigw transcribe talk.mp3, or several files, or --batch LIST")
+    file = paths[0]
     from aigw.cli.common import make_context, run_async
     from aigw.cli.output import cost_line, print_json, render_plan, run_json, stdout_is_tty
     from aigw.cli.save import deliver_text, format_from_output, stdout_data
-    from aigw.errors import UsageError
     from aigw.redact import neutralise
     from aigw.services.audio_input import spool_stdin
     from aigw.services.defaults import default_model
