@@ -79,8 +79,7 @@ def _entry(number: int, line: str, kind: Kind) -> Entry:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
         return Malformed(number, f"not valid JSON ({exc.msg} at column {exc.colno})")
-    if not isinstance(obj, dict):
-        return Malformed(number, "a JSON line must be an object")
+    assert isinstance(obj, dict)  # a line starting with { that parses is an object
     item_id = obj.pop("id", None)
     if isinstance(item_id, bool) or (item_id is not None and not isinstance(item_id, (str, int))):
         return Malformed(number, "id must be a string or a number")
