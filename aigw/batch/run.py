@@ -63,14 +63,16 @@ class BatchExists(errors.UsageError):
     """The exact batch was run before: say which, and how to go on, rather than pay for it twice."""
 
 
-async def run_batch(ctx: Context, spec: Spec, options: RunOptions, hooks: Hooks, *, clock_now: Any = None) -> Summary:
+async def run_batch(ctx: Context, spec: Spec, options: RunOptions, hooks: Hooks) -> Summary:
     fp = fingerprint(spec.kind, spec.content, spec.defaults)
-    ctx.open_log().close()  # opening the log first marks the runs of dead processes interrupted
-    store = BatchStore(ctx.cache_dir / "aigw.db")
-    try:
-        return await _run(ctx, store, fp, spec, options, hooks)
-    finally:
-        store.close()
+    # One run log connection and one HTTP client for every item (see seam.py); opening the log
+    # first also marks the runs of a killed aigw interrupted, which `reconcile` reads.
+    async with ctx.session():
+        store = BatchStore(ctx.cache_dir / "aigw.db")
+        try:
+            return await _run(ctx, store, fp, spec, options, hooks)
+        finally:
+            store.close()
 
 
 async def _run(ctx: Context, store: BatchStore, fp: str, spec: Spec, options: RunOptions, hooks: Hooks) -> Summary:
