@@ -257,3 +257,25 @@ def test_resume_argv_takes_an_optional_batch_id() -> None:
     assert resume_argv(["generate", "--resume", "--batch", "f"])[:3] == ["generate", "--resume", "latest"]
     bid = "b20261206-030023-841-3f034a"
     assert resume_argv(["generate", "--resume", bid, "--batch", "f"]) == ["generate", "--resume", bid, "--batch", "f"]
+
+
+def test_each_json_object_is_the_documented_run_or_failure_object_plus_the_batch_keys(cli, fake_openai,
+                                                                                      tmp_path: Path) -> None:
+    import re
+
+    from tests.cli.test_json_schema import documented
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("### Batches", 1)[1].split("\n### ", 1)[0]
+    extra = re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.M)
+    assert extra == ["line", "item_id", "exit_code"]
+    run, image, _, attempt, failure = documented()
+    batch = tmp_path / "b.jsonl"
+    batch.write_text('{"prompt": "a fig", "id": 3}\n{"prompt": "a fig", "model": "no-such-model"}\n{oops\n')
+    r = cli.subprocess("generate", "--batch", str(batch), "-m", "gpt-image-2", "--json")
+    assert r.code == 8
+    objects = {o["line"]: o for o in map(json.loads, r.stdout.splitlines())}
+    assert list(objects[1]) == run + image + extra and objects[1]["item_id"] == "3"
+    assert [list(a) for a in objects[1]["attempts"]] == [attempt]
+    assert list(objects[2]) == failure + ["line", "item_id"] and objects[2]["exit_code"] == 2
+    assert list(objects[3]) == failure + ["line", "item_id"] and objects[3]["exit_code"] == 2
