@@ -92,7 +92,7 @@ async def _run(ctx: Context, store: BatchStore, fp: str, spec: Spec, options: Ru
                 continue
             todo.append(Item(entry.line, fields, entry.id))
     outcomes: list[ItemOutcome] = []
-    works, estimates = _estimate(ctx, spec, options, todo, outcomes)
+    works, estimates = _estimate(ctx, spec, options, todo, outcomes, hooks)
     total = sum(e for e in estimates if e is not None)
     unpriced = sum(1 for e in estimates if e is None)
     from aigw.batch import costs
@@ -170,15 +170,15 @@ def _existing(store: BatchStore, fp: str, spec: Spec) -> Batch | None:
 
 
 def _estimate(ctx: Context, spec: Spec, options: RunOptions, todo: list[Item],
-              failed: list[ItemOutcome]) -> tuple[list[Work], list[float | None]]:
+              failed: list[ItemOutcome], hooks: Hooks) -> tuple[list[Work], list[float | None]]:
     """Each item's estimate; an item that cannot be planned (unknown model, missing file) fails
     here, with its line, and the others go on."""
     works: list[Work] = []
     estimates: list[float | None] = []
     for item in todo:
-        quiet = seam.item_context(ctx)
+        planning = seam.item_context(ctx, notify=hooks.notify_for(item.line))
         try:
-            estimates.append(seam.estimate(quiet, spec.kind, item.fields, options))
+            estimates.append(seam.estimate(planning, spec.kind, item.fields, options))
         except errors.AigwError as exc:
             failed.append(ItemOutcome(item.line, item.id, exc.exit_code, error=exc.message, hint=exc.hint))
             continue

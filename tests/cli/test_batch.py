@@ -6,6 +6,7 @@ lets the items in flight finish and prints the command that resumes."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import sqlite3
@@ -279,3 +280,70 @@ def test_each_json_object_is_the_documented_run_or_failure_object_plus_the_batch
     assert [list(a) for a in objects[1]["attempts"]] == [attempt]
     assert list(objects[2]) == failure + ["line", "item_id"] and objects[2]["exit_code"] == 2
     assert list(objects[3]) == failure + ["line", "item_id"] and objects[3]["exit_code"] == 2
+
+
+def _jobs(cache_dir: Path) -> list[sqlite3.Row]:
+    try:
+        return db_rows(cache_dir, "SELECT job_id FROM jobs")
+    except sqlite3.OperationalError:  # the log is not made yet
+        return []
+
+
+def test_a_queue_job_recorded_before_kill_9_is_not_submitted_again(cli, cache_dir: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.fakes.fal import FakeFal
+
+    monkeypatch.delenv("FAL_REST_HOST", raising=False)
+    batch = tmp_path / "b.txt"
+    batch.write_text("a fig\na plum\n")
+    with FakeFal() as fal:
+        monkeypatch.setenv("FAL_KEY", "test-key")
+        monkeypatch.setenv("AIGW_PROVIDERS__FAL__BASE_URL", fal.base_url)
+        fal.hang_jobs = True  # queued until aigw is killed
+        args = ("generate", "--batch", str(batch), "-m", "flux-schnell", "--concurrency", "2")
+        proc = subprocess.Popen(aigw(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while len(_jobs(cache_dir)) < 2:
+            assert time.monotonic() < deadline and proc.poll() is None, proc.communicate(timeout=10)
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+        submits = len(fal.requests_to("/fal-ai/flux/schnell", method="POST"))
+        fal.hang_jobs = False
+        r = cli.subprocess(*args, "--resume")
+        assert len(fal.requests_to("/fal-ai/flux/schnell", method="POST")) == submits == 2  # never paid twice
+        jobs = [row["job_id"] for row in db_rows(cache_dir, "SELECT job_id FROM jobs")]
+        assert r.code == 8 and all(job in r.stderr for job in jobs), r.stderr
+        assert not fal.errors
+
+
+def test_on_a_terminal_one_live_progress_line_in_a_pipe_nothing(cli, fake_openai, tmp_path: Path) -> None:
+    from tests.cli.test_status_line import run_in_pty
+
+    batch = tmp_path / "b.txt"
+    batch.write_text("a fig\na plum\na pear\n")
+    fake_openai.inject(Fault.slow(0.6), route=IMAGES, times=None)
+    code, out, term = run_in_pty("generate", "--batch", str(batch), "-m", "gpt-image-2", "--concurrency", "1")
+    assert code == 0 and len(out.splitlines()) == 3, term
+    assert "0/3 done · 0 failed · 1 in flight · $0 · -/min · ETA -" in term
+    assert re.search(r"2/3 done · 0 failed · 1 in flight · \$[0-9.]+ · [0-9.]+/min · ETA \d+s", term), term
+    assert "3 of 3 item(s) done, 0 failed" in term
+    r = cli.subprocess("generate", "--batch", str(batch), "-m", "gpt-image-2", "--new")
+    assert r.code == 0 and "in flight" not in r.stderr and "progress" not in r.stderr
+
+
+def test_in_a_pipe_a_batch_says_when_it_waits_for_a_rate_limit_slot_and_until_when(cli, fake_openai, cache_dir: Path,
+                                                                                   tmp_path: Path,
+                                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.cli.test_status_line import hold_rpm_slot
+
+    monkeypatch.setenv("AIGW_PROVIDERS__OPENAI__RPM", "3")
+    for _ in range(2):  # two requests of another process, whose minute ends ~2 s from now
+        hold_rpm_slot(cache_dir, "openai", ended_ago=57.5)
+    batch = tmp_path / "b.txt"
+    batch.write_text("a fig\na plum\n")
+    r = cli.subprocess("generate", "--batch", str(batch), "-m", "gpt-image-2", "--concurrency", "2")
+    assert r.code == 0, r.stderr
+    waits = [line for line in r.stderr.splitlines() if "rate-limit slot" in line]
+    assert len(waits) == 1, r.stderr  # the first item went at once; the second waited, said once
+    assert re.fullmatch(r"notice: waiting for a rate-limit slot at openai \(rpm 3\) until \d\d:\d\d:\d\d", waits[0])
