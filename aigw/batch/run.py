@@ -15,7 +15,8 @@ from aigw.batch.items import Input, Item, Kind, Malformed
 from aigw.batch.outcome import ItemOutcome
 from aigw.batch.progress import Progress
 from aigw.batch.runner import Report, Runner, Work
-from aigw.batch.store import DONE, FAILED, MALFORMED, PENDING, Batch, BatchStore, StoredItem, new_batch_id
+from aigw.batch.ids import new_batch_id
+from aigw.batch.store import DONE, FAILED, MALFORMED, PENDING, Batch, BatchStore, StoredItem
 from aigw.events import EventSink, no_events
 from aigw.services.context import Context, RunOptions
 

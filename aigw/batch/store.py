@@ -7,23 +7,15 @@ crash, `reconcile` reads what that run became (served, failed, cut off) from the
 from __future__ import annotations
 
 import json
-import re
-import secrets
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from aigw.store.db import connect
 
-BATCH_ID = re.compile(r"^b\d{8}-\d{6}-\d{3}-[0-9a-f]{6}$")
 DONE, FAILED, PENDING, RUNNING, MALFORMED = "ok", "failed", "pending", "running", "malformed"
-
-
-def new_batch_id(now: datetime) -> str:
-    utc = now.astimezone(timezone.utc)
-    return f"b{utc:%Y%m%d-%H%M%S}-{utc.microsecond // 1000:03d}-{secrets.token_hex(3)}"
 
 
 @dataclass(frozen=True)

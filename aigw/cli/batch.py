@@ -23,7 +23,7 @@ GLOB_CHARS = "*?["
 
 def resume_argv(args: list[str]) -> list[str]:
     """`--resume` takes an optional batch id: a bare `--resume` becomes `--resume latest`."""
-    from aigw.batch.store import BATCH_ID
+    from aigw.batch.ids import BATCH_ID
 
     out: list[str] = []
     for index, arg in enumerate(args):
