@@ -347,3 +347,40 @@ def test_in_a_pipe_a_batch_says_when_it_waits_for_a_rate_limit_slot_and_until_wh
     waits = [line for line in r.stderr.splitlines() if "rate-limit slot" in line]
     assert len(waits) == 1, r.stderr  # the first item went at once; the second waited, said once
     assert re.fullmatch(r"notice: waiting for a rate-limit slot at openai \(rpm 3\) until \d\d:\d\d:\d\d", waits[0])
+
+
+def test_resume_by_id_takes_a_fixed_line_and_sends_only_it(cli, fake_openai, cache_dir: Path, tmp_path: Path) -> None:
+    batch = tmp_path / "b.jsonl"
+    batch.write_text('{"prompt": "a fig"}\n{"prompt": "a plum", "sizes": "big"}\n')
+    r = cli("generate", "--batch", str(batch), "-m", "gpt-image-2")
+    assert r.code == 8 and "line 2: unknown key 'sizes'" in r.stderr
+    batch_id = db_rows(cache_dir, "SELECT id FROM batches")[0]["id"]
+    batch.write_text('{"prompt": "a fig"}\n{"prompt": "a plum", "size": "1024x1024"}\n')
+    fake_openai.clear_log()
+    fresh = cli("generate", "--batch", str(batch), "-m", "gpt-image-2", "--resume")
+    assert fresh.code == 2 and "no batch of this input" in fresh.stderr  # the input changed: not the same batch
+    r = cli("generate", "--batch", str(batch), "-m", "gpt-image-2", "--resume", batch_id)
+    assert r.code == 0, r.stderr
+    assert sent_prompts(fake_openai) == ["a plum"] and len(r.stdout.splitlines()) == 1
+    assert "1 item(s) done before are not sent again" in r.stderr
+    # Now the fixed input is that batch's: the same command again names it.
+    again = cli("generate", "--batch", str(batch), "-m", "gpt-image-2")
+    assert again.code == 2 and batch_id in again.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (("generate", "a cat", "--batch", "B"), "give no PROMPT"),
+    (("generate", "--resume"), "--resume needs --batch"),
+    (("generate", "--batch", "B", "--resume", "--new"), "contradict"),
+    (("generate", "--batch", "B", "--dry-run"), "--dry-run does not take --batch"),
+    (("generate", "--batch", "B", "--resume", "b20261206-030023-841-3f034a"), "no batch b20261206-030023-841-3f034a"),
+    (("generate", "--batch", "missing.txt"), "cannot read --batch missing.txt"),
+    (("transcribe", "a.wav", "b.wav", "--batch", "B"), "give no FILE as well"),
+    (("transcribe", "-", "b.wav"), "cannot read audio from stdin"),
+])
+def test_batch_usage_errors_exit_2(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...],
+                                   message: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "B").write_text("a fig\n")
+    r = cli(*args)
+    assert r.code == 2 and message in r.stderr and r.stdout == "", r.stderr
