@@ -21,7 +21,6 @@ from aigw.events import EventSink, no_events
 from aigw.services.context import Context, RunOptions
 
 LATEST = "latest"
-FINAL_JOB_STATUSES = ("completed", "failed", "cancelled")
 
 
 @dataclass
@@ -114,13 +113,14 @@ async def _run(ctx: Context, store: BatchStore, fp: str, spec: Spec, options: Ru
         store.finish_item(batch_id, outcome.line, status=FAILED, exit_code=outcome.exit_code, error=outcome.error)
         hooks.done(outcome)
     progress = Progress(total=len(works), started_at=ctx.clock.monotonic())
-    unfinished_jobs = {line: _unfinished_job(store, item.run_id) for line, item in stored.items()
-                       if item.status == PENDING and item.run_id}
+    # A queue job an earlier run of the item submitted and never saw end may still finish (and bill).
+    jobs = {line: store.unfinished_job(item.run_id) for line, item in stored.items()
+            if item.status != DONE and item.run_id}
 
     async def run_item(work: Work) -> ItemOutcome:
-        job = unfinished_jobs.get(work.line)
+        job = jobs.get(work.line)
         if job is not None:
-            outcome = _job_left_running(work, *job)
+            outcome = await seam.resume_job(ctx, work.line, work.item_id, *job)
         else:
             run_id = ctx.new_run_id()
             store.start_item(batch_id, work.line, run_id)
@@ -204,21 +204,3 @@ def _record(store: BatchStore, existing: Batch | None, fp: str, spec: Spec, ctx:
 def _jsonable(fields: dict[str, Any]) -> dict[str, Any]:
     """As the request is stored (tuples become lists), so a stored request compares equal."""
     return dict(json.loads(json.dumps(fields, default=str)))
-
-
-def _unfinished_job(store: BatchStore, run_id: str | None) -> tuple[str, str] | None:
-    """(provider, job id) of a queue job the item's last run submitted and never saw end."""
-    if run_id is None:
-        return None
-    row = store.conn.execute(
-        f"SELECT provider, job_id FROM jobs WHERE run_id = ? AND status NOT IN ({','.join('?' * len(FINAL_JOB_STATUSES))})"
-        " ORDER BY updated_at DESC LIMIT 1", (run_id, *FINAL_JOB_STATUSES)).fetchone()
-    return None if row is None else (row[0], row[1])
-
-
-def _job_left_running(work: Work, provider: str, job_id: str) -> ItemOutcome:
-    """Never paid twice: a job submitted before aigw stopped may still finish (and bill) at the
-    provider, so the item is not sent again. Polling that job is the jobs machinery's (resume_image)."""
-    return ItemOutcome(work.line, work.item_id, 4,
-                       error=f"its queue job {job_id} at {provider} was submitted before aigw stopped; not sent again",
-                       hint=f"the job may still finish at {provider}; its id is in the run log's jobs table")

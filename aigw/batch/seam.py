@@ -172,6 +172,15 @@ async def run_one(ctx: Context, kind: Kind, line: int, item_id: str | None, fiel
     return outcome
 
 
+async def resume_job(ctx: Context, line: int, item_id: str | None, provider: str, job_id: str) -> ItemOutcome:
+    """An item whose earlier run submitted a queue job and stopped before seeing it end (a crash).
+    Never paid twice: the job is not submitted again. Polling it to its result is the provider's
+    resume (the jobs work); until that exists here, the item fails naming the job."""
+    return ItemOutcome(line, item_id, 4,
+                       error=f"its queue job {job_id} at {provider} was submitted before aigw stopped; not sent again",
+                       hint=f"the job may still finish at {provider}; its id is in the run log's jobs table")
+
+
 def _deliver(ctx: Context, outcome: ItemOutcome, output: str, blobs: list[tuple[str, bytes]], *,
              add_suffix: bool) -> None:
     """-o for one item: written there, or exit 7 for this item with the result kept in the cache."""

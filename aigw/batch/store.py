@@ -16,6 +16,7 @@ from typing import Any
 from aigw.store.db import connect
 
 DONE, FAILED, PENDING, RUNNING, MALFORMED = "ok", "failed", "pending", "running", "malformed"
+FINAL_JOB_STATUSES = ("completed", "failed", "cancelled")  # what providers/*.py record at a job's end
 
 
 @dataclass(frozen=True)
@@ -123,10 +124,12 @@ class BatchStore:
                 self.finish_item(batch_id, item.line, status=PENDING, exit_code=None)
         return self.items(batch_id)
 
-    def run_result(self, run_id: str) -> dict[str, Any] | None:
-        """A served run's record (RunResult as JSON), for an item found done after a crash."""
-        row = self.conn.execute("SELECT result_json FROM runs WHERE id = ? AND status = 'ok'", (run_id,)).fetchone()
-        return None if row is None or row[0] is None else dict(json.loads(row[0]))
+    def unfinished_job(self, run_id: str) -> tuple[str, str] | None:
+        """(provider, job id) of a queue job the run submitted and never saw end, else None."""
+        marks = ",".join("?" * len(FINAL_JOB_STATUSES))
+        row = self.conn.execute(f"SELECT provider, job_id FROM jobs WHERE run_id = ? AND status NOT IN ({marks})"
+                                " ORDER BY updated_at DESC LIMIT 1", (run_id, *FINAL_JOB_STATUSES)).fetchone()
+        return None if row is None else (row[0], row[1])
 
 
 def _batch(row: sqlite3.Row | tuple[Any, ...] | None) -> Batch | None:

@@ -314,6 +314,8 @@ def test_a_queue_job_recorded_before_kill_9_is_not_submitted_again(cli, cache_di
         assert len(fal.requests_to("/fal-ai/flux/schnell", method="POST")) == submits == 2  # never paid twice
         jobs = [row["job_id"] for row in db_rows(cache_dir, "SELECT job_id FROM jobs")]
         assert r.code == 8 and all(job in r.stderr for job in jobs), r.stderr
+        again = cli.subprocess(*args, "--resume")  # a failed item keeps its job: still not sent again
+        assert again.code == 8 and len(fal.requests_to("/fal-ai/flux/schnell", method="POST")) == 2
         assert not fal.errors
 
 
