@@ -340,8 +340,8 @@ def test_in_a_pipe_a_batch_says_when_it_waits_for_a_rate_limit_slot_and_until_wh
     from tests.cli.test_status_line import hold_rpm_slot
 
     monkeypatch.setenv("AIGW_PROVIDERS__OPENAI__RPM", "3")
-    for _ in range(2):  # two requests of another process, whose minute ends ~2 s from now
-        hold_rpm_slot(cache_dir, "openai", ended_ago=57.5)
+    for _ in range(2):  # two requests of another process, whose minute ends 8 s from now (start-up eats some)
+        hold_rpm_slot(cache_dir, "openai", ended_ago=52.0)
     batch = tmp_path / "b.txt"
     batch.write_text("a fig\na plum\n")
     r = cli.subprocess("generate", "--batch", str(batch), "-m", "gpt-image-2", "--concurrency", "2")
