@@ -73,7 +73,7 @@ complete -c aigw -n '__fish_seen_subcommand_from models' -l check -d 'One cheap 
 complete -c aigw -n '__fish_seen_subcommand_from models' -l json -d 'JSON objects instead of a table or ids.'
 complete -c aigw -n '__fish_seen_subcommand_from models' -l kind -r -d 'image or audio.'
 complete -c aigw -n '__fish_seen_subcommand_from models' -l provider -s p -r -d 'Only models this provider serves.'
-complete -c aigw -n '__fish_use_subcommand' -a transcribe -d 'Transcribe an audio file and print the transcript.'
+complete -c aigw -n '__fish_use_subcommand' -a transcribe -d 'Transcribe an audio file and print the transcript (several files: a batch, one path per line).'
 complete -c aigw -n '__fish_seen_subcommand_from transcribe' -l help -s h -d 'Show help and exit.'
 complete -c aigw -n '__fish_seen_subcommand_from transcribe' -l translate -d 'Translate the speech into English.'
 complete -c aigw -n '__fish_seen_subcommand_from transcribe' -l json -d 'Print one JSON object describing the run.'

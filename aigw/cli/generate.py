@@ -21,6 +21,7 @@ directory's results/. Examples:
   echo "a lighthouse at dusk" | aigw generate -n 2 -o out/
   aigw generate "a cat" -m dall-e-3 --json
   aigw generate "a fox" -m flux-schnell --style watercolor --seed 7
+  aigw generate --batch prompts.jsonl -m flux-schnell -o out/ --concurrency 8
 """
 
 IMAGE_FORMATS = ("png", "jpeg", "webp")

@@ -15,7 +15,7 @@ from aigw.cli.output import STATE
 if TYPE_CHECKING:
     from aigw.types import Timestamps, TranscriptFormat
 
-HELP = """Transcribe an audio file and print the transcript.
+HELP = """Transcribe an audio file and print the transcript (several files: a batch, one path per line).
 
 FILE '-' reads the audio from stdin. With no key configured and the `local` extra installed, the
 transcription runs on this machine (faster-whisper). Examples:
@@ -23,6 +23,7 @@ transcription runs on this machine (faster-whisper). Examples:
   aigw transcribe talk.mp3
   aigw transcribe talk.mp3 -m whisper-1 --format srt -o talk.srt
   cat talk.wav | aigw transcribe - --json
+  aigw transcribe 'talks/*.mp3' -m whisper-1 -f srt -o subs/
 """
 
 FORMATS = ("text", "json", "verbose_json", "srt", "vtt")
