@@ -1,6 +1,6 @@
 """A batch's cost limits, checked once against the whole batch before anything is sent: --max-cost
 against the total estimate, and the daily and monthly budgets against what the log says was spent
-plus that total. Each run still checks the budgets for itself as it starts (services/planning)."""
+plus that total. Each run still checks the budgets for itself as it starts (engine/planning.py)."""
 
 from __future__ import annotations
 

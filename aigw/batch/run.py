@@ -17,8 +17,7 @@ from aigw.batch.progress import Progress
 from aigw.batch.runner import Report, Runner, Work
 from aigw.batch.ids import new_batch_id
 from aigw.batch.store import DONE, FAILED, MALFORMED, PENDING, Batch, BatchStore, StoredItem
-from aigw.events import EventSink, no_events
-from aigw.services.context import Context, RunOptions
+from aigw.engine import Engine, RunOptions
 
 LATEST = "latest"
 
@@ -44,8 +43,6 @@ class Hooks:
     malformed: Callable[[Malformed], None] = lambda entry: None
     done: Callable[[ItemOutcome], None] = lambda outcome: None
     progress: Callable[[Progress], None] = lambda progress: None
-    notify_for: Callable[[int], Callable[[str], None]] = lambda line: (lambda message: None)
-    events: EventSink = no_events
     runner: Callable[[Runner], None] = lambda runner: None  # to stop it (Ctrl-C)
 
 
@@ -63,19 +60,21 @@ class BatchExists(errors.UsageError):
     """The exact batch was run before: say which, and how to go on, rather than pay for it twice."""
 
 
-async def run_batch(ctx: Context, spec: Spec, options: RunOptions, hooks: Hooks) -> Summary:
+async def run_batch(engine: Engine, spec: Spec, options: RunOptions, hooks: Hooks, lines: seam.Lines) -> Summary:
+    """`lines` maps the engine's events to the items' lines, for the caller's subscriber."""
     fp = fingerprint(spec.kind, spec.content, spec.defaults)
-    # One run log connection and one HTTP client for every item (see seam.py); opening the log
-    # first also marks the runs of a killed aigw interrupted, which `reconcile` reads.
-    async with ctx.session():
-        store = BatchStore(ctx.cache_dir / "aigw.db")
+    async with engine:
+        # Opening the run log marks the runs of a killed aigw interrupted, which `reconcile` reads.
+        engine.log  # noqa: B018
+        store = BatchStore(engine.cache_dir / "aigw.db")
         try:
-            return await _run(ctx, store, fp, spec, options, hooks)
+            return await _run(engine, store, fp, spec, options, hooks, lines)
         finally:
             store.close()
 
 
-async def _run(ctx: Context, store: BatchStore, fp: str, spec: Spec, options: RunOptions, hooks: Hooks) -> Summary:
+async def _run(engine: Engine, store: BatchStore, fp: str, spec: Spec, options: RunOptions, hooks: Hooks,
+               lines: seam.Lines) -> Summary:
     existing = _existing(store, fp, spec)
     stored: dict[int, StoredItem] = {}
     if existing is not None:
@@ -92,18 +91,14 @@ async def _run(ctx: Context, store: BatchStore, fp: str, spec: Spec, options: Ru
                 continue
             todo.append(Item(entry.line, fields, entry.id))
     outcomes: list[ItemOutcome] = []
-    works, estimates = _estimate(ctx, spec, options, todo, outcomes, hooks)
+    works, estimates = _estimate(engine, spec, options, todo, outcomes, lines)
     total = sum(e for e in estimates if e is not None)
     unpriced = sum(1 for e in estimates if e is None)
     from aigw.batch import costs
 
-    log = ctx.open_log()
-    try:
-        costs.check(total=total, unpriced=unpriced, max_cost=spec.max_cost, allow_unpriced=spec.allow_unpriced,
-                    budget=ctx.settings.budget, spent_since=log.spent_since, now=ctx.clock.now())
-    finally:
-        log.close()
-    batch_id = _record(store, existing, fp, spec, ctx, entries)
+    costs.check(total=total, unpriced=unpriced, max_cost=spec.max_cost, allow_unpriced=spec.allow_unpriced,
+                budget=engine.settings.budget, spent_since=engine.log.spent_since, now=engine.clock.now())
+    batch_id = _record(store, existing, fp, spec, engine, entries)
     hooks.started(batch_id, existing is not None, skipped)
     hooks.estimated(total, len(works), unpriced)
     for entry in entries:
@@ -112,7 +107,7 @@ async def _run(ctx: Context, store: BatchStore, fp: str, spec: Spec, options: Ru
     for outcome in outcomes:  # could not be planned: failed without sending anything
         store.finish_item(batch_id, outcome.line, status=FAILED, exit_code=outcome.exit_code, error=outcome.error)
         hooks.done(outcome)
-    progress = Progress(total=len(works), started_at=ctx.clock.monotonic())
+    progress = Progress(total=len(works), started_at=engine.clock.monotonic())
     # A queue job an earlier run of the item submitted and never saw end may still finish (and bill).
     jobs = {line: store.unfinished_job(item.run_id) for line, item in stored.items()
             if item.status != DONE and item.run_id}
@@ -120,12 +115,12 @@ async def _run(ctx: Context, store: BatchStore, fp: str, spec: Spec, options: Ru
     async def run_item(work: Work) -> ItemOutcome:
         job = jobs.get(work.line)
         if job is not None:
-            outcome = await seam.resume_job(ctx, work.line, work.item_id, *job)
+            outcome = await seam.resume_job(engine, work.line, work.item_id, *job)
         else:
-            run_id = ctx.new_run_id()
+            run_id = engine.new_run_id()
             store.start_item(batch_id, work.line, run_id)
-            item_ctx = seam.item_context(ctx, run_id=run_id, notify=hooks.notify_for(work.line), events=hooks.events)
-            outcome = await seam.run_one(item_ctx, spec.kind, work.line, work.item_id, work.fields, options)
+            outcome = await seam.run_one(engine, spec.kind, work.line, work.item_id, work.fields, options,
+                                         run_id=run_id, lines=lines)
         store.finish_item(batch_id, work.line, status=DONE if outcome.ok else FAILED, exit_code=outcome.exit_code,
                           error=outcome.error)
         return outcome
@@ -170,16 +165,15 @@ def _existing(store: BatchStore, fp: str, spec: Spec) -> Batch | None:
     return None
 
 
-def _estimate(ctx: Context, spec: Spec, options: RunOptions, todo: list[Item],
-              failed: list[ItemOutcome], hooks: Hooks) -> tuple[list[Work], list[float | None]]:
+def _estimate(engine: Engine, spec: Spec, options: RunOptions, todo: list[Item],
+              failed: list[ItemOutcome], lines: seam.Lines) -> tuple[list[Work], list[float | None]]:
     """Each item's estimate; an item that cannot be planned (unknown model, missing file) fails
     here, with its line, and the others go on."""
     works: list[Work] = []
     estimates: list[float | None] = []
     for item in todo:
-        planning = seam.item_context(ctx, notify=hooks.notify_for(item.line))
         try:
-            estimates.append(seam.estimate(planning, spec.kind, item.fields, options))
+            estimates.append(seam.estimate(engine, spec.kind, item.line, item.fields, options, lines))
         except errors.AigwError as exc:
             failed.append(ItemOutcome(item.line, item.id, exc.exit_code, error=exc.message, hint=exc.hint))
             continue
@@ -187,15 +181,15 @@ def _estimate(ctx: Context, spec: Spec, options: RunOptions, todo: list[Item],
     return works, estimates
 
 
-def _record(store: BatchStore, existing: Batch | None, fp: str, spec: Spec, ctx: Context,
+def _record(store: BatchStore, existing: Batch | None, fp: str, spec: Spec, engine: Engine,
             entries: list[Item | Malformed]) -> str:
     """A new batch with every line, or the resumed one brought up to this input (lines whose
     request changed run again; done ones stay done)."""
     rows = [(e.line, e.id, _jsonable({**spec.defaults, **e.fields}), PENDING, None) if isinstance(e, Item)
             else (e.line, e.id, {}, MALFORMED, e.error) for e in entries]
     if existing is None:
-        batch_id = new_batch_id(ctx.clock.now())
-        store.create(batch_id, kind=spec.kind, fingerprint=fp, argv=spec.argv, created=ctx.clock.now(), items=rows)
+        batch_id = new_batch_id(engine.clock.now())
+        store.create(batch_id, kind=spec.kind, fingerprint=fp, argv=spec.argv, created=engine.clock.now(), items=rows)
         return batch_id
     store.update(existing.id, fingerprint=fp, items=rows)
     return existing.id

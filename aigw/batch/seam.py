@@ -1,25 +1,21 @@
-"""The one place a batch item becomes a run. Everything else in aigw/batch is independent of how a
-request runs; porting to the engine replaces `estimate` and `run_one`'s body.
+"""The one place a batch item becomes a run: the engine plans it (its estimate, before the batch
+sends anything) and runs it under the run id the batch recorded first. Everything else in
+aigw/batch is independent of how a request runs.
 
-Today a run goes through services.generate / services.transcribe on one `Context.session()` (one
-run log connection and one HTTP client for every item). A run's group commit (its files, served
-attempt and end) holds no await between begin and commit, so runs interleaved on one event loop
-never share a transaction. Each item gets its own context: its deadline starts when it starts,
-its notices name its line, and its run id is the one the batch recorded before anything was sent.
-"""
+Many items run at once on one engine (asyncio tasks): the engine keeps each run's paid group in
+one synchronous stretch, so their transactions never interleave. A notice the engine emits while
+planning has no run id yet: `Lines` says which line is being planned (planning is synchronous)."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from aigw import errors
 from aigw.batch.items import Kind
 from aigw.batch.outcome import ItemOutcome
-from aigw.events import EventSink
-from aigw.services.context import Context, RunOptions
+from aigw.engine import Engine, RunOptions
 
 if TYPE_CHECKING:
     from aigw.types import ImageFormat, RunResult, TranscriptFormat
@@ -30,25 +26,15 @@ IMAGE_SUFFIXES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp
 TRANSCRIPT_SUFFIXES = {".txt": "text", ".json": "json", ".srt": "srt", ".vtt": "vtt"}
 
 
-@dataclasses.dataclass
-class _ItemContext(Context):
-    """A context whose next run takes the id the batch already recorded for the item."""
+class Lines:
+    """Which line a run id or the plan being made belongs to, for the batch's event subscriber."""
 
-    fixed_run_id: str = ""
+    def __init__(self) -> None:
+        self.by_run: dict[str, int] = {}
+        self.planning: int | None = None
 
-    def new_run_id(self) -> str:
-        return self.fixed_run_id or super().new_run_id()
-
-
-def item_context(ctx: Context, *, run_id: str = "", notify: Callable[[str], None] | None = None,
-                 events: EventSink | None = None) -> Context:
-    fields = {f.name: getattr(ctx, f.name) for f in dataclasses.fields(Context)}
-    fields.update(started=None, fixed_run_id=run_id)  # the deadline counts from the item's start
-    if notify is not None:
-        fields["notify"] = notify
-    if events is not None:
-        fields["events"] = events
-    return _ItemContext(**fields)
+    def of(self, run_id: str) -> int | None:
+        return self.by_run.get(run_id) if run_id else self.planning
 
 
 def _options(options: RunOptions, fields: dict[str, Any]) -> RunOptions:
@@ -80,7 +66,7 @@ def _checked(build: Any) -> Any:
         raise errors.UsageError(f"invalid request: {detail}") from exc
 
 
-def image_request(ctx: Context, fields: dict[str, Any], options: RunOptions) -> Any:
+def image_request(engine: Engine, fields: dict[str, Any], options: RunOptions) -> Any:
     from aigw.services.defaults import default_model
     from aigw.types import ImageRequest
 
@@ -92,87 +78,85 @@ def image_request(ctx: Context, fields: dict[str, Any], options: RunOptions) -> 
     enhance = fields.get("enhance") or ()
     size = fields.get("size")
     return _checked(lambda: ImageRequest(
-        prompt=fields["prompt"], model=fields.get("model") or default_model(ctx, "image", providers=options.providers),
+        prompt=fields["prompt"], model=fields.get("model") or default_model(engine, "image", providers=options.providers),
         size=size.lower() if size else None, aspect_ratio=ratio, quality=fields.get("quality"),
         style=fields.get("style"), enhancers=tuple([enhance] if isinstance(enhance, str) else enhance),
         n=fields.get("n") or 1,
-        format=cast("ImageFormat", _format(fields, IMAGE_FORMATS, IMAGE_SUFFIXES) or ctx.settings.defaults.image_format),
+        format=cast("ImageFormat", _format(fields, IMAGE_FORMATS, IMAGE_SUFFIXES) or engine.settings.defaults.image_format),
         seed=fields.get("seed"), negative_prompt=fields.get("negative_prompt"), steps=fields.get("steps"),
         guidance=fields.get("guidance")))
 
 
-def audio_request(ctx: Context, fields: dict[str, Any], options: RunOptions) -> Any:
+def audio_request(engine: Engine, fields: dict[str, Any], options: RunOptions) -> Any:
     from aigw.services.defaults import default_model
     from aigw.types import TranscribeRequest
 
     return _checked(lambda: TranscribeRequest(
         file=Path(fields["file"]).expanduser(),
-        model=fields.get("model") or default_model(ctx, "audio", providers=options.providers),
+        model=fields.get("model") or default_model(engine, "audio", providers=options.providers),
         language=fields.get("language"), prompt=fields.get("prompt"),
         format=cast("TranscriptFormat", _format(fields, TRANSCRIPT_FORMATS, TRANSCRIPT_SUFFIXES)
-                    or ctx.settings.defaults.transcript_format),
+                    or engine.settings.defaults.transcript_format),
         temperature=fields.get("temperature"), timestamps=fields.get("timestamps"),
         translate=bool(fields.get("translate"))))
 
 
-def estimate(ctx: Context, kind: Kind, fields: dict[str, Any], options: RunOptions) -> float | None:
-    """The item's estimate before anything is sent (its first candidate's), None when unpriced.
-    Raises the error the item's run would fail with when it cannot be planned at all."""
-    from aigw.services.generate import plan_image
-    from aigw.services.transcribe import plan_audio
+def _request(engine: Engine, kind: Kind, fields: dict[str, Any], options: RunOptions) -> Any:
+    return image_request(engine, fields, options) if kind == "image" else audio_request(engine, fields, options)
 
+
+def plan(engine: Engine, kind: Kind, line: int, fields: dict[str, Any], options: RunOptions, lines: Lines) -> Any:
+    """The item's plan (what --dry-run would show); raises what its run would fail with when it
+    cannot be planned (an unknown model, a missing file: exit 2)."""
     opts = _options(options, fields)
-    planning = dataclasses.replace(opts, dry_run=True)  # nothing advances (round-robin turns)
-    log = ctx.open_log()
+    lines.planning = line
     try:
-        if kind == "image":
-            plan: Any = plan_image(ctx, image_request(ctx, fields, opts), planning, log)
-        else:
-            from aigw.services.audio_input import probe
-
-            req = audio_request(ctx, fields, opts)
-            upload = probe(Path(req.file), display_name=str(fields["file"]))
-            plan = plan_audio(ctx, req, planning, upload, str(fields["file"]), log)
+        return engine.plan(_request(engine, kind, fields, opts), opts,
+                           display_name=str(fields["file"]) if kind == "audio" else None)
     finally:
-        log.close()
-    if not plan.items:
-        raise errors.MissingKeyError("no configured provider serves " + plan.requested)
-    return cast("float | None", plan.first.estimate.usd)
+        lines.planning = None
 
 
-async def run_one(ctx: Context, kind: Kind, line: int, item_id: str | None, fields: dict[str, Any],
-                  options: RunOptions) -> ItemOutcome:
-    """Run one item on its own context (see item_context); an aigw error is the item's failure, not
-    the batch's. Cancellation (a second Ctrl-C) goes through: the run logs itself interrupted."""
-    from aigw.services.generate import generate
-    from aigw.services.transcribe import transcribe
+def estimate(engine: Engine, kind: Kind, line: int, fields: dict[str, Any], options: RunOptions,
+             lines: Lines) -> float | None:
+    """The item's estimate before anything is sent (its first candidate's), None when unpriced."""
+    planned = plan(engine, kind, line, fields, dataclasses.replace(options, dry_run=True), lines)
+    if not planned.items:
+        raise errors.MissingKeyError("no configured provider serves " + planned.requested)
+    return cast("float | None", planned.first.estimate.usd)
 
+
+async def run_one(engine: Engine, kind: Kind, line: int, item_id: str | None, fields: dict[str, Any],
+                  options: RunOptions, *, run_id: str, lines: Lines) -> ItemOutcome:
+    """Run one item under `run_id`; an aigw error is the item's failure, not the batch's.
+    Cancellation (a second Ctrl-C) goes through: the engine logs the run interrupted."""
     opts = _options(options, fields)
     output = fields.get("output")
-    run_id = ctx.new_run_id()
+    lines.by_run[run_id] = line
     try:
-        if kind == "image":
-            result = cast("RunResult", await generate(ctx, image_request(ctx, fields, opts), opts, output=output))
-            body = None
-            blobs = [(Path(p).name, Path(p).read_bytes()) for p in result.paths] if output else []
-        else:
-            result, body = await transcribe(ctx, audio_request(ctx, fields, opts), opts,  # type: ignore[misc]
-                                            display_name=str(fields["file"]), output=output)
-            blobs = [(Path(result.paths[0]).name, body.encode("utf-8"))] if output else []
+        planned = plan(engine, kind, line, fields, opts, lines)
+        served = await engine.run(planned, opts, output=output, run_id=run_id)
     except errors.AigwError as exc:
         return ItemOutcome(line, item_id, exc.exit_code, error=exc.message, hint=exc.hint,
                            run_id=exc.run_id, attempts=tuple(exc.attempts))
     except Exception as exc:  # a bug: this item fails with exit 1, the batch goes on
         return ItemOutcome(line, item_id, 1, error=f"unexpected {type(exc).__name__}: {exc}",
                            hint="run again with -v for the traceback", run_id=run_id)
-    outcome = ItemOutcome(line, item_id, 0, result=result, paths=list(result.paths), body=body, run_id=result.id,
-                          attempts=tuple(result.attempts))
+    finally:
+        lines.by_run.pop(run_id, None)
+    result = served.result
+    outcome = ItemOutcome(line, item_id, 0, result=result, paths=list(result.paths), body=served.body,
+                          run_id=result.id, attempts=tuple(result.attempts))
     if output:
-        _deliver(ctx, outcome, output, blobs, add_suffix=kind == "image")
+        if kind == "image":
+            blobs = [(Path(p).name, Path(p).read_bytes()) for p in result.paths]
+        else:
+            blobs = [(Path(result.paths[0]).name, (served.body or "").encode("utf-8"))]
+        _deliver(engine, outcome, output, blobs, add_suffix=kind == "image")
     return outcome
 
 
-async def resume_job(ctx: Context, line: int, item_id: str | None, provider: str, job_id: str) -> ItemOutcome:
+async def resume_job(engine: Engine, line: int, item_id: str | None, provider: str, job_id: str) -> ItemOutcome:
     """An item whose earlier run submitted a queue job and stopped before seeing it end (a crash).
     Never paid twice: the job is not submitted again. Polling it to its result is the provider's
     resume (the jobs work); until that exists here, the item fails naming the job."""
@@ -181,7 +165,7 @@ async def resume_job(ctx: Context, line: int, item_id: str | None, provider: str
                        hint=f"the job may still finish at {provider}; its id is in the run log's jobs table")
 
 
-def _deliver(ctx: Context, outcome: ItemOutcome, output: str, blobs: list[tuple[str, bytes]], *,
+def _deliver(engine: Engine, outcome: ItemOutcome, output: str, blobs: list[tuple[str, bytes]], *,
              add_suffix: bool) -> None:
     """-o for one item: written there, or exit 7 for this item with the result kept in the cache."""
     from aigw.services import delivery
@@ -191,13 +175,10 @@ def _deliver(ctx: Context, outcome: ItemOutcome, output: str, blobs: list[tuple[
     except errors.OutputNotWritten as exc:
         outcome.exit_code, outcome.error = exc.exit_code, exc.message
         outcome.hint = "the result is kept in the cache: " + ", ".join(outcome.paths)
-        log = ctx.open_log()
         try:
-            log.record_delivery(outcome.result.id, exit_code=exc.exit_code, error=exc.message)
+            engine.record_delivery_failure(outcome.result.id, exit_code=exc.exit_code, error=exc.message)
         except errors.RunLogError:
             pass  # the item's failure is what the user must hear about
-        finally:
-            log.close()
         return
     outcome.paths = [str(p) for p in written]
 

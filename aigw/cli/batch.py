@@ -16,7 +16,7 @@ from aigw.cli.output import STATE
 if TYPE_CHECKING:
     from aigw.batch.items import Input, Kind
     from aigw.batch.run import Summary
-    from aigw.services.context import RunOptions
+    from aigw.engine import RunOptions
 
 GLOB_CHARS = "*?["
 
@@ -92,8 +92,9 @@ def run(kind: Kind, content: bytes, batch_input: Input, defaults: dict[str, Any]
         as_json: bool, concurrency: int, progress: bool, resume: str | None, new: bool,
         max_cost: float | None, allow_unpriced: bool) -> None:
     from aigw.batch.run import Hooks, Spec, run_batch
+    from aigw.batch.seam import Lines
     from aigw.cli.batch_view import View
-    from aigw.cli.common import make_context, run_async
+    from aigw.cli.common import make_engine, run_async
     from aigw.errors import UsageError
 
     if options.dry_run:
@@ -102,8 +103,9 @@ def run(kind: Kind, content: bytes, batch_input: Input, defaults: dict[str, Any]
         raise UsageError("--resume and --new contradict each other")
     check_output(defaults.get("output"))
     STATE.json = False  # each item's failure is its own JSON object; the batch's end is not one more
-    ctx = make_context()
-    view = View(as_json=as_json, plain_progress=progress)
+    lines = Lines()
+    view = View(as_json=as_json, plain_progress=progress, lines=lines)
+    engine = make_engine(events=view.events)
     runners: list[Any] = []
     ids: list[str] = []
 
@@ -119,7 +121,7 @@ def run(kind: Kind, content: bytes, batch_input: Input, defaults: dict[str, Any]
         STATE.info(f"estimated cost: {format_usd(total) if items > unpriced else 'unknown'} for {items} item(s){unknown}")
 
     hooks = Hooks(started=started, estimated=estimated, malformed=view.malformed, done=view.done,
-                  progress=view.changed, notify_for=view.notify_for, events=view.events, runner=runners.append)
+                  progress=view.changed, runner=runners.append)
     spec = Spec(kind=kind, content=content, input=batch_input, defaults=defaults, argv=list(STATE.argv),
                 resume=resume, new=new, concurrency=concurrency, max_cost=max_cost, allow_unpriced=allow_unpriced)
 
@@ -128,7 +130,7 @@ def run(kind: Kind, content: bytes, batch_input: Input, defaults: dict[str, Any]
             runner.stop("interrupted")
 
     try:
-        summary = run_async(run_batch(ctx, spec, options, hooks), soft_stop=soft_stop)
+        summary = run_async(run_batch(engine, spec, options, hooks, lines), soft_stop=soft_stop)
     except Exception as exc:
         from aigw.errors import Interrupted
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from aigw.cli.output import STATE, print_json, print_lines
 from aigw.cli.status import slot_wait_message, stderr_is_terminal
-from aigw.events import AttemptStarted, Event, Waiting
+from aigw.events import AttemptStarted, Event, Notice, Waiting
 
 if TYPE_CHECKING:
     from rich.live import Live
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from aigw.batch.items import Malformed
     from aigw.batch.outcome import ItemOutcome
     from aigw.batch.progress import Progress
+    from aigw.batch.seam import Lines
 
 PLAIN_EVERY_S = 10.0
 WAIT_TOLD_EVERY_S = 10.0  # one "waiting for a rate-limit slot" line per provider and limit this often
@@ -38,8 +39,9 @@ def item_json(outcome: ItemOutcome) -> dict[str, Any]:
 
 
 class View:
-    def __init__(self, *, as_json: bool, plain_progress: bool) -> None:
+    def __init__(self, *, as_json: bool, plain_progress: bool, lines: Lines) -> None:
         self.as_json = as_json
+        self.lines = lines
         self.live = not STATE.quiet and stderr_is_terminal()
         self.plain = not STATE.quiet and not self.live and plain_progress
         self.progress: Progress | None = None
@@ -65,26 +67,31 @@ class View:
             print_json({"error": f"line {entry.line}: {entry.error}", "exit_code": 2, "hint": None, "id": None,
                         "attempts": [], "line": entry.line, "item_id": entry.id})
 
-    def notify_for(self, line: int):  # type: ignore[no-untyped-def]
+    def notice(self, notice: Notice) -> None:
         """A run's notices, naming its line; the same warning for many lines is said once."""
-        def notify(message: str) -> None:
-            if message.startswith("estimated cost"):
-                return  # the batch's total was shown
-            if message.startswith("warning: "):
-                with self._lock:
-                    if message in self._warned:
-                        return
-                    self._warned.add(message)
-                STATE.warn(f"line {line}: {message[len('warning: '):]}")
-                return
-            STATE.notify(f"line {line}: {message}")
-        return notify
+        if notice.level == "cost" and notice.text.startswith("estimated cost"):
+            return  # the batch's total was shown
+        line = self.lines.of(notice.run_id)
+        where = "" if line is None else f"line {line}: "
+        if notice.level == "warning":
+            with self._lock:
+                if notice.text in self._warned:
+                    return
+                self._warned.add(notice.text)
+            STATE.warn(where + notice.text)
+        elif notice.level == "cost":
+            STATE.info(where + notice.text)
+        else:
+            STATE.notice(where + notice.text)
 
     # ---- progress ------------------------------------------------------------------------------
 
     def events(self, event: Event) -> None:
-        """Rate-limit waits from every item: in the live line, or one plain line per limit now and then."""
-        if isinstance(event, Waiting) and event.kind == "rate_limit_slot":
+        """The engine's events (the run-log recorder gets them first): notices, and rate-limit waits
+        from every item, in the live line or one plain line per limit now and then."""
+        if isinstance(event, Notice):
+            self.notice(event)
+        elif isinstance(event, Waiting) and event.kind == "rate_limit_slot":
             message = slot_wait_message(event)
             if self.progress is not None:
                 self.progress.waiting = message
