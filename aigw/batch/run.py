@@ -108,19 +108,16 @@ async def _run(engine: Engine, store: BatchStore, fp: str, spec: Spec, options: 
         store.finish_item(batch_id, outcome.line, status=FAILED, exit_code=outcome.exit_code, error=outcome.error)
         hooks.done(outcome)
     progress = Progress(total=len(works), started_at=engine.clock.monotonic())
-    # A queue job an earlier run of the item submitted and never saw end may still finish (and bill).
-    jobs = {line: store.unfinished_job(item.run_id) for line, item in stored.items()
-            if item.status != DONE and item.run_id}
+    # The earlier run of an item that submitted a queue job and never saw it end: the job is
+    # polled for its result, not submitted again (it may still finish, and bill, at the provider).
+    earlier = {line: item.run_id for line, item in stored.items()
+               if item.status != DONE and item.run_id and store.unfinished_job(item.run_id)}
 
     async def run_item(work: Work) -> ItemOutcome:
-        job = jobs.get(work.line)
-        if job is not None:
-            outcome = await seam.resume_job(engine, work.line, work.item_id, *job)
-        else:
-            run_id = engine.new_run_id()
-            store.start_item(batch_id, work.line, run_id)
-            outcome = await seam.run_one(engine, spec.kind, work.line, work.item_id, work.fields, options,
-                                         run_id=run_id, lines=lines)
+        run_id = engine.new_run_id()
+        store.start_item(batch_id, work.line, run_id)
+        outcome = await seam.run_one(engine, spec.kind, work.line, work.item_id, work.fields, options,
+                                     run_id=run_id, lines=lines, earlier_run=earlier.get(work.line))
         store.finish_item(batch_id, work.line, status=DONE if outcome.ok else FAILED, exit_code=outcome.exit_code,
                           error=outcome.error)
         return outcome

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 from aigw import errors
 from aigw.batch.items import Kind
 from aigw.batch.outcome import ItemOutcome
+from aigw.batch.store import FINAL_JOB_STATUSES
 from aigw.engine import Engine, RunOptions
 
 if TYPE_CHECKING:
@@ -127,14 +128,18 @@ def estimate(engine: Engine, kind: Kind, line: int, fields: dict[str, Any], opti
 
 
 async def run_one(engine: Engine, kind: Kind, line: int, item_id: str | None, fields: dict[str, Any],
-                  options: RunOptions, *, run_id: str, lines: Lines) -> ItemOutcome:
+                  options: RunOptions, *, run_id: str, lines: Lines, earlier_run: str | None = None) -> ItemOutcome:
     """Run one item under `run_id`; an aigw error is the item's failure, not the batch's.
+    `earlier_run`: a run of this item that submitted a queue job and stopped before seeing it end
+    (a crash): that job is polled for its result, never submitted again (see `_resuming`).
     Cancellation (a second Ctrl-C) goes through: the engine logs the run interrupted."""
     opts = _options(options, fields)
     output = fields.get("output")
     lines.by_run[run_id] = line
     try:
         planned = plan(engine, kind, line, fields, opts, lines)
+        if earlier_run is not None:
+            _resuming(engine, planned, earlier_run)
         served = await engine.run(planned, opts, output=output, run_id=run_id)
     except errors.AigwError as exc:
         return ItemOutcome(line, item_id, exc.exit_code, error=exc.message, hint=exc.hint,
@@ -156,13 +161,21 @@ async def run_one(engine: Engine, kind: Kind, line: int, item_id: str | None, fi
     return outcome
 
 
-async def resume_job(engine: Engine, line: int, item_id: str | None, provider: str, job_id: str) -> ItemOutcome:
-    """An item whose earlier run submitted a queue job and stopped before seeing it end (a crash).
-    Never paid twice: the job is not submitted again. Polling it to its result is the provider's
-    resume (the jobs work); until that exists here, the item fails naming the job."""
-    return ItemOutcome(line, item_id, 4,
-                       error=f"its queue job {job_id} at {provider} was submitted before aigw stopped; not sent again",
-                       hint=f"the job may still finish at {provider}; its id is in the run log's jobs table")
+def _resuming(engine: Engine, planned: Any, earlier_run: str) -> None:
+    """Put the provider that holds the earlier run's job first, polling that job (Plan.resume).
+    Never paid twice: when that provider is no longer among the candidates, nothing is sent."""
+    left = [job for job in engine.log.jobs_for(earlier_run) if job.status not in FINAL_JOB_STATUSES]
+    if not left:
+        return
+    job = left[-1]
+    holder = [p for p in planned.items if p.candidate.provider == job.provider]
+    if not holder:
+        raise errors.UsageError(f"its queue job {job.job_id} at {job.provider} was submitted before aigw stopped, "
+                                f"and {job.provider} is not among this item's providers now; not sent again",
+                                hint=f"the job may still finish at {job.provider}; configure {job.provider} "
+                                     "again and --resume polls it")
+    planned.items = [holder[0], *(p for p in planned.items if p is not holder[0])]
+    planned.resume = job
 
 
 def _deliver(engine: Engine, outcome: ItemOutcome, output: str, blobs: list[tuple[str, bytes]], *,

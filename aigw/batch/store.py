@@ -16,7 +16,7 @@ from typing import Any
 from aigw.store.db import connect
 
 DONE, FAILED, PENDING, RUNNING, MALFORMED = "ok", "failed", "pending", "running", "malformed"
-FINAL_JOB_STATUSES = ("completed", "failed", "cancelled")  # what providers/*.py record at a job's end
+FINAL_JOB_STATUSES = ("completed", "failed", "cancelled", "expired")  # what providers record at a job's end
 
 
 @dataclass(frozen=True)

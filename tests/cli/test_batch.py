@@ -289,8 +289,8 @@ def _jobs(cache_dir: Path) -> list[sqlite3.Row]:
         return []
 
 
-def test_a_queue_job_recorded_before_kill_9_is_not_submitted_again(cli, cache_dir: Path, tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_queue_job_recorded_before_kill_9_is_polled_on_resume_not_submitted_again(
+        cli, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.fakes.fal import FakeFal
 
     monkeypatch.delenv("FAL_REST_HOST", raising=False)
@@ -300,7 +300,7 @@ def test_a_queue_job_recorded_before_kill_9_is_not_submitted_again(cli, cache_di
         monkeypatch.setenv("FAL_KEY", "test-key")
         monkeypatch.setenv("AIGW_PROVIDERS__FAL__BASE_URL", fal.base_url)
         fal.hang_jobs = True  # queued until aigw is killed
-        args = ("generate", "--batch", str(batch), "-m", "flux-schnell", "--concurrency", "2")
+        args = ("generate", "--batch", str(batch), "-m", "flux-schnell", "--concurrency", "2", "--json")
         proc = subprocess.Popen(aigw(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
         while len(_jobs(cache_dir)) < 2:
@@ -308,14 +308,19 @@ def test_a_queue_job_recorded_before_kill_9_is_not_submitted_again(cli, cache_di
             time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
-        submits = len(fal.requests_to("/fal-ai/flux/schnell", method="POST"))
-        fal.hang_jobs = False
+        jobs = {row["job_id"] for row in _jobs(cache_dir)}
+        for job_id in jobs:  # the jobs go on at fal and finish
+            fal.job(job_id).hang = False
         r = cli.subprocess(*args, "--resume")
-        assert len(fal.requests_to("/fal-ai/flux/schnell", method="POST")) == submits == 2  # never paid twice
-        jobs = [row["job_id"] for row in db_rows(cache_dir, "SELECT job_id FROM jobs")]
-        assert r.code == 8 and all(job in r.stderr for job in jobs), r.stderr
-        again = cli.subprocess(*args, "--resume")  # a failed item keeps its job: still not sent again
-        assert again.code == 8 and len(fal.requests_to("/fal-ai/flux/schnell", method="POST")) == 2
+        assert r.code == 0, r.stderr
+        assert len(fal.requests_to("/fal-ai/flux/schnell", method="POST")) == 2  # never submitted again
+        objects = [json.loads(line) for line in r.stdout.splitlines()]
+        assert sorted(o["line"] for o in objects) == [1, 2] and all(o["exit_code"] == 0 for o in objects)
+        assert all(Path(o["paths"][0]).is_file() for o in objects)
+        # Each job now belongs to the run that fetched it, and every line is done.
+        owners = db_rows(cache_dir, "SELECT j.job_id, r.status FROM jobs j JOIN runs r ON r.id = j.run_id")
+        assert {row["job_id"] for row in owners} == jobs and {row["status"] for row in owners} == {"ok"}
+        assert {row["status"] for row in db_rows(cache_dir, "SELECT status FROM batch_items")} == {"ok"}
         assert not fal.errors
 
 
