@@ -324,6 +324,36 @@ def test_a_queue_job_recorded_before_kill_9_is_polled_on_resume_not_submitted_ag
         assert not fal.errors
 
 
+def test_a_recorded_job_the_provider_no_longer_has_is_submitted_again(cli, cache_dir: Path, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.fakes.fal import FakeFal
+
+    monkeypatch.delenv("FAL_REST_HOST", raising=False)
+    batch = tmp_path / "b.txt"
+    batch.write_text("a fig\na plum\n")
+    with FakeFal() as fal:
+        monkeypatch.setenv("FAL_KEY", "test-key")
+        monkeypatch.setenv("AIGW_PROVIDERS__FAL__BASE_URL", fal.base_url)
+        fal.hang_jobs = True
+        args = ("generate", "--batch", str(batch), "-m", "flux-schnell", "--concurrency", "2")
+        proc = subprocess.Popen(aigw(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while len(_jobs(cache_dir)) < 2:
+            assert time.monotonic() < deadline and proc.poll() is None, proc.communicate(timeout=10)
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+        gone, kept = (row["job_id"] for row in _jobs(cache_dir))
+        fal.drop(gone)  # fal's retention ran out: nothing of it to fetch, nothing of it billed
+        fal.job(kept).hang = False
+        fal.hang_jobs = False
+        r = cli.subprocess(*args, "--resume")
+        assert r.code == 0, r.stderr
+        assert len(fal.requests_to("/fal-ai/flux/schnell", method="POST")) == 3  # only the gone one again
+        assert "submitting the request again" in r.stderr and len(r.stdout.splitlines()) == 2
+        assert not fal.errors
+
+
 def test_on_a_terminal_one_live_progress_line_in_a_pipe_nothing(cli, fake_openai, tmp_path: Path) -> None:
     from tests.cli.test_status_line import run_in_pty
 
