@@ -117,7 +117,7 @@ async def _run(engine: Engine, store: BatchStore, fp: str, spec: Spec, options: 
         run_id = engine.new_run_id()
         store.start_item(batch_id, work.line, run_id)
         outcome = await seam.run_one(engine, spec.kind, work.line, work.item_id, work.fields, options,
-                                     run_id=run_id, lines=lines, earlier_run=earlier.get(work.line))
+                                     run_id=run_id, lines=lines, earlier_run=earlier.get(work.line), planned=work.plan)
         store.finish_item(batch_id, work.line, status=DONE if outcome.ok else FAILED, exit_code=outcome.exit_code,
                           error=outcome.error)
         return outcome
@@ -164,17 +164,18 @@ def _existing(store: BatchStore, fp: str, spec: Spec) -> Batch | None:
 
 def _estimate(engine: Engine, spec: Spec, options: RunOptions, todo: list[Item],
               failed: list[ItemOutcome], lines: seam.Lines) -> tuple[list[Work], list[float | None]]:
-    """Each item's estimate; an item that cannot be planned (unknown model, missing file) fails
-    here, with its line, and the others go on."""
+    """Each item's plan and estimate; an item that cannot be planned (unknown model, missing file,
+    no key) fails here, with its line, and the others go on. The plan is the one the item runs."""
     works: list[Work] = []
     estimates: list[float | None] = []
     for item in todo:
         try:
-            estimates.append(seam.estimate(engine, spec.kind, item.line, item.fields, options, lines))
+            planned = seam.plan(engine, spec.kind, item.line, item.fields, options, lines)
         except errors.AigwError as exc:
             failed.append(ItemOutcome(item.line, item.id, exc.exit_code, error=exc.message, hint=exc.hint))
             continue
-        works.append(Work(item.line, item.id, item.fields))
+        estimates.append(seam.estimate(planned))
+        works.append(Work(item.line, item.id, item.fields, planned))
     return works, estimates
 
 

@@ -23,6 +23,7 @@ class Work:
     line: int
     item_id: str | None
     fields: dict[str, Any]
+    plan: Any = None  # made when the batch was estimated, so each item is planned once
 
 
 @dataclass

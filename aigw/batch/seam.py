@@ -118,18 +118,16 @@ def plan(engine: Engine, kind: Kind, line: int, fields: dict[str, Any], options:
         lines.planning = None
 
 
-def estimate(engine: Engine, kind: Kind, line: int, fields: dict[str, Any], options: RunOptions,
-             lines: Lines) -> float | None:
-    """The item's estimate before anything is sent (its first candidate's), None when unpriced."""
-    planned = plan(engine, kind, line, fields, dataclasses.replace(options, dry_run=True), lines)
-    if not planned.items:
-        raise errors.MissingKeyError("no configured provider serves " + planned.requested)
+def estimate(planned: Any) -> float | None:
+    """A plan's estimate before anything is sent (its first candidate's), None when unpriced."""
     return cast("float | None", planned.first.estimate.usd)
 
 
 async def run_one(engine: Engine, kind: Kind, line: int, item_id: str | None, fields: dict[str, Any],
-                  options: RunOptions, *, run_id: str, lines: Lines, earlier_run: str | None = None) -> ItemOutcome:
-    """Run one item under `run_id`; an aigw error is the item's failure, not the batch's.
+                  options: RunOptions, *, run_id: str, lines: Lines, earlier_run: str | None = None,
+                  planned: Any = None) -> ItemOutcome:
+    """Run one item under `run_id` (its plan from the batch's estimate, else planned now); an aigw
+    error is the item's failure, not the batch's.
     `earlier_run`: a run of this item that submitted a queue job and stopped before seeing it end
     (a crash): that job is polled for its result, never submitted again (see `_resuming`).
     Cancellation (a second Ctrl-C) goes through: the engine logs the run interrupted."""
@@ -137,7 +135,8 @@ async def run_one(engine: Engine, kind: Kind, line: int, item_id: str | None, fi
     output = fields.get("output")
     lines.by_run[run_id] = line
     try:
-        planned = plan(engine, kind, line, fields, opts, lines)
+        if planned is None:
+            planned = plan(engine, kind, line, fields, opts, lines)
         if earlier_run is not None:
             _resuming(engine, planned, earlier_run)
         served = await engine.run(planned, opts, output=output, run_id=run_id)
