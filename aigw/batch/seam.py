@@ -22,9 +22,9 @@ if TYPE_CHECKING:
     from aigw.types import ImageFormat, RunResult, TranscriptFormat
 
 IMAGE_FORMATS = ("png", "jpeg", "webp")
-TRANSCRIPT_FORMATS = ("text", "json", "verbose_json", "srt", "vtt")
+TRANSCRIPT_FORMATS = ("text", "json", "verbose_json", "srt", "vtt", "tsv")
 IMAGE_SUFFIXES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
-TRANSCRIPT_SUFFIXES = {".txt": "text", ".json": "json", ".srt": "srt", ".vtt": "vtt"}
+TRANSCRIPT_SUFFIXES = {".txt": "text", ".json": "json", ".srt": "srt", ".vtt": "vtt", ".tsv": "tsv"}
 
 
 class Lines:
@@ -99,7 +99,8 @@ def audio_request(engine: Engine, fields: dict[str, Any], options: RunOptions) -
         format=cast("TranscriptFormat", _format(fields, TRANSCRIPT_FORMATS, TRANSCRIPT_SUFFIXES)
                     or engine.settings.defaults.transcript_format),
         temperature=fields.get("temperature"), timestamps=fields.get("timestamps"),
-        translate=bool(fields.get("translate"))))
+        translate=bool(fields.get("translate")), diarize=bool(fields.get("diarize")),
+        max_line_width=fields.get("max_line_width"), max_line_count=fields.get("max_line_count")))
 
 
 def _request(engine: Engine, kind: Kind, fields: dict[str, Any], options: RunOptions) -> Any:

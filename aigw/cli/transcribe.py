@@ -80,7 +80,8 @@ def command(
         else:
             raise UsageError("--resume needs the batch's files or --batch FILE")
         defaults = dict(model=model, format=fmt, language=language, prompt=prompt, output=output,
-                        provider=provider, temperature=temperature, timestamps=timestamps, translate=translate)
+                        provider=provider, temperature=temperature, timestamps=timestamps, translate=translate,
+                        diarize=diarize, max_line_width=max_line_width, max_line_count=max_line_count)
         opts = o.run_options(no_substitute=no_substitute, fallback_on_refusal=False, deadline=deadline,
                              timeout=timeout, providers=None, fallbacks=fallback, dry_run=dry_run, max_cost=None,
                              allow_unpriced=allow_unpriced)
