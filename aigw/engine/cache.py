@@ -61,8 +61,9 @@ class CacheUse:
 
     # ---- before routing ----------------------------------------------------------------------
 
-    def serve(self) -> Served | None:
-        """The cached result as a new logged run, or None (a miss, or the cache not used)."""
+    def serve(self, run_id: str | None = None) -> Served | None:
+        """The cached result as a new logged run (under `run_id` when the caller chose it: a batch
+        item), or None (a miss, or the cache not used)."""
         if not self.read:
             return None
         try:
@@ -74,7 +75,7 @@ class CacheUse:
             return None
         engine = self.engine
         created = engine.clock.now()
-        run_id = engine.new_run_id()
+        run_id = run_id or engine.new_run_id()
         try:  # the manifest's own fields are not hashed: one edited by hand may not make a result
             result = self._result(entry, run_id, created)
         except (ValueError, TypeError, AttributeError) as exc:

@@ -171,21 +171,23 @@ class Engine:
         return plan_of(kind, job, plan)
 
     async def run(self, request: Request | Plan[Any], options: RunOptions, *, output: str | None = None,
-                  display_name: str | None = None) -> Served:
+                  display_name: str | None = None, run_id: str | None = None) -> Served:
         """Run a request (or a plan from `plan`): returns the served result, for a transcription
         with the transcript in the asked format. `output` (-o) is the first fallback place when the
-        cache cannot take the result. Raises the run's error (its exit_code, run_id, attempts)."""
+        cache cannot take the result. `run_id`: the id to log the run under, when the caller
+        recorded it before (a batch item, so that a resume after a crash finds the run). Raises
+        the run's error (its exit_code, run_id, attempts)."""
         started = self.clock.monotonic()
         plan = request if isinstance(request, Plan) else self._planned(request, options, display_name)
         cached = cache.lookup(self, plan, options)
-        hit = cached.serve()  # a cached result costs nothing: looked up before --max-cost and budgets
+        hit = cached.serve(run_id)  # a cached result costs nothing: looked up before --max-cost and budgets
         if hit is not None:
             return hit
         if not isinstance(request, Plan):
             plan = enforce_costs(self, plan, options, self.log)
         if not plan.items:
             raise errors.UsageError("nothing to run: no candidate in the plan has a key")
-        served = await run_plan(self, plan, options, output=output, started=started)
+        served = await run_plan(self, plan, options, output=output, started=started, run_id=run_id)
         cached.keep(served)
         return served
 

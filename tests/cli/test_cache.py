@@ -381,3 +381,15 @@ def test_logs_and_stats_show_the_hit_and_what_it_saved(cli, fake_openai, speech_
     totals = json.loads(cli("stats", "--json").stdout)["totals"]
     assert totals["cache_hits"] == 1 and totals["cache_saved_usd"] == pytest.approx(paid["cost_usd"])
     assert totals["cost_usd"] == pytest.approx(paid["cost_usd"])  # the hit spent nothing
+
+
+def test_a_batch_item_is_answered_from_the_cache_under_its_own_run_id(cli, fake_openai, speech_wav, tmp_path):
+    copy = tmp_path / "again.wav"
+    shutil.copy(speech_wav, copy)
+    r = cli("transcribe", str(speech_wav), str(copy), "-m", "whisper-1", "--concurrency", "1", "--json")
+    assert r.code == 0, r.stderr
+    items = [json.loads(line) for line in r.stdout.splitlines()]
+    assert fake_openai.count() == 1 and [i["cache_hit"] for i in items] == [False, True]
+    assert items[1]["cache_of"] == items[0]["id"] and items[1]["text"] == items[0]["text"]
+    r = cli("transcribe", str(speech_wav), str(copy), "-m", "whisper-1", "--no-cache", "--new")
+    assert r.code == 0 and fake_openai.count() == 3
