@@ -261,7 +261,7 @@ async def breakdown(bench: Bench, n: int) -> None:
         (SQLiteRoutingState, "circuit", "gate: circuit SELECTs (check + success)"),
         (client, "post", "HTTP: client.post (same as the bare client's)"),
         (OpenAIProvider, "generate", "provider.generate incl. HTTP"),
-        (results_mod, "write_part", "result file: write_part (mkdir, open, write, sha256)"),
+        (results_mod, "write_atomic", "result file: write_atomic (mkdir, open, write, rename, sha256)"),
         (RunLog, "record_file", "run log: record_file INSERT"),
         (RunLog, "add_attempt", "run log: add_attempt INSERT"),
         (RunLog, "finish_run", "run log: finish_run UPDATE (+ model_dump_json)"),

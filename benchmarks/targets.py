@@ -181,13 +181,20 @@ def _timed(cmd: list[str], check: Callable[[subprocess.CompletedProcess[str]], N
     other programs compete for the cores, the wall time does."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    done = subprocess.run(cmd, capture_output=True, text=True, env=_process_env())
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:4])}... exited {done.returncode}: {done.stderr.strip()[-500:]}")
     check(done)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def _process_env() -> dict[str, str]:
+    """This environment without PYTHONDONTWRITEBYTECODE: with it, an editable install recompiles
+    every aigw module from source at each start (about 70 ms), which no regular install does (pip
+    writes the .pyc files when it installs). The untimed first run of each command writes them."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def _alternate(names: tuple[str, str], round_index: int) -> tuple[str, str]:
@@ -234,7 +241,8 @@ def batch_figure(fake: FastFake, home: Path, rounds: int, items: int) -> Figure 
     script = home / "bare_batch.py"
     script.write_text(BARE_BATCH)
     bare = [sys.executable, str(script), fake.url(), MODEL, str(prompts), str(BATCH_CONCURRENCY)]
-    aigw = [*aigw_command(), "generate", "--batch", str(prompts), "-m", MODEL, "--concurrency", str(BATCH_CONCURRENCY)]
+    aigw = [*aigw_command(), "generate", "--batch", str(prompts), "-m", MODEL, "--concurrency", str(BATCH_CONCURRENCY),
+            "--new"]  # every round a new batch, not a resume of the last
 
     def check_aigw(done: subprocess.CompletedProcess[str]) -> None:
         paths = done.stdout.split()
@@ -291,18 +299,23 @@ def main(argv: list[str] | None = None) -> int:
           else f"machine: {machine()}")
     print(f"aigw: {' '.join(aigw_command())}; {rounds} alternating rounds per figure, medians reported", flush=True)
     figures: list[Figure] = []
-    with FastFake(modes=("ok",)) as fake, workspace(fake, args.workdir) as home:
+    # Each figure gets a new cache: what one leaves (thousands of results in today's folder, which
+    # every aigw process lists at start to finish what a killed one left) would weigh on the next.
+    with FastFake(modes=("ok",)) as fake:
         if "session" in only:
             print(f"\n-- session: {c1} requests at c=1 and {c32} at c=32 per round --", flush=True)
-            figures += asyncio.run(session_figures(fake, rounds, c1, c32))
+            with workspace(fake, args.workdir):
+                figures += asyncio.run(session_figures(fake, rounds, c1, c32))
         if "batch" in only:
             print(f"\n-- batch: {args.batch_items} prompts, --concurrency {BATCH_CONCURRENCY}, as processes --",
                   flush=True)
-            figure = batch_figure(fake, home, rounds, args.batch_items)
+            with workspace(fake, args.workdir) as home:
+                figure = batch_figure(fake, home, rounds, args.batch_items)
             figures += [figure] if figure else []
         if "oneshot" in only:
             print("\n-- one-shot: `aigw generate` as a process --", flush=True)
-            figures.append(oneshot_figure(fake, home, max(rounds, 9)))
+            with workspace(fake, args.workdir) as home:
+                figures.append(oneshot_figure(fake, home, max(rounds, 9)))
     print(f"\n== issue 10 item 5: aigw beside the bare client (median of {rounds}+ alternating rounds) ==")
     for figure in figures:
         print(figure.line())
