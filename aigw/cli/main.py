@@ -67,7 +67,9 @@ def run(argv: list[str] | None = None) -> None:
     """Console-script entry point: never lets an exception escape as a traceback unless -v."""
     click_exception, usage_error = _click_classes()
     from aigw.cli.argv import help_on_stderr, lift_global_flags, tidy_help
+    from aigw.cli.coercion import skip_unset
 
+    skip_unset()  # no pydantic validator built for an option not given
     command = typer.main.get_command(app)
     tidy_help(command)
     args, named, after = lift_global_flags(command, sys.argv[1:] if argv is None else argv)
