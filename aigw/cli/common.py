@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -45,6 +46,11 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
     from aigw.cli import signals, status
     from aigw.errors import HungUp, Interrupted, Terminated
 
+    if STATE.own_process:
+        # Modules, settings and catalog are loaded and live to the end: the collector need not scan
+        # them again during the run (cli/main.py did the same before parsing). The run's own
+        # garbage is collected as usual.
+        gc.freeze()
     try:
         return signals.run(coro)
     except KeyboardInterrupt as exc:
