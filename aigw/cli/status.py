@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aigw.events import AttemptFinished, AttemptStarted, Event, EventSink, JobStatus, Waiting, no_events
+from aigw.events import AttemptFinished, AttemptStarted, Event, EventSink, JobStatus, Notice, Waiting, no_events
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -158,6 +158,39 @@ def sink_for(ui: UI) -> EventSink:
     line = StatusLine()
     _open.append(line)
     return line
+
+
+class Renderer:
+    """The terminal subscriber of the engine's events: each Notice on stderr at its level ("notice: "
+    for info, "warning: ", and cost lines plain), and what a run waits on to the status sink
+    (`sink_for`). With `once_per_text` set, a cost line already shown is not shown again (a
+    benchmark estimates the same run --runs times)."""
+
+    STATUS = (AttemptStarted, Waiting, JobStatus, AttemptFinished)
+
+    def __init__(self, ui: UI, status: EventSink = no_events, *, once_per_text: bool = False) -> None:
+        self.ui = ui
+        self.status = status
+        self.once = once_per_text
+        self._said: set[str] = set()
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Notice):
+            self.say(event)
+        elif isinstance(event, self.STATUS):
+            self.status(event)
+
+    def say(self, notice: Notice) -> None:
+        if notice.level == "warning":
+            self.ui.warn(notice.text)
+        elif notice.level == "cost":
+            if self.once and notice.text.startswith("estimated cost: "):
+                if notice.text in self._said:
+                    return
+                self._said.add(notice.text)
+            self.ui.info(notice.text)
+        else:
+            self.ui.notice(notice.text)
 
 
 def close_all() -> None:

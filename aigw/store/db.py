@@ -14,7 +14,7 @@ from aigw.redact import redact
 from aigw.store import owner
 from aigw.store.files import create_private, private_dirs
 from aigw.store.migrations import migrate
-from aigw.types import Attempt, RunResult
+from aigw.types import Attempt, RecordedJob, RunResult
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -170,6 +170,24 @@ class RunLog:
             " details_json=json_patch(jobs.details_json, excluded.details_json), updated_at=excluded.updated_at",
             (run_id, provider, job_id, status, json.dumps(details, default=str), at.isoformat()),
         )
+
+    def jobs_for(self, run_id: str) -> list[RecordedJob]:
+        """The queue jobs a run recorded, in the order they were submitted (a row keeps its rowid when
+        later statuses update it), each with its last status and everything reported with it: what a
+        provider's `resume_image` / `resume_transcribe` needs to poll the job instead of paying again."""
+        rows = self.conn.execute(
+            "SELECT run_id, provider, job_id, status, details_json, updated_at FROM jobs WHERE run_id = ?"
+            " ORDER BY rowid", (run_id,)).fetchall()
+        out = []
+        for run, provider, job_id, status, details, updated in rows:
+            try:
+                parsed = json.loads(details)
+            except ValueError:
+                parsed = {}  # a hand-edited row: the job is still named, and resuming it says what is missing
+            out.append(RecordedJob(run_id=run, provider=provider, job_id=job_id, status=status,
+                                   details=parsed if isinstance(parsed, dict) else {},
+                                   updated_at=datetime.fromisoformat(updated)))
+        return out
 
     def finish_run(self, result: RunResult) -> None:
         self.conn.execute(
