@@ -9,7 +9,7 @@ import sys
 import typer
 
 from aigw import __version__
-from aigw.cli import bench, config, generate, models, transcribe
+from aigw.cli import bench, config, generate, logs, models, stats, transcribe
 from aigw.cli.output import STATE
 
 app = typer.Typer(
@@ -54,6 +54,8 @@ app.command("transcribe", help=_prose(transcribe.HELP), no_args_is_help=True)(tr
 app.command("models", help=_prose(models.HELP))(models.command)
 app.add_typer(config.app, name="config")
 app.command("bench", help=_prose(bench.HELP))(bench.command)
+app.command("logs", help=_prose(logs.HELP))(logs.command)
+app.command("stats", help=_prose(stats.HELP))(stats.command)
 
 
 def _click_classes() -> tuple[type[Exception], type[Exception]]:
@@ -79,7 +81,10 @@ def run(argv: list[str] | None = None) -> None:
     skip_unset()  # no pydantic validator built for an option not given
     command = typer.main.get_command(app)
     tidy_help(command)
-    args, named, after = lift_global_flags(command, sys.argv[1:] if argv is None else argv)
+    from aigw.cli.batch import resume_argv
+
+    args, named, after = lift_global_flags(command, resume_argv(sys.argv[1:] if argv is None else argv))
+    STATE.argv = tuple(args)
     STATE.verbose = "-v" in args or "--verbose" in args
     STATE.json = False  # set by a command given --json
 

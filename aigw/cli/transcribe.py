@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, cast
+from typing import TYPE_CHECKING, List, Optional, cast
 
 import typer
 
@@ -14,7 +15,7 @@ from aigw.cli.output import STATE
 if TYPE_CHECKING:
     from aigw.types import Timestamps, TranscriptFormat
 
-HELP = """Transcribe an audio file and print the transcript.
+HELP = """Transcribe an audio file and print the transcript (several files: a batch, one path per line).
 
 FILE '-' reads the audio from stdin. With no key configured and the `local` extra installed, the
 transcription runs on this machine (faster-whisper). Examples:
@@ -22,22 +23,29 @@ transcription runs on this machine (faster-whisper). Examples:
   aigw transcribe talk.mp3
   aigw transcribe talk.mp3 -m whisper-1 --format srt -o talk.srt
   cat talk.wav | aigw transcribe - --json
+  aigw transcribe 'talks/*.mp3' -m whisper-1 -f srt -o subs/
 """
 
-FORMATS = ("text", "json", "verbose_json", "srt", "vtt")
-SUFFIX_FORMATS = {".txt": "text", ".json": "json", ".srt": "srt", ".vtt": "vtt"}
+FORMATS = ("text", "json", "verbose_json", "srt", "vtt", "tsv")
+SUFFIX_FORMATS = {".txt": "text", ".json": "json", ".srt": "srt", ".vtt": "vtt", ".tsv": "tsv"}
 
 
 def command(
-    file: str = typer.Argument(..., help="Audio file (wav, mp3, m4a, flac, ogg, webm); '-' reads stdin."),
+    files: Optional[List[str]] = typer.Argument(None, metavar="FILE...", help="Audio file (wav, mp3, m4a, flac, "
+                                                "ogg, webm); '-' reads stdin. Several files or a pattern: a batch."),
     model: o.Model = None,
     language: Optional[str] = typer.Option(None, "--language", "-l", help="ISO-639-1 code of the speech, e.g. en."),
     prompt: Optional[str] = typer.Option(None, "--prompt", help="Context or spellings to guide the model."),
-    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="text, json, verbose_json, srt or vtt."),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="text, json, verbose_json, srt, vtt or tsv."),
     temperature: Optional[float] = typer.Option(None, "--temperature", min=0.0, max=1.0, help="Sampling temperature."),
     timestamps: Optional[str] = typer.Option(None, "--timestamps", help="segment or word (in verbose_json)."),
     translate: bool = typer.Option(False, "--translate", help="Translate the speech into English."),
-    output: Optional[str] = typer.Option(None, "--output", "-o", help="A file (a .txt/.json/.srt/.vtt suffix "
+    diarize: bool = typer.Option(False, "--diarize", help="Label speakers (gpt-4o-transcribe-diarize, Deepgram)."),
+    max_line_width: Optional[int] = typer.Option(None, "--max-line-width", min=1,
+                                                 help="srt/vtt: wrap cue lines at this many characters."),
+    max_line_count: Optional[int] = typer.Option(None, "--max-line-count", min=1,
+                                                 help="srt/vtt: at most this many lines per cue (with --max-line-width)."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="A file (a .txt/.json/.srt/.vtt/.tsv suffix "
                                          "sets the format), a directory, or '-' for stdout."),
     as_json: o.AsJson = False,
     provider: o.Providers = None,
@@ -48,14 +56,48 @@ def command(
     dry_run: o.DryRun = False,
     max_cost: o.MaxCost = None,
     allow_unpriced: o.AllowUnpriced = False,
+    batch: o.BatchFile = None,
+    concurrency: o.Concurrency = 4,
+    progress: o.ShowProgress = False,
+    resume: o.Resume = None,
+    new: o.NewBatch = False,
 ) -> None:
+    from aigw.cli import batch as batches
+    from aigw.errors import UsageError
+
+    paths, patterned = batches.expand_files(files or [])
+    if batch is not None or len(paths) > 1 or patterned or resume is not None:
+        if batch is not None and paths:
+            raise UsageError("--batch FILE lists the audio files; give no FILE as well")
+        if "-" in paths:
+            raise UsageError("a batch cannot read audio from stdin ('-')", hint="give the files, or --batch LIST")
+        if batch is not None:
+            content, items = batches.read_input(batch, "audio")
+        elif paths:
+            from aigw.batch.items import from_paths
+
+            content, items = "\n".join(os.path.abspath(p) for p in paths).encode(), from_paths(paths)
+        else:
+            raise UsageError("--resume needs the batch's files or --batch FILE")
+        defaults = dict(model=model, format=fmt, language=language, prompt=prompt, output=output,
+                        provider=provider, temperature=temperature, timestamps=timestamps, translate=translate,
+                        diarize=diarize, max_line_width=max_line_width, max_line_count=max_line_count)
+        opts = o.run_options(no_substitute=no_substitute, fallback_on_refusal=False, deadline=deadline,
+                             timeout=timeout, providers=None, fallbacks=fallback, dry_run=dry_run, max_cost=None,
+                             allow_unpriced=allow_unpriced)
+        batches.run("audio", content, items, defaults, opts, as_json=as_json, concurrency=concurrency,
+                    progress=progress, resume=resume, new=new, max_cost=max_cost, allow_unpriced=allow_unpriced)
+        return
+    if not paths:
+        raise UsageError("no FILE given", hint="aigw transcribe talk.mp3, or several files, or --batch LIST")
+    file = paths[0]
     from aigw.cli.common import make_engine, with_engine
     from aigw.cli.output import cost_line, print_json, render_plan, run_json, stdout_is_tty
     from aigw.cli.save import deliver_text, format_from_output, stdout_data
-    from aigw.errors import UsageError
     from aigw.redact import neutralise
     from aigw.services.audio_input import spool_stdin
     from aigw.services.defaults import default_model
+    from aigw.transcripts.formats import shape_notes
     from aigw.types import TranscribeRequest
 
     STATE.json = as_json
@@ -75,7 +117,10 @@ def command(
         chosen = model or default_model(engine, "audio", providers=provider or (), dry_run=dry_run)
         req = TranscribeRequest(file=path, model=chosen, language=language,
                                 prompt=prompt, format=cast("TranscriptFormat", fmt or engine.settings.defaults.transcript_format),
-                                temperature=temperature, timestamps=cast("Timestamps | None", timestamps), translate=translate)
+                                temperature=temperature, timestamps=cast("Timestamps | None", timestamps), translate=translate,
+                                diarize=diarize, max_line_width=max_line_width, max_line_count=max_line_count)
+        for note in shape_notes(req.format, max_line_width, max_line_count):
+            engine.notice("warning", note)
         opts = o.run_options(no_substitute=no_substitute, fallback_on_refusal=False, deadline=deadline,
                              timeout=timeout, providers=provider, fallbacks=fallback, dry_run=dry_run,
                              max_cost=max_cost, allow_unpriced=allow_unpriced)

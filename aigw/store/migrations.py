@@ -123,7 +123,87 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE rate_slots ADD COLUMN owner TEXT;
         """,
     ),
+    (
+        # Batches (`--batch`, several files): the input's fingerprint finds the batch to resume; each
+        # item records the run id it was given before anything was sent, so a batch resumed after a
+        # crash finds what that run did (served, failed, a queue job left running) instead of paying
+        # again. status: pending | running | ok | failed | malformed (items); running | done |
+        # stopped | interrupted (batches).
+        "m008_batches",
+        """
+        CREATE TABLE batches (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,                     -- image | audio
+            fingerprint TEXT NOT NULL,              -- sha256 of the input's content, kind and defaults
+            argv_json TEXT NOT NULL,                -- the command line that made it
+            created TEXT NOT NULL,
+            status TEXT NOT NULL
+        );
+        CREATE INDEX batches_fingerprint ON batches(fingerprint, created);
+        CREATE TABLE batch_items (
+            batch_id TEXT NOT NULL REFERENCES batches(id),
+            line INTEGER NOT NULL,
+            item_id TEXT,
+            request_json TEXT NOT NULL,
+            run_id TEXT,                            -- the latest run of this item
+            status TEXT NOT NULL,
+            exit_code INTEGER,
+            error TEXT,
+            PRIMARY KEY (batch_id, line)
+        );
+        CREATE INDEX batch_items_run ON batch_items(run_id);
+        """,
+    ),
+    (
+        # Full-text search for `aigw logs --search`: prompts, input file names and transcripts.
+        # Triggers keep it in step with `runs` whoever writes the run log; a run's transcript is
+        # added as its own row when the run's result is recorded (so nothing is updated in place).
+        "m009_logs_search",
+        """
+        CREATE VIRTUAL TABLE runs_search USING fts5(
+            run_id UNINDEXED, prompt, input, transcript, tokenize = 'unicode61 remove_diacritics 2'
+        );
+        INSERT INTO runs_search (run_id, prompt, input)
+            SELECT id, json_extract(request_json, '$.prompt'), json_extract(request_json, '$.file')
+            FROM runs WHERE json_valid(request_json);
+        INSERT INTO runs_search (run_id, transcript)
+            SELECT id, json_extract(result_json, '$.text') FROM runs
+            WHERE json_valid(result_json) AND json_extract(result_json, '$.text') IS NOT NULL;
+        CREATE TRIGGER runs_search_started AFTER INSERT ON runs WHEN json_valid(new.request_json) BEGIN
+            INSERT INTO runs_search (run_id, prompt, input) VALUES (new.id,
+                json_extract(new.request_json, '$.prompt'), json_extract(new.request_json, '$.file'));
+        END;
+        CREATE TRIGGER runs_search_finished AFTER UPDATE OF result_json ON runs
+            WHEN new.result_json IS NOT old.result_json AND json_valid(new.result_json)
+                 AND json_extract(new.result_json, '$.text') IS NOT NULL BEGIN
+            INSERT INTO runs_search (run_id, transcript) VALUES (new.id, json_extract(new.result_json, '$.text'));
+        END;
+        CREATE TRIGGER runs_search_removed AFTER DELETE ON runs BEGIN
+            DELETE FROM runs_search WHERE run_id = old.id;
+        END;
+        -- `aigw logs --for FILE`: a result by its path, or a copy of it by its content
+        CREATE INDEX files_path ON files(path);
+        CREATE INDEX files_sha256 ON files(sha256);
+        """,
+    ),
 ]
+
+
+def statements(sql: str) -> list[str]:
+    """The script's statements. A trigger's body holds semicolons of its own, so pieces are joined
+    until SQLite says the statement is complete."""
+    out, pending = [], ""
+    for piece in sql.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            out.append(pending)
+            pending = ""
+    return [s for s in [*out, pending] if not _blank(s)]
+
+
+def _blank(sql: str) -> bool:
+    """Only whitespace, semicolons and -- comments."""
+    return all(not line.strip(" ;\t") or line.strip().startswith("--") for line in sql.splitlines())
 
 
 def migrate(conn: sqlite3.Connection) -> list[str]:
@@ -139,7 +219,7 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
             # Another process may have applied it while we waited for the lock.
             if conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (name,)).fetchone():
                 continue
-            for statement in filter(str.strip, sql.split(";")):
+            for statement in statements(sql):
                 conn.execute(statement)
             conn.execute("INSERT INTO _migrations VALUES (?, datetime('now'))", (name,))
         applied.append(name)
