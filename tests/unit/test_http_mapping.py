@@ -114,10 +114,10 @@ def test_the_network_transport_is_made_by_the_first_request_only(fake_openai):
 
     async def go() -> int:
         async with httpx.AsyncClient(transport=transport) as client:
-            assert inner._inner is None
+            assert inner._plain is None and inner._tls is None
             status = (await client.get(fake_openai.base_url + "/models",
                                        headers={"Authorization": "Bearer test"})).status_code
-            assert inner._inner is not None
+            assert inner._plain is not None and inner._tls is None  # an http:// fake: no CA bundle at all
             return status
 
     assert asyncio.run(go()) == 200
