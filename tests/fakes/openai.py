@@ -370,12 +370,12 @@ def _probe_duration(data: bytes) -> float | None:
     duration = wav_duration(data)
     if duration is not None:
         return duration
-    try:  # mutagen is an aigw dependency but optional for the fake
-        import mutagen  # type: ignore[import-not-found]
+    try:  # PyAV reads the container's header, as the real service's decoder would
+        import av
 
-        probed = mutagen.File(io.BytesIO(data))
-        if probed is not None and getattr(probed.info, "length", 0):
-            return float(probed.info.length)
+        with av.open(io.BytesIO(data)) as probed:
+            if probed.duration and probed.duration > 0:
+                return float(probed.duration) / 1_000_000
     except Exception:  # noqa: BLE001 - any probe failure means "unknown", use the default
         return None
     return None
