@@ -5,30 +5,16 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+
+from aigw.transcripts.model import Segment
 
 # Whisper reports languages by ISO code; OpenAI's verbose_json uses the English name.
 LANGUAGE_NAMES = {
     "en": "english", "de": "german", "fr": "french", "es": "spanish", "it": "italian", "pt": "portuguese",
     "nl": "dutch", "ja": "japanese", "zh": "chinese", "ko": "korean", "ru": "russian", "pl": "polish",
 }
-
-
-@dataclass(frozen=True)
-class Word:
-    start: float
-    end: float
-    word: str
-
-
-@dataclass(frozen=True)
-class Segment:
-    start: float
-    end: float
-    text: str
-    words: tuple[Word, ...] = ()
 
 
 def _stamp(seconds: float) -> str:
