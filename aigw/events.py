@@ -11,6 +11,7 @@ imports the CLI or anything heavy, so providers may emit without knowing who lis
     JobStatus        a queued job's status as the provider reports it (fal IN_QUEUE with its
                      queue position, Replicate starting/processing, RunPod IN_QUEUE/IN_PROGRESS)
     AttemptFinished  an attempt ended, served or failed, as recorded in the run log
+    ChunkProgress    a long recording's run: chunks done, audio done, cost so far
 """
 
 from __future__ import annotations
@@ -57,7 +58,23 @@ class AttemptFinished:
     attempt: Attempt
 
 
-Event = Union[AttemptStarted, Waiting, JobStatus, AttemptFinished]
+@dataclass(frozen=True)
+class ChunkProgress:
+    done: int
+    total: int
+    seconds_done: float
+    seconds_total: float
+    cost_usd: float | None  # None: some chunk's cost is unknown
+
+    def text(self) -> str:
+        from aigw.catalog.pricing import usd_text
+
+        cost = "cost unknown" if self.cost_usd is None else usd_text(self.cost_usd)
+        return (f"chunks {self.done}/{self.total} · {self.seconds_done / 60:.1f} of {self.seconds_total / 60:.1f} min"
+                f" · {cost}")
+
+
+Event = Union[AttemptStarted, Waiting, JobStatus, AttemptFinished, ChunkProgress]
 EventSink = Callable[[Event], None]
 
 

@@ -11,12 +11,13 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from aigw.audio.pcm import RATE, blocks
 
 if TYPE_CHECKING:
     import numpy as np
+    from av.audio.stream import AudioStream
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Encoder:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         self._file = os.fdopen(fd, "wb")
         self._out = av.open(self._file, "w", format=fmt.container)
-        stream = self._out.add_stream(fmt.codec, rate=RATE, layout="mono")
+        stream = cast("AudioStream", self._out.add_stream(fmt.codec, rate=RATE, layout="mono"))
         if fmt.bit_rate:
             stream.bit_rate = fmt.bit_rate
         self._stream = stream

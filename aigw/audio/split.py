@@ -88,7 +88,8 @@ def plan(rms: Sequence[float] | np.ndarray, duration: float, *, max_s: float, ov
         raise ValueError(f"a chunk limit of {max_s:.1f} s leaves no room beside a {overlap_s:.1f} s overlap")
     energy = np.asarray(rms, dtype=np.float32)
     if len(energy) >= SMOOTH_WINDOWS:
-        energy = np.convolve(energy, np.ones(SMOOTH_WINDOWS, dtype=np.float32) / SMOOTH_WINDOWS, mode="same")
+        kernel = np.ones(SMOOTH_WINDOWS, dtype=np.float32) / SMOOTH_WINDOWS
+        energy = np.convolve(energy, kernel, mode="same").astype(np.float32)
     spans: list[Span] = []
     own_start = 0.0
     while True:

@@ -48,6 +48,14 @@ def command(
     dry_run: o.DryRun = False,
     max_cost: o.MaxCost = None,
     allow_unpriced: o.AllowUnpriced = False,
+    resume: bool = typer.Option(False, "--resume", help="Finish an interrupted long recording: send only the "
+                                "chunks its last run did not transcribe."),
+    concurrency: Optional[int] = typer.Option(None, "--concurrency", min=1, help="Chunks of a long recording "
+                                              "sent at once (default 4, 1 for local; at most max_concurrency)."),
+    chunk_seconds: Optional[float] = typer.Option(None, "--chunk-seconds", min=10.0, help="At most this much audio "
+                                                  "per request: a longer file is sent in chunks."),
+    progress: bool = typer.Option(False, "--progress", help="Progress of a long recording as plain lines on "
+                                  "stderr when it is not a terminal (a terminal shows a live line anyway)."),
 ) -> None:
     from aigw.cli.common import make_context, run_async
     from aigw.cli.output import cost_line, print_json, render_plan, run_json, stdout_is_tty
@@ -55,12 +63,14 @@ def command(
     from aigw.errors import UsageError
     from aigw.redact import neutralise
     from aigw.services.audio_input import spool_stdin
+    from aigw.services.chunked import ChunkOptions
     from aigw.services.defaults import default_model
     from aigw.services.planning import Plan
     from aigw.services.transcribe import transcribe
     from aigw.types import TranscribeRequest
 
     STATE.json = as_json
+    STATE.progress = progress
     if fmt is not None and fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt}", hint="allowed: " + ", ".join(FORMATS))
     if timestamps not in (None, "segment", "word"):
@@ -81,7 +91,9 @@ def command(
         opts = o.run_options(no_substitute=no_substitute, fallback_on_refusal=False, deadline=deadline,
                              timeout=timeout, providers=provider, fallbacks=fallback, dry_run=dry_run,
                              max_cost=max_cost, allow_unpriced=allow_unpriced)
-        outcome = run_async(transcribe(ctx, req, opts, display_name="<stdin>" if spooled else file, output=output))
+        chunking = ChunkOptions(concurrency=concurrency, resume=resume, chunk_seconds=chunk_seconds)
+        outcome = run_async(transcribe(ctx, req, opts, display_name="<stdin>" if spooled else file, output=output,
+                                       chunking=chunking))
     finally:
         if spooled is not None:
             spooled.unlink(missing_ok=True)

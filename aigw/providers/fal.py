@@ -86,6 +86,8 @@ class FalProvider(ProviderBase):
     default_base_url: ClassVar[str] = "https://queue.fal.run"
     poll_interval: ClassVar[float] = 0.1  # fal_client's DEFAULT_QUEUE_POLL_INTERVAL
     max_poll_interval: ClassVar[float] = 2.0
+    # wizper's audio_url: mp3, mp4, mpeg, mpga, m4a, wav, webm (PROVIDERS.md, fal-ai/wizper): no FLAC.
+    audio_input_formats: ClassVar[frozenset[str] | None] = frozenset({"mp3", "mp4", "mpeg", "mpga", "m4a", "wav", "webm"})
     image_options: ClassVar[dict[str, Support]] = {
         "size": MAPPED, "aspect_ratio": MAPPED, "quality": NOT_SENT, "style": NOT_SENT, "n": SENT, "format": MAPPED,
         "seed": SENT, "negative_prompt": BY_MODEL, "steps": MAPPED, "guidance": SENT,

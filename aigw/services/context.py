@@ -171,14 +171,20 @@ def provider_timeout(ctx: Context, cand: Candidate, default: float) -> float:
 async def route(ctx: Context, log: RunLog, run_id: str, candidates: list[Candidate], options: RunOptions,
                 *, default_timeout: float, call: Callable[[Candidate, float], Awaitable[T]],
                 cost_of: Callable[[Candidate, T | None], tuple[float | None, float | None]],
-                sizes_of: Callable[[T], tuple[int, int, int | None]]) -> Outcome[T]:
-    """Run the router with the run log attached; a failed run is marked failed with its exit code."""
+                sizes_of: Callable[[T], tuple[int, int, int | None]],
+                shape: Callable[[Attempt], Attempt] = lambda a: a,
+                placed: Callable[[Attempt], None] = lambda a: None) -> Outcome[T]:
+    """Run the router with the run log attached; a failed run is marked failed with its exit code.
+    A chunk of a long recording (services/chunked.py) is one of several requests of its run:
+    `shape` numbers its attempts across the run and names the chunk, `placed` tags the row."""
     attempts: list[Attempt] = []
     billed: list[Attempt] = []
 
     def on_attempt(attempt: Attempt) -> None:
+        attempt = shape(attempt)
         attempts.append(attempt)
         log.add_attempt(run_id, attempt)
+        placed(attempt)
         if attempt.possibly_billed:
             billed.append(attempt)
 

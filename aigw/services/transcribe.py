@@ -11,7 +11,8 @@ from aigw import errors
 from aigw.catalog import pricing
 from aigw.catalog.schema import Model
 from aigw.services import model_ref
-from aigw.services.audio_input import check_limits, is_silent, probe
+from aigw.services.audio_input import is_silent, probe
+from aigw.services.chunked import ChunkOptions, limits_for, transcribe_long
 from aigw.services.context import Context, RunOptions
 from aigw.services.planning import Plan, Planned, candidates_for, enforce_costs, execute, plan_groups, prepared, \
     settle_refusals
@@ -39,9 +40,7 @@ def wire_format(model: Model, wanted: str) -> str:
 def _group(ctx: Context, req: TranscribeRequest, options: RunOptions, upload: AudioUpload, display_name: str,
            model_id: str) -> list[Planned[TranscribeCall]]:
     model = model_ref.resolve(ctx, model_id, "audio")
-    wire_format(model, req.format)
-    check_limits(upload, model_id=model.id, upload_bytes=model.limits.upload_bytes,
-                 audio_seconds=model.limits.audio_seconds, name=display_name)
+    wire_format(model, req.format)  # a file over the model's limits is fitted later (services/chunked.py)
     cands = candidates_for(ctx, model, options)
     planned: list[Planned[TranscribeCall]] = []
     refusals: list[errors.UsageError] = []
@@ -69,17 +68,27 @@ def user_body(req: TranscribeRequest, value: ProviderTranscript) -> str:
 
 
 async def transcribe(ctx: Context, req: TranscribeRequest, options: RunOptions, *, display_name: str | None = None,
-                     output: str | None = None) -> tuple[RunResult, str] | Plan[TranscribeCall]:
+                     output: str | None = None, chunking: ChunkOptions = ChunkOptions()
+                     ) -> tuple[RunResult, str] | Plan[TranscribeCall]:
     """The run record and the transcript in the format asked for; with --dry-run, the plan.
-    `output` (-o) is the first fallback place when the cache cannot take the transcript."""
+    `output` (-o) is the first fallback place when the cache cannot take the transcript. A file
+    over the candidates' limits is re-encoded, and if need be sent in chunks (services/chunked.py)."""
     name = display_name or str(req.file)
     upload = probe(Path(req.file), display_name=name)
     log = ctx.open_log()
     kept: list[Keeper] = []
     try:
         plan = enforce_costs(ctx, plan_audio(ctx, req, options, upload, name, log), options, log)
+        limits = limits_for(ctx, plan, chunking)
         if options.dry_run:
+            if not limits.fits(upload.size_bytes, upload.duration_s):
+                ctx.notify(f"{name} is over the limit ({upload.size_bytes:,} bytes): it will be re-encoded to "
+                           "16 kHz mono, and cut into chunks at silences if still too big")
             return plan
+        if not limits.fits(upload.size_bytes, upload.duration_s):
+            return await transcribe_long(
+                ctx, req, options, chunking, plan, upload, limits, log, name=name, output=output, kept=kept,
+                single=lambda fitted: _run(ctx, req, options, fitted, log, name, output, kept))
         return await _run(ctx, req, options, plan, log, name, output, kept)
     except BaseException:
         for keeper in kept:  # paid for before something else failed: still kept

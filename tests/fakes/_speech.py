@@ -33,6 +33,37 @@ class Heard:
     text: str
 
 
+@dataclass(frozen=True)
+class Hearing:
+    """What a fake answers for one upload: the text, Whisper-style segments timed from the upload's
+    own start, and the upload's duration."""
+
+    heard: tuple[Heard, ...]
+    duration: float
+    text_override: str | None = None
+
+    @property
+    def text(self) -> str:
+        return self.text_override if self.text_override is not None else " ".join(h.text for h in self.heard)
+
+    def segments(self, temperature: float = 0.0) -> list[dict[str, object]]:
+        if self.text_override is not None:  # one segment over the whole upload (a loop, say)
+            return [_segment(0, 0.0, self.duration, self.text_override, temperature)]
+        return [_segment(i, h.start, h.end, h.text, temperature) for i, h in enumerate(self.heard)]
+
+
+def _segment(i: int, start: float, end: float, text: str, temperature: float) -> dict[str, object]:
+    return {"id": i, "seek": int(start // 30) * 3000, "start": start, "end": end, "text": " " + text,
+            "tokens": [50364 + i], "temperature": temperature, "avg_logprob": -0.2, "compression_ratio": 1.2,
+            "no_speech_prob": 0.01}
+
+
+def transcriber(data: bytes) -> Hearing:
+    """For a fake's `transcriber=`: hear the fixture sentences in an upload."""
+    heard, duration = hear(data)
+    return Hearing(tuple(heard), duration)
+
+
 @lru_cache(maxsize=1)
 def sentences() -> list[dict[str, object]]:
     return list(json.loads((FIXTURES / "sentences.json").read_text()))
