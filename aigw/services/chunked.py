@@ -230,7 +230,13 @@ class ChunkedRun:
             async def call(cand: Any, timeout: float) -> ProviderTranscript:
                 item = by_candidate[id(cand)]
                 provider = ctx.live_provider(cand.provider, client, self.log, self.run_id)
-                value: ProviderTranscript = await provider.transcribe(item.call, timeout=timeout)
+                try:
+                    value: ProviderTranscript = await provider.transcribe(item.call, timeout=timeout)
+                except errors.EmptyResultError:
+                    if not c.silent:  # no words from speech: the next candidate may hear them
+                        raise
+                    value = ProviderTranscript(text="", format=item.call.format, duration_s=c.duration_s,
+                                               body=json.dumps({"text": "", "segments": []}))
                 transcript = parse(item.call.format, value.body, text=value.text, duration=c.duration_s,
                                    language=value.language)
                 guards.check([s.text for s in transcript.segments] or [transcript.text], provider=cand.provider,
