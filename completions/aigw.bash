@@ -5,7 +5,7 @@ _aigw() {
         w="${COMP_WORDS[i]}"
         if ((skip)); then skip=0; continue; fi
         case "$w" in
-            --aspect-ratio|--deadline|--enhance|--fallback|--file|--format|--guidance|--kind|--language|--max-cost|--model|--negative-prompt|--output|--prompt|--provider|--quality|--runs|--seed|--size|--steps|--style|--temperature|--timeout|--timestamps|-a|-f|-l|-m|-n|-o|-p|-s) skip=1; continue ;;
+            --aspect-ratio|--chunk-seconds|--concurrency|--deadline|--enhance|--fallback|--file|--format|--guidance|--kind|--language|--max-cost|--model|--negative-prompt|--output|--prompt|--provider|--quality|--runs|--seed|--size|--steps|--style|--temperature|--timeout|--timestamps|-a|-f|-l|-m|-n|-o|-p|-s) skip=1; continue ;;
             -*) continue ;;
         esac
         case "$path" in
@@ -33,7 +33,7 @@ _aigw() {
         "config unset") words="--help -h" ;;
         "generate") words="--help -h --json --no-substitute --fallback-on-refusal --dry-run --allow-unpriced --model -m --size -s --aspect-ratio -a --quality --style --enhance -n --format -f --seed --negative-prompt --steps --guidance --output -o --provider -p --fallback --deadline --timeout --max-cost" ;;
         "models") words="--help -h --available --check --json --kind --provider -p" ;;
-        "transcribe") words="--help -h --translate --json --no-substitute --dry-run --allow-unpriced --model -m --language -l --prompt --format -f --temperature --timestamps --output -o --provider -p --fallback --deadline --timeout --max-cost" ;;
+        "transcribe") words="--help -h --translate --json --no-substitute --dry-run --allow-unpriced --resume --progress --model -m --language -l --prompt --format -f --temperature --timestamps --output -o --provider -p --fallback --deadline --timeout --max-cost --concurrency --chunk-seconds" ;;
     esac
     if [[ "$cur" != -* && "$path" == "transcribe" ]]; then
         COMPREPLY=($(compgen -f -- "$cur"))

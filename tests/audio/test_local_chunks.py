@@ -50,3 +50,15 @@ def test_local_model_in_chunks(cli, tmp_path: Path, cache_dir: Path) -> None:
 @pytest.mark.slow
 def test_local_model_on_ten_minutes_in_chunks(cli, tmp_path: Path, cache_dir: Path) -> None:
     run_local(cli, tmp_path, cache_dir, 600, 120)
+
+
+@pytest.mark.parametrize(("key", "value"), [("threads", "-1"), ("threads", "two"), ("device", "gpu"),
+                                            ("compute_type", "int4")])
+def test_local_settings_are_validated(cli, key: str, value: str) -> None:
+    r = cli("config", "get", f"providers.local.{key}", env={f"AIGW_PROVIDERS__LOCAL__{key.upper()}": value})
+    assert r.code == 3 and key in r.stderr
+
+
+def test_local_settings_are_read(cli) -> None:
+    r = cli("config", "get", "providers.local.threads", env={"AIGW_PROVIDERS__LOCAL__THREADS": "2"})
+    assert r.code == 0 and r.stdout.strip() == "2"
