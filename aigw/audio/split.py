@@ -8,6 +8,7 @@ spoken across a cut is heard whole by one of the two chunks (the merge keeps one
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -45,7 +46,9 @@ class Envelope:
     def __init__(self) -> None:
         import numpy as np
 
-        self._parts: list[np.ndarray] = []
+        # 4 bytes a window in one growing buffer: decoders hand over blocks of a window or two, and
+        # an array per block would cost a hundred bytes of overhead per value.
+        self._values = array("f")
         self._carry = np.zeros(0, dtype=np.int16)
         self.samples = 0
 
@@ -57,7 +60,7 @@ class Envelope:
         whole = len(data) - len(data) % WINDOW
         if whole:
             frames = data[:whole].astype(np.float32).reshape(-1, WINDOW)
-            self._parts.append(np.sqrt((frames * frames).mean(axis=1)))
+            self._values.frombytes(np.sqrt((frames * frames).mean(axis=1)).astype(np.float32).tobytes())
         self._carry = data[whole:].copy()
 
     def passthrough(self, source: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
@@ -69,9 +72,11 @@ class Envelope:
     def rms(self) -> np.ndarray:
         import numpy as np
 
-        tail = [np.array([np.sqrt((self._carry.astype(np.float32) ** 2).mean())], dtype=np.float32)] \
-            if len(self._carry) else []
-        return np.concatenate(self._parts + tail) if self._parts or tail else np.zeros(0, dtype=np.float32)
+        values = np.frombuffer(self._values, dtype=np.float32) if len(self._values) else np.zeros(0, dtype=np.float32)
+        if not len(self._carry):
+            return values.copy()
+        tail = np.sqrt((self._carry.astype(np.float32) ** 2).mean())
+        return np.append(values, np.float32(tail))
 
     @property
     def duration(self) -> float:
@@ -80,8 +85,11 @@ class Envelope:
 
 def plan(rms: Sequence[float] | np.ndarray, duration: float, *, max_s: float, overlap_s: float = OVERLAP_S,
          search_s: float = SEARCH_S) -> list[Span]:
-    """Chunks no longer than `max_s` (overlap included) covering `duration`, each cut at the
-    quietest smoothed window within `search_s` before the limit."""
+    """Chunks no longer than `max_s` (overlap included) covering `duration`, as few as the limit
+    allows and of about equal length (so they finish together when sent at once, and the last is not
+    a sliver), each cut at the quietest smoothed window within `search_s` before its target."""
+    import math
+
     import numpy as np
 
     if max_s <= 2 * overlap_s:
@@ -90,15 +98,18 @@ def plan(rms: Sequence[float] | np.ndarray, duration: float, *, max_s: float, ov
     if len(energy) >= SMOOTH_WINDOWS:
         kernel = np.ones(SMOOTH_WINDOWS, dtype=np.float32) / SMOOTH_WINDOWS
         energy = np.convolve(energy, kernel, mode="same").astype(np.float32)
+    search = min(search_s, max_s / 3)
+    count = max(1, math.ceil((duration - overlap_s) / (max_s - overlap_s - search / 2)))
+    target = duration / count
     spans: list[Span] = []
     own_start = 0.0
     while True:
         start = max(0.0, own_start - overlap_s) if spans else 0.0
-        if duration - start <= max_s:
+        if duration - start <= max_s and (duration - own_start <= target + search or not spans and count == 1):
             spans.append(Span(len(spans), start, own_start, duration))
             return spans
-        limit = start + max_s
-        lo = max(own_start + overlap_s, limit - min(search_s, max_s / 3))
+        limit = min(start + max_s, own_start + target + search / 2, duration)
+        lo = max(own_start + overlap_s, limit - search)
         cut = _quietest(energy, lo, limit)
         spans.append(Span(len(spans), start, own_start, cut))
         own_start = cut

@@ -22,10 +22,10 @@ def _envelope(seconds: float, quiet_at: list[float]) -> np.ndarray:
     return rms
 
 
-def test_cuts_land_in_the_quiet_near_the_limit_with_overlap() -> None:
+def test_cuts_land_in_the_quiet_near_equal_lengths_with_overlap() -> None:
     spans = split.plan(_envelope(300, [80, 95, 170, 260]), 300.0, max_s=100, overlap_s=1.5)
     cuts = [s.end for s in spans[:-1]]
-    assert [round(c) for c in cuts] == [95, 170, 260]      # the latest quiet before each limit
+    assert [round(c) for c in cuts] == [80, 170, 260]      # four chunks of about 75 s: quiet near each target
     assert spans[0].start == 0 and spans[-1].end == 300
     for prev, cur in zip(spans, spans[1:]):
         assert cur.own_start == prev.end and cur.start == pytest.approx(prev.end - 1.5)
@@ -35,7 +35,13 @@ def test_cuts_land_in_the_quiet_near_the_limit_with_overlap() -> None:
 def test_no_quiet_anywhere_cuts_at_the_limit() -> None:
     spans = split.plan(np.full(6000, 3000.0, dtype=np.float32), 300.0, max_s=60, overlap_s=1.0)
     assert all(s.duration <= 60 + 1e-9 for s in spans)
-    assert spans[-1].end == 300 and len(spans) == 6
+    assert spans[-1].end == 300 and len(spans) == 7
+    assert min(s.duration for s in spans) > 40   # no sliver at the end
+
+
+def test_a_file_under_the_limit_is_one_span() -> None:
+    (span,) = split.plan(np.zeros(200, dtype=np.float32), 10.0, max_s=60)
+    assert (span.start, span.own_start, span.end) == (0.0, 0.0, 10.0)
 
 
 def test_too_small_a_limit_for_the_overlap_is_refused() -> None:
