@@ -119,15 +119,15 @@ def check_wav_length(path: Path, name: str) -> None:
 
 
 def is_silent(path: Path) -> bool | None:
-    """True when a 16-bit PCM WAV never rises above SILENCE_PEAK, False when it does, None when the
-    file is another format (not decoded here: an empty transcript of it counts as an empty result)."""
+    """True when the audio never rises above SILENCE_PEAK, False when it does, None when it cannot
+    be decoded. A 16-bit PCM WAV is read as it is; any other file is decoded with PyAV."""
     import array
     import wave
 
     try:
         with wave.open(str(path), "rb") as w:
             if w.getsampwidth() != 2 or w.getcomptype() != "NONE":
-                return None
+                return _decoded_is_silent(path)
             while True:
                 frames = w.readframes(65536)
                 if not frames:
@@ -138,6 +138,18 @@ def is_silent(path: Path) -> bool | None:
                 if samples and max(max(samples), -min(samples)) > SILENCE_PEAK:
                     return False
     except (wave.Error, EOFError, OSError):
+        return _decoded_is_silent(path)
+
+
+def _decoded_is_silent(path: Path) -> bool | None:
+    from aigw.audio.pcm import iter_pcm
+
+    try:
+        for block in iter_pcm(path, name=path.name):
+            if len(block) and int(abs(block.astype("int32")).max()) > SILENCE_PEAK:
+                return False
+        return True
+    except errors.UsageError:
         return None
 
 

@@ -220,8 +220,10 @@ class ChunkedRun:
                             duration_s=c.duration_s)
         by_candidate: dict[int, Planned[TranscribeCall]] = {}
         for item in self.plan.items:
-            item_call = item.call.model_copy(update={"audio": audio, "format": chunk_format(item.candidate.model.formats),
-                                                     "timestamps": item.call.timestamps or "segment"})
+            fmt = chunk_format(item.candidate.model.formats)
+            item_call = item.call.model_copy(update={
+                "audio": audio, "format": fmt,
+                "timestamps": (item.call.timestamps or "segment") if fmt == "verbose_json" else item.call.timestamps})
             estimate = pricing.estimate_audio(item.candidate.offer, duration_s=c.duration_s)
             by_candidate[id(item.candidate)] = Planned(item.candidate, item_call, estimate, configured=True)
         got: dict[str, Any] = {}

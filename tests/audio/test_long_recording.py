@@ -104,3 +104,21 @@ def test_resume_with_nothing_to_resume_starts_afresh(cli, hearing_openai: FakeOp
     assert r.code == 0, r.stderr
     assert r.stdout.split() == " ".join(s.text for s in truth).split()
     assert ("starting afresh" in r.stderr) == bool(flag)
+
+
+def test_silence_over_the_limit_is_an_empty_transcript(cli, tmp_path: Path, monkeypatch) -> None:
+    """Re-encoded to FLAC, silence is still known as silence: no words is the right answer (exit 0)."""
+    import struct
+
+    big = tmp_path / "quiet.wav"
+    size = 27_000_000
+    with big.open("wb") as f:   # 14 minutes of digital silence, sparse on disk
+        f.write(b"RIFF" + struct.pack("<I", size - 8) + b"WAVE" + b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, 16000,
+                32000, 2, 16) + b"data" + struct.pack("<I", size - 44))
+        f.truncate(size)
+    with FakeOpenAI(transcript="") as fake:
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "test")
+        r = cli("transcribe", str(big), "-m", "whisper-1")
+        assert r.code == 0, r.stderr
+        assert r.stdout.strip() == "" and fake.count(TRANSCRIBE) == 1
