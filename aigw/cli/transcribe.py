@@ -29,7 +29,7 @@ SUFFIX_FORMATS = {".txt": "text", ".json": "json", ".srt": "srt", ".vtt": "vtt"}
 
 
 def command(
-    file: str = typer.Argument(..., help="Audio file (wav, mp3, m4a, flac, ogg, webm); '-' reads stdin."),
+    file: str = typer.Argument(..., help="Audio or video file (wav, mp3, m4a, mp4, flac, ogg, webm, ...); '-' reads stdin."),
     model: o.Model = None,
     language: Optional[str] = typer.Option(None, "--language", "-l", help="ISO-639-1 code of the speech, e.g. en."),
     prompt: Optional[str] = typer.Option(None, "--prompt", help="Context or spellings to guide the model."),

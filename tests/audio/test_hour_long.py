@@ -6,6 +6,7 @@ missing chunks are sent. Slow (about a minute or two on 2 cores): `python -m pyt
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -43,6 +44,11 @@ def test_seventy_minutes_through_openais_limit(cli, seventy_minutes, monkeypatch
         assert r.code == 0, r.stderr
         sent = fake.requests_to(TRANSCRIBE)
     check_srt(r.stdout, truth, SECONDS)
+    notice = re.search(r"notice: \S+meeting.wav: 134,400,044 bytes, 70.0 min, over the limit \(26,214,400 bytes\): "
+                       r"re-encoded to 16 kHz mono FLAC and cut at silences into (\d) chunks of up to ([\d.]+) min",
+                       r.stderr)
+    assert notice and int(notice[1]) == len(sent), r.stderr
+    print(notice[0])
     assert len(sent) >= 3
     assert all(req.body_size <= 26_214_400 and not req.too_large and req.status == 200 for req in sent)
 
