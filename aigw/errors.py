@@ -9,7 +9,8 @@
     │   ├── RetryableError                  5xx, 408, 409, connection refused/reset, connect timeout
     │   │   ├── RateLimitedError            429 (carries retry_after seconds, or None)
     │   │   ├── TimedOutError               the attempt's whole-time bound passed; a paid request may be billed
-    │   │   └── MalformedReplyError         a 200 of the wrong shape, a redirect loop, a body over its cap
+    │   │   ├── MalformedReplyError         a 200 of the wrong shape, a redirect loop, a body over its cap
+    │   │   └── JobGoneError                a recorded queue job that cannot be resumed: gone, expired, cancelled
     │   ├── EmptyResultError                200 with no image / no transcript
     │   │   └── RepetitionLoopError         a transcript stuck repeating itself (a decoding loop)
     │   ├── ModelUnavailableError           404 model_not_found: this provider does not serve it
@@ -110,6 +111,12 @@ class TimedOutError(RetryableError):
 
 class MalformedReplyError(RetryableError):
     """The provider answered, but not with anything aigw can read (DESIGN: retryable, logged as such)."""
+
+
+class JobGoneError(RetryableError):
+    """A queue job recorded earlier is no longer there to poll (its provider dropped it, it expired or
+    was cancelled): nothing of it can be fetched, so the caller may submit the request again. Logged
+    as any retryable failure; `code` says which ("job_gone", "job_expired", "job_cancelled")."""
 
 
 class EmptyResultError(ProviderError):

@@ -1,7 +1,7 @@
 """Which signal is ending this process, if any: Ctrl-C (SIGINT), SIGTERM or SIGHUP.
 
 The CLI's signal handlers record it here and cancel the run's task; the code that logs the run
-(services/context.route) reads it to log the right exit code. Importable from any layer, like clock.
+(aigw/engine/run.py) reads it to log the right exit code. Importable from any layer, like clock.
 """
 
 from __future__ import annotations

@@ -164,6 +164,20 @@ class Attempt(Frozen):
     actual_cost_usd: float | None = None
     served: bool = False
     possibly_billed: bool = False  # timed out after the request went out: the provider may charge for it
+    chunk: int | None = None  # a long recording's chunk (0-based) this attempt sent, else None
+
+
+class RecordedJob(Frozen):
+    """A provider's queue job as the run log recorded it (the `jobs` table): `details` holds what the
+    provider reported with it (status and cancel URLs, the model or endpoint, results' URLs, reasons),
+    enough for the provider's `resume_image` / `resume_transcribe` to find it again."""
+
+    run_id: str
+    provider: str
+    job_id: str
+    status: str  # the last one reported: submitted, completed, failed, cancelled, expired, ...
+    details: dict[str, Any] = Field(default_factory=dict)
+    updated_at: datetime
 
 
 class RunResult(Frozen):

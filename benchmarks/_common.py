@@ -13,7 +13,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,14 +86,15 @@ def aigw_workspace(providers: dict[str, str], extra_config: str = "", workdir: s
             os.environ.update(saved)
 
 
-def make_context(**overrides: Any) -> Any:
-    """Like aigw/cli/common.py::make_context, without the CLI's stderr notifier."""
+def make_engine(**overrides: Any) -> Any:
+    """Like aigw/cli/common.py::make_engine, without the CLI's terminal renderer. Use it as
+    `async with make_engine() as engine:`; every run on it shares one run log and one httpx client."""
     from aigw import catalog, settings
-    from aigw.services.context import Context
+    from aigw.engine import open_engine
 
     loaded = settings.load()
     cache_dir = loaded.settings.cache_dir or settings.default_cache_dir()
-    return Context(loaded=loaded, catalog=catalog.load(), cache_dir=cache_dir, **overrides)
+    return open_engine(loaded, catalog.load(), cache_dir, **overrides)
 
 
 def image_request() -> Any:
@@ -102,61 +103,13 @@ def image_request() -> Any:
     return ImageRequest(prompt=PROMPT, model=MODEL)
 
 
-def wire_body(ctx: Any, provider: str = "primary") -> dict[str, Any]:
+def wire_body(engine: Any, provider: str = "primary") -> dict[str, Any]:
     """The exact JSON aigw sends for image_request(), for the bare-client baseline."""
-    from aigw.services.context import RunOptions
-    from aigw.services.generate import plan_image
+    from aigw.engine import RunOptions
 
-    plan = plan_image(ctx, image_request(), RunOptions())
+    plan = engine.plan(image_request(), RunOptions())
     item = next(p for p in plan.items if p.candidate.provider == provider)
-    return ctx.planning_provider(provider).image_body(item.call)  # type: ignore[no-any-return]
-
-
-def reusing_context_class() -> type:
-    """A Context whose open_log() and http() hand out one long-lived run log and one httpx client.
-
-    generate() takes no client or log, but it gets both from Context.open_log() / Context.http(),
-    so a subclass overriding those two methods reuses them without changing aigw. (Context.transport
-    is not enough: the per-call AsyncClient closes the transport it was given, pool included.)"""
-    from aigw.services.context import Context
-    from aigw.store.db import RunLog
-
-    class KeepOpenLog(RunLog):
-        def close(self) -> None:  # generate() closes its log in `finally`; keep this one open
-            pass
-
-        def really_close(self) -> None:
-            RunLog.close(self)
-
-    class ReusingContext(Context):
-        shared_client: Any = None
-        shared_log: Any = None
-
-        def open_log(self) -> Any:
-            if ReusingContext.shared_log is None:
-                ReusingContext.shared_log = KeepOpenLog(self.cache_dir / "aigw.db")
-            return ReusingContext.shared_log
-
-        @contextlib.asynccontextmanager
-        async def http(self) -> AsyncIterator[Any]:
-            yield ReusingContext.shared_client
-
-        @classmethod
-        async def open(cls) -> None:
-            import httpx
-
-            cls.shared_client = httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=10.0), follow_redirects=False)
-
-        @classmethod
-        async def close(cls) -> None:
-            if cls.shared_client is not None:
-                await cls.shared_client.aclose()
-                cls.shared_client = None
-            if cls.shared_log is not None:
-                cls.shared_log.really_close()
-                cls.shared_log = None
-
-    return ReusingContext
+    return item.provider.image_body(item.call)  # type: ignore[no-any-return]
 
 
 # ---- load generation and statistics --------------------------------------------------------------

@@ -9,8 +9,8 @@ Scenarios, against the fast loopback fake (benchmarks/fastfake.py, its own proce
   refused   primary's port is closed (connection refused at once); secondary healthy
   http500   primary answers 500 (OpenAI's server_error body); secondary healthy
 
-aigw runs generate() in-process on a Context that reuses one httpx client and one run log (as in
-overhead.py), so the figures are the provider layer's, not per-invocation setup. Before each run the
+aigw runs `engine.run()` in-process on one engine per scenario (one httpx client and one run log, as
+in overhead.py), so the figures are the provider layer's, not per-invocation setup. Before each run the
 primary's circuit-breaker row is deleted (outside the timing), so every run sees a closed circuit
 and pays one failure, as a fresh invocation would. Scenarios are interleaved run by run.
 
@@ -41,8 +41,7 @@ from benchmarks._common import (  # noqa: E402
     aigw_workspace,
     image_request,
     machine,
-    make_context,
-    reusing_context_class,
+    make_engine,
     wire_body,
 )
 from benchmarks.fastfake import FastFake  # noqa: E402
@@ -135,8 +134,7 @@ async def bare_baselines(fake: FastFake, refused_url: str, runs: int, s: Samples
 
 async def run_aigw(fake: FastFake, refused_url: str, runs: int, workdir: str | None, s: Samples) -> dict[str, Any]:
     from aigw.clock import SystemClock
-    from aigw.services.context import RunOptions
-    from aigw.services.generate import generate
+    from aigw.engine import RunOptions
 
     class RecordingClock(SystemClock):
         slept: list[float] = []
@@ -148,24 +146,21 @@ async def run_aigw(fake: FastFake, refused_url: str, runs: int, workdir: str | N
     primaries = {"direct": fake.url("ok"), "refused": refused_url, "http500": fake.url("500")}
     report: dict[str, Any] = {"attempts": {}, "waited": Counter(), "clock_sleeps": RecordingClock.slept}
     with contextlib.ExitStack() as stack:
-        contexts, classes = {}, {}
+        engines = {}
         for name, primary in primaries.items():
             stack.enter_context(aigw_workspace({"primary": primary, "secondary": fake.url("ok")}, workdir=workdir))
-            base = make_context()
-            Reusing = reusing_context_class()  # one shared client and log per scenario
-            await Reusing.open()
-            classes[name] = Reusing
-            contexts[name] = Reusing(loaded=base.loaded, catalog=base.catalog, cache_dir=base.cache_dir,
-                                     clock=RecordingClock())
-        assert wire_body(contexts["direct"])["model"] == "gpt-image-2"
+            engines[name] = await make_engine(clock=RecordingClock()).__aenter__()  # one client and log per scenario
+        assert wire_body(engines["direct"])["model"] == "gpt-image-2"
         req, options = image_request(), RunOptions()
         try:
             def reset(name: str) -> None:
-                contexts[name].open_log().conn.execute("DELETE FROM circuits")
+                engines[name].log.conn.execute("DELETE FROM circuits")
 
             async def once(name: str, key: str | None) -> Any:
                 reset(name)
-                call = lambda: generate(contexts[name], req, options)  # noqa: E731
+                async def call() -> Any:
+                    return (await engines[name].run(req, options)).result
+
                 return await (s.time(key, call) if key else call())
 
             for _ in range(20):
@@ -186,8 +181,8 @@ async def run_aigw(fake: FastFake, refused_url: str, runs: int, workdir: str | N
                                       for name in SCENARIOS
                                       for result in [await once(name, None)]}
         finally:
-            for Reusing in classes.values():
-                await Reusing.close()
+            for engine in engines.values():
+                await engine.aclose()
     return report
 
 
@@ -254,7 +249,7 @@ async def amain(args: argparse.Namespace) -> int:
                         ("http500", "POST -> 500 + JSON")):
         print(f"  {label:<28} wall {s.med('bare-' + name):7.3f} ms   CPU {s.med('bare-' + name, cpu=True):7.3f} ms")
 
-    report_block("aigw generate() (reused client and run log)", "aigw-", s, args.runs)
+    report_block("aigw engine.run() (one engine: one client and run log)", "aigw-", s, args.runs)
     print("\n  attempts seen:")
     for name, shapes in aigw["attempts"].items():
         for shape, n in shapes.items():

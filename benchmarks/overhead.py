@@ -4,7 +4,7 @@
     python benchmarks/overhead.py --requests 500 --concurrency 1 --concurrency 8
     python benchmarks/overhead.py --litellm             # also LiteLLM's Router (if installed)
     python benchmarks/overhead.py --profile             # cProfile of aigw's reuse variant at c=1
-    python benchmarks/overhead.py --breakdown           # each piece of generate() timed alone
+    python benchmarks/overhead.py --breakdown           # each piece of engine.run() timed alone
 
 A fake OpenAI server (benchmarks/fastfake.py: raw asyncio, zero added latency, a 64x64 PNG as
 b64_json) runs in its own process, so client and server never share a GIL (--pin puts this process
@@ -12,11 +12,11 @@ on CPU 0 and the fake on CPU 1). Then, for each concurrency, after 100 unmeasure
 each:
 
   bare-httpx      one shared httpx.AsyncClient: POST the exact JSON aigw sends, read the JSON answer
-  aigw-reuse      aigw.services.generate.generate(ctx, ImageRequest, RunOptions()) with a Context
-                  whose open_log()/http() hand out one long-lived run log and httpx client: planning,
-                  routing, the provider, decoding, the result file and four run-log writes
-  aigw-generate   generate() as the CLI calls it: every call opens aigw.db (and checks migrations)
-                  and builds and closes its own httpx.AsyncClient (so a new TCP connection)
+  aigw-reuse      `await engine.run(ImageRequest, RunOptions())` on one engine opened once (one run
+                  log, one httpx client for every run): planning, the failover policy, the provider,
+                  decoding, the result file and the run-log writes
+  aigw-generate   as one CLI invocation does it: every call opens its own engine (aigw.db opened
+                  and migrations checked, a new httpx.AsyncClient, so a new TCP connection)
   litellm-router  (--litellm) litellm.Router with two deployments on the fake, aimage_generation()
 
 Each row gives throughput, mean/p50/p99 latency, and this process's CPU time per request (all
@@ -47,10 +47,9 @@ from benchmarks._common import (  # noqa: E402
     aigw_workspace,
     image_request,
     machine,
-    make_context,
+    make_engine,
     median_stats,
     pin,
-    reusing_context_class,
     row,
     run_load,
     wire_body,
@@ -68,22 +67,19 @@ class Bench:
     def __init__(self, url: str, second_url: str) -> None:
         import httpx
 
-        from aigw.services.context import RunOptions
-        from aigw.services.generate import generate
+        from aigw.engine import RunOptions
 
         self.url, self.second_url = url, second_url
-        self.generate, self.options = generate, RunOptions()
+        self.options = RunOptions()
         self.request = image_request()
-        self.ctx = make_context()
-        self.body = wire_body(self.ctx)
+        self.engine = make_engine()  # aigw-reuse: every run on this one engine
+        self.body = wire_body(self.engine)
         self.images_url = url + "/images/generations"
         self.client = httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=10.0), follow_redirects=False)
-        self.Reusing = reusing_context_class()
-        self.reuse_ctx = self.Reusing(loaded=self.ctx.loaded, catalog=self.ctx.catalog, cache_dir=self.ctx.cache_dir)
         self.litellm_router: Any = None
 
     async def open(self, litellm: bool) -> None:
-        await self.Reusing.open()
+        await self.engine.__aenter__()
         if litellm:
             from benchmarks import _litellm
 
@@ -91,7 +87,7 @@ class Bench:
 
     async def close(self) -> None:
         await self.client.aclose()
-        await self.Reusing.close()
+        await self.engine.aclose()
 
     async def bare(self) -> None:
         resp = await self.client.post(self.images_url, json=self.body)
@@ -99,12 +95,15 @@ class Bench:
             raise RuntimeError(f"bare: HTTP {resp.status_code}")
 
     async def aigw_reuse(self) -> None:
-        result = await self.generate(self.reuse_ctx, self.request, self.options)
+        result = (await self.engine.run(self.request, self.options)).result
         if result.provider != "primary":
             raise RuntimeError(f"aigw-reuse served by {result.provider}")
 
     async def aigw_generate(self) -> None:
-        result = await self.generate(self.ctx, self.request, self.options)
+        from aigw.engine import open_engine
+
+        async with open_engine(self.engine.loaded, self.engine.catalog, self.engine.cache_dir) as engine:
+            result = (await engine.run(self.request, self.options)).result
         if result.provider != "primary":
             raise RuntimeError(f"aigw-generate served by {result.provider}")
 
@@ -203,7 +202,7 @@ async def profile(bench: Bench, variant: str, requests: int, top: int) -> None:
         print(f"  {name:<22} {tt / requests * 1e6:9.1f} us   {tt / total * 100:5.1f} %")
     out = io.StringIO()
     pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(r"aigw[/\\]", top)
-    print(f"\ntop {top} aigw functions by cumulative time ({requests} calls of generate):")
+    print(f"\ntop {top} aigw functions by cumulative time ({requests} calls of engine.run):")
     print(_trim(out.getvalue()))
     out = io.StringIO()
     pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(top)
@@ -212,12 +211,12 @@ async def profile(bench: Bench, variant: str, requests: int, top: int) -> None:
 
 
 async def breakdown(bench: Bench, n: int) -> None:
-    """Where generate()'s time goes, measured in place: the main pieces are wrapped with timers
+    """Where a run's time goes, measured in place: the main pieces are wrapped with timers
     (about 1 us each, no profiler), n requests run at c=1, and the remainder is the glue between them."""
     from aigw.providers import local
     from aigw.providers.openai import OpenAIProvider
-    from aigw.services import generate as gen_mod
-    from aigw.services import results as results_mod
+    from aigw.engine import core as core_mod
+    from aigw.engine import keeper as keeper_mod
     from aigw.store.db import RunLog
     from aigw.store.state import SQLiteRoutingState
 
@@ -252,16 +251,16 @@ async def breakdown(bench: Bench, n: int) -> None:
     bare_us = (time.perf_counter() - t0) / n * 1e6
     bare_cpu = (time.process_time() - c0) / n * 1e6
 
-    client = bench.Reusing.shared_client
+    client = bench.engine.client
     pieces = [
-        (gen_mod, "plan_image", "plan_image: candidates, parameters, estimates"),
+        (core_mod, "plan_groups", "plan_groups: candidates, parameters, estimates"),
         (local, "installed", "  of which providers/local.py installed() (find_spec)"),
-        (gen_mod, "enforce_costs", "enforce_costs"),
+        (core_mod, "enforce_costs", "enforce_costs"),
         (RunLog, "start_run", "run log: start_run INSERT"),
         (SQLiteRoutingState, "circuit", "gate: circuit SELECTs (check + success)"),
         (client, "post", "HTTP: client.post (same as the bare client's)"),
         (OpenAIProvider, "generate", "provider.generate incl. HTTP"),
-        (results_mod, "write_atomic", "result file: write_atomic (mkdir, open, write, rename, sha256)"),
+        (keeper_mod, "write_part", "result file: write_part (mkdir, open, write, sha256)"),
         (RunLog, "record_file", "run log: record_file INSERT"),
         (RunLog, "add_attempt", "run log: add_attempt INSERT"),
         (RunLog, "finish_run", "run log: finish_run UPDATE (+ model_dump_json)"),
@@ -284,15 +283,15 @@ async def breakdown(bench: Bench, n: int) -> None:
     http = us["HTTP: client.post (same as the bare client's)"]
     us["provider: body, headers, JSON parse, b64 decode (excl. HTTP)"] = us.pop("provider.generate incl. HTTP") - http
     accounted = sum(v for k, v in us.items() if not k.startswith("  "))
-    print(f"\n== breakdown of generate() (reuse context), c=1, mean of {n} requests, timers in place ==")
+    print(f"\n== breakdown of engine.run() (one engine), c=1, mean of {n} requests, timers in place ==")
     print(f"  {'':<66} {'wall':>8}    {'CPU':>8}")
-    print(f"  {'whole generate() (with the timers)':<66} {whole_us:8.1f} us {whole_cpu:8.1f} us")
+    print(f"  {'whole engine.run() (with the timers)':<66} {whole_us:8.1f} us {whole_cpu:8.1f} us")
     print(f"  {'bare client: POST + resp.json()':<66} {bare_us:8.1f} us {bare_cpu:8.1f} us")
     print(f"  {'added by aigw':<66} {whole_us - bare_us:8.1f} us {whole_cpu - bare_cpu:8.1f} us")
     print()
     for label, v in sorted(us.items(), key=lambda kv: (kv[0].startswith("  "), -kv[1])):
         print(f"  {label:<66} {v:8.1f} us")
-    print(f"  {'rest: router, services glue, pydantic models, event loop':<66} {whole_us - accounted:8.1f} us")
+    print(f"  {'rest: failover policy, engine glue, pydantic, event loop':<66} {whole_us - accounted:8.1f} us")
 
 
 def _trim(text: str) -> str:

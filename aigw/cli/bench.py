@@ -29,28 +29,30 @@ def command(
     as_json: bool = typer.Option(False, "--json", help="One JSON array, one object per provider."),
 ) -> None:
     from aigw.catalog.pricing import format_usd
-    from aigw.cli.common import make_context, run_async
+    from aigw.cli.common import make_engine, with_engine
     from aigw.cli.output import STATE, print_json, print_lines, stdout_is_tty
     from aigw.errors import BudgetExceededError, UsageError
     from aigw.services.bench import bench
-    from aigw.services.context import RunOptions
+    from aigw.engine import RunOptions
 
-    ctx = make_context()
-    kind = _kind(ctx, model, prompt, file)
+    engine = make_engine(once_per_text=True)
+    kind = _kind(engine, model, prompt, file)
     if kind == "image" and not prompt:
         raise UsageError("an image benchmark needs --prompt",
                          hint=f'aigw bench -m {model} --prompt "a red apple" --runs 3')
     if kind == "audio" and file is None:
         raise UsageError("a transcription benchmark needs --file",
                          hint=f"aigw bench -m {model} --file talk.wav --runs 3")
-    planned = _plan(ctx, kind, model, prompt, file, RunOptions(providers=tuple(provider or ()))).items
+    planned = with_engine(engine, lambda e: _plan(e, kind, model, prompt, file,
+                                                   RunOptions(providers=tuple(provider or ())))).items
     names = [p.candidate.provider for p in planned]
     estimates = [p.estimate.usd for p in planned]
     total = None if None in estimates else sum(e for e in estimates if e is not None) * runs
     STATE.info(f"bench: {runs} run(s) at {', '.join(names)}; estimated total {format_usd(total)}")
     if (total is None or total > 0) and not yes:
         raise BudgetExceededError(f"this benchmark would spend {format_usd(total)}", hint="pass --yes to agree")
-    rows = run_async(bench(ctx, kind=kind, model=model, prompt=prompt, file=file, runs=runs, providers=names))
+    rows = with_engine(engine, lambda e: bench(e, kind=kind, model=model, prompt=prompt, file=file, runs=runs,
+                                                providers=names))
     if as_json:
         print_json(rows)
     elif stdout_is_tty():
@@ -91,15 +93,9 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value / 1000:.2f} s"
 
 
-def _plan(ctx, kind, model, prompt, file, opts):  # type: ignore[no-untyped-def]
+async def _plan(engine, kind, model, prompt, file, opts):  # type: ignore[no-untyped-def]
+    from aigw.types import ImageRequest, TranscribeRequest
+
     if kind == "image":
-        from aigw.services.generate import plan_image
-        from aigw.types import ImageRequest
-
-        return plan_image(ctx, ImageRequest(prompt=prompt, model=model), opts)
-    from aigw.services.audio_input import probe
-    from aigw.services.transcribe import plan_audio
-    from aigw.types import TranscribeRequest
-
-    upload = probe(file)
-    return plan_audio(ctx, TranscribeRequest(file=file, model=model), opts, upload, str(file))
+        return engine.plan(ImageRequest(prompt=prompt, model=model), opts)
+    return engine.plan(TranscribeRequest(file=file, model=model), opts)

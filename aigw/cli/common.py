@@ -1,22 +1,24 @@
-"""Glue every command shares: building the core's context, running it, reading stdin."""
+"""Glue every command shares: opening the engine, running it, reading stdin."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aigw.cli.output import STATE
 
 if TYPE_CHECKING:
-    from aigw.services.context import Context
+    from aigw.engine import Engine
 
 T = TypeVar("T")
 
 
-def make_context() -> Context:
+def make_engine(*, once_per_text: bool = False) -> Engine:
+    """The engine for this process, with the terminal renderer subscribed (stderr messages and the
+    status line). Not opened yet: `with_engine` opens it around the work and closes it after."""
     from aigw import catalog, settings
-    from aigw.services.context import Context
+    from aigw.engine import open_engine
 
     from datetime import date
 
@@ -35,8 +37,18 @@ def make_context() -> Context:
                           hint="entries take the fields of aigw/catalog/models.toml; see README 'Your own models'") from exc
     from aigw.cli import status
 
-    return Context(loaded=loaded, catalog=models, cache_dir=cache_dir, notify=STATE.notify,
-                   events=status.sink_for(STATE))
+    return open_engine(loaded, models, cache_dir,
+                       events=status.Renderer(STATE, status.sink_for(STATE), once_per_text=once_per_text))
+
+
+def with_engine(engine: Engine, work: Callable[[Engine], Awaitable[T]]) -> T:
+    """Run `work(engine)` with the engine open (one run log, one HTTP client), as run_async does."""
+
+    async def go() -> T:
+        async with engine:
+            return await work(engine)
+
+    return run_async(go())
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:

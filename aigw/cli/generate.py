@@ -55,13 +55,11 @@ def command(
     max_cost: o.MaxCost = None,
     allow_unpriced: o.AllowUnpriced = False,
 ) -> None:
-    from aigw.cli.common import make_context, read_stdin_text, run_async
+    from aigw.cli.common import make_engine, read_stdin_text, with_engine
     from aigw.cli.output import cost_line, print_json, print_lines, render_plan, run_json, stdout_is_tty
     from aigw.cli.save import deliver_images, format_from_output, stdout_data
     from aigw.errors import UsageError
     from aigw.services.defaults import default_model
-    from aigw.services.generate import generate
-    from aigw.services.planning import Plan
     from aigw.types import ImageRequest
 
     STATE.json = as_json
@@ -77,29 +75,33 @@ def command(
     # -o apple.jpg asks for a JPEG as plainly as --format jpeg does.
     fmt = format_from_output(output, fmt, SUFFIX_FORMATS)
     text = read_stdin_text("prompt") if prompt in (None, "-") else prompt
-    ctx = make_context()
+    engine = make_engine()
     req = ImageRequest(
-        prompt=text, model=model or default_model(ctx, "image", providers=provider or (), dry_run=dry_run),
+        prompt=text, model=model or default_model(engine, "image", providers=provider or (), dry_run=dry_run),
         size=size.lower() if size else None,
         aspect_ratio=aspect_ratio, quality=quality, style=style, enhancers=tuple(enhance or ()), n=n,
-        format=cast("ImageFormat", fmt or ctx.settings.defaults.image_format),  # pydantic checks it
+        format=cast("ImageFormat", fmt or engine.settings.defaults.image_format),  # pydantic checks it
         seed=seed, negative_prompt=negative_prompt, steps=steps,
         guidance=guidance,
     )
     opts = o.run_options(no_substitute=no_substitute, fallback_on_refusal=fallback_on_refusal, deadline=deadline,
                          timeout=timeout, providers=provider, fallbacks=fallback, dry_run=dry_run, max_cost=max_cost,
                          allow_unpriced=allow_unpriced)
-    result = run_async(generate(ctx, req, opts, output=output))
-    if isinstance(result, Plan):  # --dry-run
-        render_plan(result, as_json)
+    if dry_run:
+        render_plan(with_engine(engine, lambda e: _plan(e, req, opts)), as_json)
         return
-    paths = deliver_images(ctx, result, output)
+    result = with_engine(engine, lambda e: e.run(req, opts, output=output)).result
+    paths = deliver_images(engine, result, output)
     STATE.info(cost_line(result))
-    with stdout_data(ctx, result):
+    with stdout_data(engine, result):
         if as_json:
             print_json(run_json(result, paths=paths, cache_paths=result.paths))
         elif output != "-":
             print_lines(paths)
+
+
+async def _plan(engine, req, opts):  # type: ignore[no-untyped-def]
+    return engine.plan(req, opts)
 
 
 def _is_ratio(value: str) -> bool:

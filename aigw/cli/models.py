@@ -27,16 +27,16 @@ def command(
                                "closes the circuit of each one found healthy."),
     as_json: bool = typer.Option(False, "--json", help="JSON objects instead of a table or ids."),
 ) -> None:
-    from aigw.cli.common import make_context, run_async
+    from aigw.cli.common import make_engine, with_engine
     from aigw.cli.output import print_json, print_lines, stdout_is_tty
     from aigw.errors import UsageError
     from aigw.services.models import check_providers, list_models
 
     if kind not in (None, "image", "audio"):
         raise UsageError(f"unknown kind {kind}", hint="--kind image or --kind audio")
-    ctx = make_context()
+    engine = make_engine()
     if check:
-        results = run_async(check_providers(ctx, only=provider))
+        results = with_engine(engine, lambda e: check_providers(e, only=provider))
         if as_json:
             print_json(results)
         else:
@@ -44,13 +44,19 @@ def command(
         if any(r["reachable"] is False or r["key_accepted"] is False for r in results):
             raise typer.Exit(4)
         return
-    rows = list_models(ctx, available=available, kind=kind, provider=provider)
+    rows = with_engine(engine, lambda e: _list(e, available=available, kind=kind, provider=provider))
     if as_json:
         print_json(rows)
     elif stdout_is_tty():
         _table(rows)
     else:
         print_lines([r["id"] for r in rows])
+
+
+async def _list(engine, **kwargs):  # type: ignore[no-untyped-def]
+    from aigw.services.models import list_models
+
+    return list_models(engine, **kwargs)
 
 
 def _check_line(r: dict[str, Any]) -> str:

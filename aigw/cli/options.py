@@ -22,7 +22,7 @@ AllowUnpriced = Annotated[bool, typer.Option("--allow-unpriced", help="Let --max
 def run_options(*, no_substitute: bool, fallback_on_refusal: bool, deadline: float | None, timeout: float | None,
                 providers: list[str] | None, fallbacks: list[str] | None, dry_run: bool, max_cost: float | None,
                 allow_unpriced: bool):  # type: ignore[no-untyped-def]
-    from aigw.services.context import RunOptions
+    from aigw.engine.planning import RunOptions
 
     return RunOptions(substitute=False if no_substitute else None, fallback_on_refusal=fallback_on_refusal,
                       deadline_s=deadline, timeout_s=timeout, providers=tuple(providers or ()),

@@ -50,15 +50,6 @@ class UI:
         if hint:
             self._say("hint: ", "1;34", hint)
 
-    def notify(self, message: str) -> None:
-        """Messages from the core: warnings keep their prefix, the rest are notices or info."""
-        if message.startswith("warning: "):
-            self.warn(message[len("warning: "):])
-        elif message.startswith(("estimated cost", "cost: ")):
-            self.info(message)
-        else:
-            self.notice(message)
-
 
 STATE = UI()
 
@@ -81,7 +72,7 @@ def stdout_is_tty() -> bool:
 def cost_line(result: Any) -> str:
     """The stderr line after a run: what it cost, against the estimate, and who served it."""
     from aigw.catalog.pricing import format_usd
-    from aigw.services.context import possibly_billed_note
+    from aigw.engine.planning import possibly_billed_note
 
     via = f"{result.model} at {result.provider}"
     est = f" (estimated {format_usd(result.estimated_cost_usd)})" if result.estimated_cost_usd != result.cost_usd else ""
@@ -92,7 +83,9 @@ def cost_line(result: Any) -> str:
 
 
 def run_json(result: Any, **extra: Any) -> dict[str, Any]:
-    """A run as one JSON object with every documented key (see aigw/cli/schema.py)."""
+    """A run as one JSON object with every documented key (see aigw/cli/schema.py). --json renders
+    the result Engine.run returns through this one function (not a RunFinished subscriber): the
+    object also names where -o delivered, which only the CLI knows. A batch prints one per item."""
     from aigw.cli.schema import run_json as shaped
 
     return shaped(result, **extra)
@@ -101,7 +94,7 @@ def run_json(result: Any, **extra: Any) -> dict[str, Any]:
 def render_plan(plan: Any, as_json: bool) -> None:
     """--dry-run: the candidates in order with their estimates; nothing was sent."""
     from aigw.catalog.pricing import format_usd
-    from aigw.services.planning import plan_rows
+    from aigw.engine.planning import plan_rows
 
     rows = plan_rows(plan)
     if as_json:

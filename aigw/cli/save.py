@@ -16,7 +16,7 @@ from aigw.errors import OutputNotWritten, RunLogError
 from aigw.services import delivery
 
 if TYPE_CHECKING:
-    from aigw.services.context import Context
+    from aigw.engine import Engine
     from aigw.types import RunResult
 
 
@@ -33,7 +33,7 @@ def format_from_output(output: str | None, fmt: str | None, suffixes: dict[str, 
     return fmt
 
 
-def deliver_images(ctx: Context, result: RunResult, output: str | None) -> list[str]:
+def deliver_images(engine: Engine, result: RunResult, output: str | None) -> list[str]:
     """Copy cached results to where the user asked; return the paths to print."""
     if output is None:
         return list(result.paths)
@@ -45,32 +45,32 @@ def deliver_images(ctx: Context, result: RunResult, output: str | None) -> list[
             raise
         except OSError as exc:  # e.g. > /dev/full
             discard_stdout()
-            _failed(ctx, result, OutputNotWritten(f"could not write to stdout: {exc.strerror or exc}"))
+            _failed(engine, result, OutputNotWritten(f"could not write to stdout: {exc.strerror or exc}"))
         return []
     items = [(Path(p).name, Path(p).read_bytes()) for p in result.paths]
-    return _deliver(ctx, result, output, items, add_suffix=True)
+    return _deliver(engine, result, output, items, add_suffix=True)
 
 
-def deliver_text(ctx: Context, result: RunResult, body: str, output: str | None) -> str | None:
+def deliver_text(engine: Engine, result: RunResult, body: str, output: str | None) -> str | None:
     """The path to print, or None when there is none: no -o, -o -, or -o /dev/stdout."""
     if output is None or output == "-":
         return None
-    written = _deliver(ctx, result, output, [(Path(result.paths[0]).name, body.encode("utf-8"))], add_suffix=False)
+    written = _deliver(engine, result, output, [(Path(result.paths[0]).name, body.encode("utf-8"))], add_suffix=False)
     return written[0] if written else None
 
 
-def _deliver(ctx: Context, result: RunResult, output: str, items: list[tuple[str, bytes]], *,
+def _deliver(engine: Engine, result: RunResult, output: str, items: list[tuple[str, bytes]], *,
              add_suffix: bool) -> list[str]:
     try:
         written = delivery.write_outputs(output, items, add_suffix=add_suffix)
     except OutputNotWritten as exc:
-        _failed(ctx, result, exc)
+        _failed(engine, result, exc)
     # What went to stdout is the data there: its path would be mixed into it.
     return [str(p) for p in written if not delivery.is_stdout(p)]
 
 
 @contextmanager
-def stdout_data(ctx: Context, result: RunResult) -> Iterator[None]:
+def stdout_data(engine: Engine, result: RunResult) -> Iterator[None]:
     """stdout carries the data (paths, the transcript, JSON): a stdout that cannot take it
     (`> /dev/full`, a disk that filled) is a delivery failure like `-o`'s, exit 7."""
     try:
@@ -79,7 +79,7 @@ def stdout_data(ctx: Context, result: RunResult) -> Iterator[None]:
         raise
     except OSError as exc:
         discard_stdout()
-        _failed(ctx, result, OutputNotWritten(f"could not write to stdout: {exc.strerror or exc}"), cost_shown=True)
+        _failed(engine, result, OutputNotWritten(f"could not write to stdout: {exc.strerror or exc}"), cost_shown=True)
 
 
 def discard_stdout() -> None:
@@ -92,9 +92,9 @@ def discard_stdout() -> None:
         pass
 
 
-def _failed(ctx: Context, result: RunResult, exc: OutputNotWritten, *, cost_shown: bool = False) -> NoReturn:
+def _failed(engine: Engine, result: RunResult, exc: OutputNotWritten, *, cost_shown: bool = False) -> NoReturn:
     """Exit 7: the error, the cost line and where the result is kept."""
-    _record_failure(ctx, result.id, exc)
+    _record_failure(engine, result.id, exc)
     if not cost_shown:
         STATE.info(cost_line(result))
     cost = format_usd(result.cost_usd)
@@ -103,14 +103,10 @@ def _failed(ctx: Context, result: RunResult, exc: OutputNotWritten, *, cost_show
     raise exc
 
 
-def _record_failure(ctx: Context, run_id: str, exc: OutputNotWritten) -> None:
+def _record_failure(engine: Engine, run_id: str, exc: OutputNotWritten) -> None:
     """The run log says the run exited 7 and why; a log that cannot be written does not hide the
     delivery failure, which is what the user must hear about."""
     try:
-        log = ctx.open_log()
-        try:
-            log.record_delivery(run_id, exit_code=exc.exit_code, error=exc.message)
-        finally:
-            log.close()
+        engine.record_delivery_failure(run_id, exit_code=exc.exit_code, error=exc.message)
     except RunLogError as log_exc:
         STATE.warn(f"the run log could not record it: {log_exc.message}")

@@ -1,6 +1,6 @@
 """Ctrl-C, SIGTERM and SIGHUP end a run the same way: the run's task is cancelled, so queued jobs
 are cancelled at the provider (providers/_jobs.py) and the run is logged as interrupted
-(services/context.route); aigw then exits 130, 143 or 129.
+(aigw/engine/run.py); aigw then exits 130, 143 or 129.
 
 The handlers are the event loop's (`loop.add_signal_handler`), which wake the loop through its
 self-pipe wherever the signal lands; asyncio.run's own SIGINT handler does not, so a Ctrl-C taken by

@@ -7,8 +7,7 @@ is erased when the attempt is served, when the run fails and on Ctrl-C (`close_a
 `run_async`). When stderr is not a terminal, `PlainWaits` says only what a person waiting on a log
 must know: a rate-limit slot wait of more than a second, as one line, and, with `--progress`, a
 long recording's progress (chunks done, audio minutes done, cost so far) as a line per chunk. On a
-terminal that progress leads the live line, which then stays until the last chunk is in. `-q`
-silences both. Rich
+terminal that progress leads the live line, which then stays until the last chunk is in. `-q` silences both. Rich
 loads when the line first draws, never on the start-up path.
 """
 
@@ -21,7 +20,17 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aigw.events import AttemptFinished, AttemptStarted, ChunkProgress, Event, EventSink, JobStatus, Waiting, no_events
+from aigw.events import (
+    AttemptFinished,
+    AttemptStarted,
+    ChunkProgress,
+    Event,
+    EventSink,
+    JobStatus,
+    Notice,
+    Waiting,
+    no_events,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -176,6 +185,39 @@ def sink_for(ui: UI) -> EventSink:
     line = StatusLine()
     _open.append(line)
     return line
+
+
+class Renderer:
+    """The terminal subscriber of the engine's events: each Notice on stderr at its level ("notice: "
+    for info, "warning: ", and cost lines plain), and what a run waits on to the status sink
+    (`sink_for`). With `once_per_text` set, a cost line already shown is not shown again (a
+    benchmark estimates the same run --runs times)."""
+
+    STATUS = (AttemptStarted, Waiting, JobStatus, AttemptFinished, ChunkProgress)
+
+    def __init__(self, ui: UI, status: EventSink = no_events, *, once_per_text: bool = False) -> None:
+        self.ui = ui
+        self.status = status
+        self.once = once_per_text
+        self._said: set[str] = set()
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Notice):
+            self.say(event)
+        elif isinstance(event, self.STATUS):
+            self.status(event)
+
+    def say(self, notice: Notice) -> None:
+        if notice.level == "warning":
+            self.ui.warn(notice.text)
+        elif notice.level == "cost":
+            if self.once and notice.text.startswith("estimated cost: "):
+                if notice.text in self._said:
+                    return
+                self._said.add(notice.text)
+            self.ui.info(notice.text)
+        else:
+            self.ui.notice(notice.text)
 
 
 def close_all() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, cast
 
@@ -57,16 +58,14 @@ def command(
     progress: bool = typer.Option(False, "--progress", help="Progress of a long recording as plain lines on "
                                   "stderr when it is not a terminal (a terminal shows a live line anyway)."),
 ) -> None:
-    from aigw.cli.common import make_context, run_async
+    from aigw.cli.common import make_engine, with_engine
     from aigw.cli.output import cost_line, print_json, render_plan, run_json, stdout_is_tty
     from aigw.cli.save import deliver_text, format_from_output, stdout_data
     from aigw.errors import UsageError
     from aigw.redact import neutralise
     from aigw.services.audio_input import spool_stdin
-    from aigw.services.chunked import ChunkOptions
+    from aigw.engine.planning import ChunkOptions
     from aigw.services.defaults import default_model
-    from aigw.services.planning import Plan
-    from aigw.services.transcribe import transcribe
     from aigw.types import TranscribeRequest
 
     STATE.json = as_json
@@ -76,34 +75,34 @@ def command(
     if timestamps not in (None, "segment", "word"):
         raise UsageError(f"unknown timestamps {timestamps}", hint="allowed: segment, word")
     fmt = format_from_output(output, fmt, SUFFIX_FORMATS)  # -o talk.srt asks for subtitles
-    ctx = make_context()
+    engine = make_engine()
     spooled = None
     if file == "-":
         if sys.stdin is None or sys.stdin.isatty():
             raise UsageError("FILE is '-' but nothing is piped in", hint="aigw transcribe - < talk.mp3")
-        spooled = spool_stdin(ctx.cache_dir)
+        spooled = spool_stdin(engine.cache_dir)
     path = spooled or Path(file).expanduser()
     try:
-        chosen = model or default_model(ctx, "audio", providers=provider or (), dry_run=dry_run)
+        chosen = model or default_model(engine, "audio", providers=provider or (), dry_run=dry_run)
         req = TranscribeRequest(file=path, model=chosen, language=language,
-                                prompt=prompt, format=cast("TranscriptFormat", fmt or ctx.settings.defaults.transcript_format),
+                                prompt=prompt, format=cast("TranscriptFormat", fmt or engine.settings.defaults.transcript_format),
                                 temperature=temperature, timestamps=cast("Timestamps | None", timestamps), translate=translate)
         opts = o.run_options(no_substitute=no_substitute, fallback_on_refusal=False, deadline=deadline,
                              timeout=timeout, providers=provider, fallbacks=fallback, dry_run=dry_run,
                              max_cost=max_cost, allow_unpriced=allow_unpriced)
-        chunking = ChunkOptions(concurrency=concurrency, resume=resume, chunk_seconds=chunk_seconds)
-        outcome = run_async(transcribe(ctx, req, opts, display_name="<stdin>" if spooled else file, output=output,
-                                       chunking=chunking))
+        opts = replace(opts, chunking=ChunkOptions(concurrency=concurrency, resume=resume, chunk_seconds=chunk_seconds))
+        name = "<stdin>" if spooled else file
+        if dry_run:
+            render_plan(with_engine(engine, lambda e: _plan(e, req, opts, name)), as_json)
+            return
+        served = with_engine(engine, lambda e: e.run(req, opts, output=output, display_name=name))
     finally:
         if spooled is not None:
             spooled.unlink(missing_ok=True)
-    if isinstance(outcome, Plan):  # --dry-run
-        render_plan(outcome, as_json)
-        return
-    result, body = outcome
-    written = deliver_text(ctx, result, body, output)
+    result, body = served.result, served.body or ""
+    written = deliver_text(engine, result, body, output)
     STATE.info(cost_line(result))
-    with stdout_data(ctx, result):
+    with stdout_data(engine, result):
         if as_json:
             print_json(run_json(result, paths=[written] if written else result.paths, cache_paths=result.paths,
                                 body=body))
@@ -117,3 +116,7 @@ def command(
                 body = neutralise(body, keep_lines=True)
             sys.stdout.write(body if body.endswith("\n") else body + "\n")
             sys.stdout.flush()
+
+
+async def _plan(engine, req, opts, name):  # type: ignore[no-untyped-def]
+    return engine.plan(req, opts, display_name=name)

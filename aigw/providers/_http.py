@@ -35,14 +35,16 @@ QUOTA_CODES = {"insufficient_quota", "billing_hard_limit_reached", "quota_exceed
 # "This provider has no such model" (OpenAI, Groq and other compatible servers; some answer 400).
 MODEL_NOT_FOUND_CODES = {"model_not_found", "model_not_available"}
 MAX_IMAGE_BYTES_DEFAULT = 64 * 1024 * 1024
-AUTH_HINTS = {
-    "openai": "check the key: 'aigw config keys set openai' or OPENAI_API_KEY",
-    "azure": "check the key and endpoint: 'aigw config keys set azure' or AZURE_OPENAI_API_KEY, and AZURE_OPENAI_ENDPOINT",
-    "stability": "check the key: 'aigw config keys set stability' or STABILITY_API_KEY",
-    "groq": "check the key: 'aigw config keys set groq' or GROQ_API_KEY",
-    "together": "check the key: 'aigw config keys set together' or TOGETHER_API_KEY",
-    "deepgram": "check the key: 'aigw config keys set deepgram' or DEEPGRAM_API_KEY",
-}
+
+
+def auth_hint(provider: str) -> str:
+    """What to do about a rejected key, from the provider's description (the variables its SDK reads),
+    so a new provider needs no entry in a table here."""
+    from aigw import plugins
+
+    desc = plugins.get(provider)
+    variables = [v.replace(":", " and ") for v in (desc.env.get("api_key", ()) if desc else ())]
+    return f"check the key: 'aigw config keys set {provider}'" + (f" or {' / '.join(variables)}" if variables else "")
 
 
 @contextlib.contextmanager
@@ -258,7 +260,7 @@ def classify(response: httpx.Response, provider: str, *, now: float | None = Non
         return errors.BadRequestError(text, hint=f"the gateway route serves only the model it names; list that one in "
                                                  f"providers.{provider}.models", **kw)
     if status in (401, 403):
-        return errors.AuthError(text, hint=AUTH_HINTS.get(provider, f"check the key: 'aigw config keys set {provider}'"), **kw)
+        return errors.AuthError(text, hint=auth_hint(provider), **kw)
     if (status == 404 and "model" in message.lower()) or (status in (400, 404) and code in MODEL_NOT_FOUND_CODES):
         return errors.ModelUnavailableError(text, **kw)
     if status == 413 and "request size limit" in message.lower():

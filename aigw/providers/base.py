@@ -1,11 +1,15 @@
 """The provider interface: one wire protocol each, no failover, only aigw errors out.
 
-A provider is built per run with its settings, an httpx client and a clock. Before any request the
-service calls `prepare_image` / `prepare_transcribe`, which map aigw's vocabulary onto what this
+A provider is built once per run (by the engine, for each candidate of the run's plan) with its
+settings, the engine's httpx client and a clock. Before any request the engine calls
+`prepare_image` / `prepare_transcribe`, which map aigw's vocabulary onto what this
 provider can honour: a value it cannot take becomes the nearest one it can, with a warning, or a
 UsageError (exit 2) before anything is sent. `generate` / `transcribe` then do the one request (or
-job) and return what the provider reported. Queue-based providers report each job through `on_job`
-before polling, so the run log knows what was submitted even if aigw is interrupted.
+job) and return what the provider reported. Queue-based providers report each job through
+`report_job` (which calls `on_job`: the engine makes it a JobSubmitted event the run-log recorder
+writes) before polling, so the run log knows what was submitted even if aigw is interrupted, and can
+take such a recorded job back with `resume_image` / `resume_transcribe`, which poll it and read its
+result without submitting it again.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ if TYPE_CHECKING:
     import httpx
 
     from aigw.settings.model import ProviderSettings
-    from aigw.types import ImageCall, ProviderImages, ProviderTranscript, TranscribeCall
+    from aigw.types import ImageCall, ProviderImages, ProviderTranscript, RecordedJob, TranscribeCall
 
 T = TypeVar("T")
 
@@ -48,6 +52,11 @@ class Provider(Protocol):
     async def generate(self, call: ImageCall, *, timeout: float) -> ProviderImages: ...
 
     async def transcribe(self, call: TranscribeCall, *, timeout: float) -> ProviderTranscript: ...
+
+    async def resume_image(self, call: ImageCall, job: RecordedJob, *, timeout: float) -> ProviderImages: ...
+
+    async def resume_transcribe(self, call: TranscribeCall, job: RecordedJob, *,
+                                timeout: float) -> ProviderTranscript: ...
 
     async def check(self, *, timeout: float) -> dict[str, Any]: ...
 
@@ -80,7 +89,7 @@ class ProviderBase:
         """Every provider's generate() and transcribe() read replies under one guard: a reply of the
         wrong shape is a provider failure (MalformedReplyError), never an unexpected crash."""
         super().__init_subclass__(**kwargs)
-        for name in ("generate", "transcribe"):
+        for name in ("generate", "transcribe", "resume_image", "resume_transcribe"):
             if name in cls.__dict__:
                 setattr(cls, name, _guarded(cls.__dict__[name]))
 
@@ -154,7 +163,9 @@ class ProviderBase:
     def api_key(self) -> str | None:
         return self.settings.api_key.get_secret_value() if self.settings.api_key else None
 
-    def job(self, job_id: str, status: str, **details: Any) -> None:
+    def report_job(self, job_id: str, status: str, details: dict[str, Any]) -> None:
+        """The one place a provider reports a queue job (submitted, completed, failed, cancelled,
+        expired, resumed) with what finds it again (`details`: URLs, model or endpoint, reason)."""
         if self.on_job is not None:
             self.on_job(job_id, status, details)
 
@@ -170,6 +181,15 @@ class ProviderBase:
     async def transcribe(self, call: TranscribeCall, *, timeout: float) -> ProviderTranscript:
         raise UsageError(f"{self.name} does not transcribe audio")
 
+    async def resume_image(self, call: ImageCall, job: RecordedJob, *, timeout: float) -> ProviderImages:
+        """The images of a queue job an earlier run recorded (`job`), polled and fetched without
+        submitting `call` again; `call` is the prepared call that job was submitted for."""
+        raise UsageError(f"{self.name} has no queue jobs to resume")
+
+    async def resume_transcribe(self, call: TranscribeCall, job: RecordedJob, *,
+                                timeout: float) -> ProviderTranscript:
+        raise UsageError(f"{self.name} has no queue jobs to resume")
+
     async def check(self, *, timeout: float) -> dict[str, Any]:
         """One cheap authenticated request (a listing or status endpoint, never a paid generation)."""
         raise UsageError(f"{self.name} has no check endpoint")
@@ -179,9 +199,9 @@ def _guarded(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]
     from aigw.providers._http import readable_replies
 
     @functools.wraps(method)
-    async def guarded(self: ProviderBase, call: Any, *, timeout: float) -> T:
+    async def guarded(self: ProviderBase, call: Any, *args: Any, timeout: float) -> T:
         with readable_replies(self.name):
-            return await method(self, call, timeout=timeout)
+            return await method(self, call, *args, timeout=timeout)
 
     return guarded
 

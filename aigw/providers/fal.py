@@ -23,9 +23,9 @@ loopback base_url (a test fake) serves it itself.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
+import functools
 import os
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -35,10 +35,10 @@ import httpx
 from aigw import errors
 from aigw.providers import _fal_models as models
 from aigw.providers._http import MAX_IMAGE_BYTES_DEFAULT, classify, download_image, json_body, sniff_image, translated
-from aigw.providers._jobs import PollState, poll_until, quietly
+from aigw.providers._jobs import JobMachine, QueueAPI, QueuedJob, Submitted
 from aigw.providers._options import BY_MODEL, MAPPED, NOT_SENT, SENT, Support
 from aigw.providers.base import ProviderBase
-from aigw.types import ImageBlob, ImageCall, ProviderImages, ProviderTranscript, TranscribeCall
+from aigw.types import ImageBlob, ImageCall, ProviderImages, ProviderTranscript, RecordedJob, TranscribeCall
 
 DEFAULT_REST_URL = "https://rest.fal.ai"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -81,11 +81,60 @@ def rest_url(base_url: str) -> str:
     return DEFAULT_REST_URL
 
 
+class FalQueue(QueueAPI):
+    """fal's queue for the JobMachine: GET status_url (202 while IN_QUEUE / IN_PROGRESS, 200 once
+    COMPLETED), `PUT cancel_url`, the result from response_url (fal_client client.py: AsyncRequestHandle
+    status/get/cancel, `_parse_status`)."""
+
+    cancel_method = "PUT"
+    poll_interval = 0.1  # fal_client's DEFAULT_QUEUE_POLL_INTERVAL
+    max_poll_interval = 2.0
+
+    def __init__(self, provider: FalProvider) -> None:
+        self.p = provider
+
+    def headers(self) -> dict[str, str]:
+        return self.p.headers()
+
+    def poll_url(self, job: QueuedJob) -> str:
+        return self.p.with_base_query(job.status_url, {"logs": "0"})
+
+    def cancel_url(self, job: QueuedJob) -> str:
+        return self.p.with_base_query(job.cancel_url)
+
+    def missing(self, job: QueuedJob) -> str:
+        return f"job {job.id} not found"
+
+    def error(self, resp: httpx.Response, job: QueuedJob) -> errors.ProviderError:
+        return self.p._error(resp, during="status")
+
+    def state(self, resp: httpx.Response, job: QueuedJob) -> dict[str, Any]:
+        status = json_body(resp, self.p.name)
+        if not isinstance(status, dict) or status.get("status") not in STATES:
+            shown = status.get("status") if isinstance(status, dict) else status
+            raise errors.RetryableError(f"{self.p.name}: job {job.id} has unknown status {shown!r}",
+                                        provider=self.p.name)
+        return status
+
+    def done(self, state: dict[str, Any], job: QueuedJob) -> bool:
+        return state.get("status") == "COMPLETED"
+
+    async def result(self, job: QueuedJob, state: dict[str, Any], *, timeout: float) -> tuple[Any, int]:
+        return await self.p._result(job, state, timeout=timeout)
+
+    def recorded(self, job_id: str, details: dict[str, Any]) -> QueuedJob:
+        model = details.get("model")
+        if not isinstance(model, str) or not model.strip("/"):
+            raise errors.JobGoneError(f"{self.p.name}: job {job_id}'s record names no model", provider=self.p.name,
+                                      code="job_gone")
+        urls = self.p._job_urls(details, model, job_id)
+        return QueuedJob(job_id, urls["status_url"], urls["cancel_url"],
+                         {"model": model, "response_url": urls["response_url"]})
+
+
 class FalProvider(ProviderBase):
     kinds: ClassVar[frozenset[str]] = frozenset({"image", "audio"})
     default_base_url: ClassVar[str] = "https://queue.fal.run"
-    poll_interval: ClassVar[float] = 0.1  # fal_client's DEFAULT_QUEUE_POLL_INTERVAL
-    max_poll_interval: ClassVar[float] = 2.0
     # wizper's audio_url: mp3, mp4, mpeg, mpga, m4a, wav, webm (PROVIDERS.md, fal-ai/wizper): no FLAC.
     audio_input_formats: ClassVar[frozenset[str] | None] = frozenset({"mp3", "mp4", "mpeg", "mpga", "m4a", "wav", "webm"})
     image_options: ClassVar[dict[str, Support]] = {
@@ -129,6 +178,10 @@ class FalProvider(ProviderBase):
         body, _, call = models.image_input(call, name=self.name)
         started = self.clock.monotonic()
         output, sent, received = await self._run(call.provider_model, body, timeout=timeout)
+        return await self._images(output, call, timeout=timeout, started=started, received=received, sent=sent)
+
+    async def _images(self, output: Any, call: ImageCall, *, timeout: float, started: float, received: int,
+                      sent: int) -> ProviderImages:
         items = output.get("images") if isinstance(output, dict) else None
         if not isinstance(items, list) or not items:
             raise errors.EmptyResultError(f"{self.name}: the result has no images", provider=self.name)
@@ -210,34 +263,51 @@ class FalProvider(ProviderBase):
                                         provider=self.name, status=put.status_code)
         return file_url, audio.size_bytes
 
-    # ---- the queue flow ----------------------------------------------------------------------
+    # ---- the queue flow (aigw.providers._jobs.JobMachine; fal's specifics in FalQueue) -----------
+
+    @functools.cached_property
+    def jobs(self) -> JobMachine:
+        return JobMachine(self, FalQueue(self))
 
     async def _run(self, model: str, body: dict[str, Any], *, timeout: float) -> tuple[Any, int, int]:
-        """Submit, report, poll, fetch; cancel on timeout or interrupt. Returns (output, bytes up, bytes down)."""
+        """Submit, record, poll, fetch; cancel on timeout or interrupt. Returns (output, bytes up, bytes down)."""
+
+        async def submit() -> Submitted:
+            headers = self.headers()
+            if timeout >= 2:
+                # Server-side start timeout: if aigw is killed outright, fal still drops the job once
+                # aigw would have given up on it, instead of running (and billing) it later.
+                headers["X-Fal-Request-Timeout"] = str(int(timeout))
+            with translated(self.name):
+                resp = await self.http.post(self.endpoint(model), json=body, headers=headers,
+                                            timeout=min(timeout, 60.0))
+            if resp.status_code >= 400:
+                raise self._error(resp, during="submit", model=model)
+            submitted = json_body(resp, self.name)
+            if not isinstance(submitted, dict) or not submitted.get("request_id"):
+                raise errors.RetryableError(f"{self.name}: submit answered without a request_id", provider=self.name,
+                                            status=resp.status_code)
+            rid = str(submitted["request_id"])
+            urls = self._job_urls(submitted, model, rid)
+            job = QueuedJob(rid, urls["status_url"], urls["cancel_url"],
+                            {"model": model, "response_url": urls["response_url"]})
+            # fal's submit answers IN_QUEUE: the status comes from polling, never from the submit.
+            return Submitted(job, {}, len(resp.request.content) if resp.request else 0, len(resp.content),
+                             resp.status_code)
+
+        done = await self.jobs.run(submit, timeout=timeout)
+        return done.output, done.sent, done.received
+
+    async def resume_image(self, call: ImageCall, job: RecordedJob, *, timeout: float) -> ProviderImages:
         started = self.clock.monotonic()
-        headers = self.headers()
-        if timeout >= 2:
-            # Server-side start timeout: if aigw is killed outright, fal still drops the job once
-            # aigw would have given up on it, instead of running (and billing) it later.
-            headers["X-Fal-Request-Timeout"] = str(int(timeout))
-        with translated(self.name):
-            resp = await self.http.post(self.endpoint(model), json=body, headers=headers,
-                                        timeout=min(timeout, 60.0))
-        if resp.status_code >= 400:
-            raise self._error(resp, during="submit", model=model)
-        sent, received = len(resp.request.content) if resp.request else 0, len(resp.content)
-        submitted = json_body(resp, self.name)
-        if not isinstance(submitted, dict) or not submitted.get("request_id"):
-            raise errors.RetryableError(f"{self.name}: submit answered without a request_id", provider=self.name,
-                                        status=resp.status_code)
-        rid = str(submitted["request_id"])
-        urls = self._job_urls(submitted, model, rid)
-        self.job(rid, "submitted", model=model, **urls)
-        state, got = await self._poll(rid, urls, timeout=timeout - (self.clock.monotonic() - started))
-        received += got
-        output, got = await self._result(rid, urls, state, timeout=timeout - (self.clock.monotonic() - started))
-        self.job(rid, "completed", **urls, inference_time=(state.get("metrics") or {}).get("inference_time"))
-        return output, sent, received + got
+        done = await self.jobs.resume(job, timeout=timeout)
+        return await self._images(done.output, call, timeout=timeout, started=started, received=done.received,
+                                  sent=0)
+
+    async def resume_transcribe(self, call: TranscribeCall, job: RecordedJob, *,
+                                timeout: float) -> ProviderTranscript:
+        done = await self.jobs.resume(job, timeout=timeout)
+        return models.parse_transcript(done.output, call, name=self.name, bytes_up=0, bytes_down=done.received)
 
     def _job_urls(self, submitted: dict[str, Any], model: str, rid: str) -> dict[str, str]:
         """The URLs fal returned, kept on the configured origin: the key never goes elsewhere."""
@@ -257,86 +327,47 @@ class FalProvider(ProviderBase):
             out[key] = given if same else f"{base.scheme}://{base.netloc}{base.path.rstrip('/')}{got.path}"
         return out
 
-    async def _poll(self, rid: str, urls: dict[str, str], *, timeout: float) -> tuple[dict[str, Any], int]:
-        poll = PollState(clock=self.clock, timeout=timeout, events=self.events, provider=self.name, job_id=rid)
-
-        async def fetch() -> dict[str, Any]:
-            try:
-                with translated(self.name):
-                    resp = await self.http.get(self.with_base_query(urls["status_url"], {"logs": "0"}), headers=self.headers(),
-                                               timeout=min(30.0, max(timeout, 1.0)))
-                if resp.status_code == 404:
-                    raise errors.RetryableError(f"{self.name}: job {rid} not found", provider=self.name, status=404)
-                if resp.status_code >= 400:
-                    raise self._error(resp, during="status")
-                status = json_body(resp, self.name)
-            except errors.RetryableError as exc:
-                return await poll.failed(exc)
-            if not isinstance(status, dict) or status.get("status") not in STATES:
-                shown = status.get("status") if isinstance(status, dict) else status
-                raise errors.RetryableError(f"{self.name}: job {rid} has unknown status {shown!r}", provider=self.name)
-            return poll.seen(status, len(resp.content))
-
-        async def send_cancel() -> None:
-            with translated(self.name):
-                await self.http.put(self.with_base_query(urls["cancel_url"]), headers=self.headers(), timeout=10.0)
-
-        cancel = poll.once(send_cancel)
-
-        try:
-            status = await poll_until(fetch, lambda s: s.get("status") == "COMPLETED", clock=self.clock,
-                                      timeout=timeout, cancel=cancel, provider=self.name,
-                                      interval=self.poll_interval, max_interval=self.max_poll_interval)
-        except asyncio.CancelledError:
-            self.job(rid, "cancelled", **urls, reason="interrupted")
-            raise
-        except errors.ProviderError as exc:
-            await quietly(cancel())  # poll_until cancels on timeout; no other failure may leave it running
-            self.job(rid, "cancelled", **urls, reason=exc.message)
-            raise
-        return status, poll.bytes
-
-    async def _result(self, rid: str, urls: dict[str, str], status: dict[str, Any], *,
-                      timeout: float) -> tuple[Any, int]:
+    async def _result(self, job: QueuedJob, status: dict[str, Any], *, timeout: float) -> tuple[Any, int]:
         """GET response_url. A failed job (COMPLETED with `error`) answers its failure here."""
         failed = bool(status.get("error"))
+        url = self.with_base_query(job.details["response_url"])
         for attempt in range(1, RESULT_TRIES + 1):
             try:
                 with translated(self.name):
-                    resp = await self.http.get(self.with_base_query(urls["response_url"]), headers=self.headers(),
-                                               timeout=min(120.0, max(timeout, 5.0)))
+                    resp = await self.http.get(url, headers=self.headers(), timeout=min(120.0, max(timeout, 5.0)))
             except errors.RetryableError as exc:
                 if not failed and attempt < RESULT_TRIES:
                     await self.clock.sleep(0.5 * attempt)
                     continue
-                raise self._failed(rid, urls, status, exc) from exc
+                raise self._failed(job, status, exc) from exc
             if resp.status_code < 400 and failed:  # an error in the status, yet a result: still a failure
-                raise self._failed(rid, urls, status, None)
+                raise self._failed(job, status, None)
             if resp.status_code < 400:
                 try:
-                    return json_body(resp, self.name), len(resp.content)
+                    output = json_body(resp, self.name)
                 except errors.RetryableError as exc:  # cut short: the job is paid for, so read it again
                     if attempt == RESULT_TRIES:
-                        raise self._failed(rid, urls, status, exc) from exc
+                        raise self._failed(job, status, exc) from exc
                     await self.clock.sleep(0.5 * attempt)
                     continue
-            err = self._error(resp, during=f"job {rid}")
+                self.jobs.report(job, "completed", inference_time=(status.get("metrics") or {}).get("inference_time"))
+                return output, len(resp.content)
+            err = self._error(resp, during=f"job {job.id}")
             if not failed and isinstance(err, errors.RetryableError) and attempt < RESULT_TRIES:
                 await self.clock.sleep(0.5 * attempt)
                 continue
-            raise self._failed(rid, urls, status, err)
+            raise self._failed(job, status, err)
         raise AssertionError("unreachable")
 
-    def _failed(self, rid: str, urls: dict[str, str], status: dict[str, Any],
-                exc: errors.ProviderError | None) -> errors.ProviderError:
+    def _failed(self, job: QueuedJob, status: dict[str, Any], exc: errors.ProviderError | None) -> errors.ProviderError:
         reason, etype = status.get("error"), status.get("error_type")
         if exc is None:
-            exc = errors.RetryableError(f"{self.name}: job {rid} failed: {reason}", provider=self.name,
+            exc = errors.RetryableError(f"{self.name}: job {job.id} failed: {reason}", provider=self.name,
                                         code=str(etype) if etype else None)
         elif reason and str(reason) not in exc.message:
             exc.message = f"{exc.message} ({reason})"
             exc.args = (exc.message,)
-        self.job(rid, "failed", **urls, error=str(reason or exc.message), error_type=etype, http_status=exc.status)
+        self.jobs.report(job, "failed", error=str(reason or exc.message), error_type=etype, http_status=exc.status)
         return exc
 
     # ---- errors ------------------------------------------------------------------------------

@@ -13,13 +13,13 @@ PROVIDERS.md §5, checked against `replicate/replicate-python` (2025-06-02):
   is whole seconds or an ISO date (RetryTransport._calculate_sleep, dates capped at 60 s);
 - `GET /v1/account` is the cheap authenticated check (replicate/account.py).
 
-The prediction id goes to the run log (`self.job`) as soon as the create answers, before any polling.
+The prediction id goes to the run log (`report_job`, through the JobMachine) as soon as the create answers, before any polling.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -32,11 +32,11 @@ import httpx
 from aigw import errors
 from aigw.providers import _replicate_inputs as inputs
 from aigw.providers._http import MAX_IMAGE_BYTES_DEFAULT, classify, download_image, json_body, sniff_image, translated
-from aigw.providers._jobs import PollState, poll_until, quietly
+from aigw.providers._jobs import JobMachine, QueueAPI, QueuedJob, Submitted
 from aigw.providers._options import BY_MODEL, MAPPED, NOT_SENT, SENT, Support
 from aigw.providers._replicate_output import parse_transcript
 from aigw.providers.base import ProviderBase
-from aigw.types import ImageBlob, ImageCall, ProviderImages, ProviderTranscript, TranscribeCall, Usage
+from aigw.types import ImageBlob, ImageCall, ProviderImages, ProviderTranscript, RecordedJob, TranscribeCall, Usage
 
 TERMINAL = {"succeeded", "failed", "canceled"}
 MAX_WAIT_S = 60  # the longest `Prefer: wait` Replicate honours
@@ -56,6 +56,49 @@ class Ran:
     sent: int
     received: int
     status: int  # of the create: 201 Created
+
+
+class ReplicateQueue(QueueAPI):
+    """Replicate's predictions for the JobMachine: `GET urls.get` until succeeded / failed / canceled
+    (or, for file-output models, `processing` with the output there), `POST urls.cancel`
+    (replicate-python prediction.py: Prediction.reload/cancel; run.py; client.py's 0.5 s poll)."""
+
+    def __init__(self, provider: ReplicateProvider) -> None:
+        self.p = provider
+        self.poll_interval = self.max_poll_interval = provider.poll_interval  # the SDK's fixed interval
+
+    def headers(self) -> dict[str, str]:
+        return self.p._headers()
+
+    def poll_url(self, job: QueuedJob) -> str:
+        return self.p.with_base_query(job.status_url)
+
+    def cancel_url(self, job: QueuedJob) -> str:
+        return self.p.with_base_query(job.cancel_url)
+
+    def missing(self, job: QueuedJob) -> str:
+        return f"prediction {job.id} not found"
+
+    def error(self, resp: httpx.Response, job: QueuedJob) -> errors.ProviderError:
+        return self.p._error(resp)
+
+    def state(self, resp: httpx.Response, job: QueuedJob) -> dict[str, Any]:
+        return self.p._prediction(resp)
+
+    def done(self, state: dict[str, Any], job: QueuedJob) -> bool:
+        return self.p._finished(state, str(job.details.get("model", "")).partition(":")[0])
+
+    async def result(self, job: QueuedJob, state: dict[str, Any], *, timeout: float) -> tuple[Any, int]:
+        return self.p._ended(job, state), 0  # the prediction carries its output (URLs or text)
+
+    def recorded(self, job_id: str, details: dict[str, Any]) -> QueuedJob:
+        model = details.get("model")
+        if not isinstance(model, str) or not model:
+            raise errors.JobGoneError(f"{self.p.name}: prediction {job_id}'s record names no model",
+                                      provider=self.p.name, code="job_gone")
+        get_url, cancel_url = self.p._job_urls(
+            {"id": job_id, "urls": {"get": details.get("status_url"), "cancel": details.get("cancel_url")}})
+        return QueuedJob(job_id, get_url, cancel_url, {"model": model})
 
 
 class ReplicateProvider(ProviderBase):
@@ -90,6 +133,9 @@ class ReplicateProvider(ProviderBase):
         body, _, call = inputs.image_input(call)
         started = self.clock.monotonic()
         ran = await self._run(call.provider_model, body, timeout=timeout)
+        return await self._images(ran, call, timeout=timeout, started=started)
+
+    async def _images(self, ran: Ran, call: ImageCall, *, timeout: float, started: float) -> ProviderImages:
         urls = _output_urls(ran.prediction.get("output"))
         if not urls:
             raise self._empty(ran.prediction)
@@ -112,6 +158,9 @@ class ReplicateProvider(ProviderBase):
         audio_url, uploaded = await self._audio_url(call, timeout=timeout)
         left = timeout - (self.clock.monotonic() - started)
         ran = await self._run(call.provider_model, {"audio": audio_url, **body}, timeout=left)
+        return self._transcript(ran, call, uploaded=uploaded)
+
+    def _transcript(self, ran: Ran, call: TranscribeCall, *, uploaded: int) -> ProviderTranscript:
         output = ran.prediction.get("output")
         if output is None:
             raise self._empty(ran.prediction)
@@ -137,83 +186,69 @@ class ReplicateProvider(ProviderBase):
                                         status=resp.status_code)
         return url, audio.size_bytes
 
-    # ---- the prediction flow -----------------------------------------------------------------
+    # ---- the prediction flow (aigw.providers._jobs.JobMachine; Replicate's specifics in ReplicateQueue) --
+
+    @functools.cached_property
+    def jobs(self) -> JobMachine:
+        return JobMachine(self, ReplicateQueue(self))
 
     async def _run(self, provider_model: str, body: dict[str, Any], *, timeout: float) -> Ran:
-        """Create, wait, poll, cancel on timeout or interrupt; the prediction id is logged before polling."""
-        started = self.clock.monotonic()
+        """Create, wait, poll, cancel on timeout or interrupt; the prediction id is recorded before polling."""
         if timeout <= 0:
             raise errors.RetryableError(f"{self.name}: no time left to create a prediction", provider=self.name)
-        name, _, version = provider_model.partition(":")
-        if version:
-            url, payload = self.endpoint("/v1/predictions"), {"version": version, "input": body}
-        else:
-            url, payload = self.endpoint(f"/v1/models/{name}/predictions"), {"input": body}
-        headers = self._headers()
-        wait = min(MAX_WAIT_S, int(timeout) - 1)
-        if wait >= 1:
-            headers["Prefer"] = f"wait={wait}"
-        # The server answers after at most `wait` s; give it a margin so we learn the prediction id.
-        read = min(timeout, wait + 5.0) if wait >= 1 else min(timeout, 30.0)
-        with translated(self.name):
-            resp = await self.http.post(url, json=payload, headers=headers, timeout=read)
-        if resp.status_code >= 400:
-            raise self._error(resp, model=provider_model)
-        pred = self._prediction(resp)
-        ran = Ran(pred, len(resp.request.content) if resp.request else 0, len(resp.content), resp.status_code)
-        pid = str(pred["id"])
-        get_url, cancel_url = self._job_urls(pred)
-        urls = {"status_url": get_url, "cancel_url": cancel_url, "model": provider_model}
-        self.job(pid, "submitted", **urls)
-        if not self._finished(pred, name):
-            ran.prediction, got = await self._poll(pid, urls, name, timeout=timeout - (self.clock.monotonic() - started))
-            ran.received += got
-        pred = ran.prediction
+
+        async def create() -> Submitted:
+            name, _, version = provider_model.partition(":")
+            if version:
+                url, payload = self.endpoint("/v1/predictions"), {"version": version, "input": body}
+            else:
+                url, payload = self.endpoint(f"/v1/models/{name}/predictions"), {"input": body}
+            headers = self._headers()
+            wait = min(MAX_WAIT_S, int(timeout) - 1)
+            if wait >= 1:
+                headers["Prefer"] = f"wait={wait}"
+            # The server answers after at most `wait` s; give it a margin so we learn the prediction id.
+            read = min(timeout, wait + 5.0) if wait >= 1 else min(timeout, 30.0)
+            with translated(self.name):
+                resp = await self.http.post(url, json=payload, headers=headers, timeout=read)
+            if resp.status_code >= 400:
+                raise self._error(resp, model=provider_model)
+            pred = self._prediction(resp)
+            get_url, cancel_url = self._job_urls(pred)
+            return Submitted(QueuedJob(str(pred["id"]), get_url, cancel_url, {"model": provider_model}), pred,
+                             len(resp.request.content) if resp.request else 0, len(resp.content), resp.status_code)
+
+        done = await self.jobs.run(create, timeout=timeout)
+        return Ran(done.state, done.sent, done.received, done.http_status)
+
+    async def resume_image(self, call: ImageCall, job: RecordedJob, *, timeout: float) -> ProviderImages:
+        started = self.clock.monotonic()
+        ran = await self._resume(job, timeout=timeout)
+        return await self._images(ran, call, timeout=timeout, started=started)
+
+    async def resume_transcribe(self, call: TranscribeCall, job: RecordedJob, *,
+                                timeout: float) -> ProviderTranscript:
+        return self._transcript(await self._resume(job, timeout=timeout), call, uploaded=0)
+
+    async def _resume(self, job: RecordedJob, *, timeout: float) -> Ran:
+        done = await self.jobs.resume(job, timeout=timeout)
+        if done.state.get("data_removed"):  # succeeded, but too long ago: nothing left to fetch
+            raise errors.JobGoneError(f"{self.name}: prediction {job.job_id}'s output was removed (data_removed)",
+                                      provider=self.name, code="job_expired",
+                                      hint="Replicate deletes API predictions' outputs about an hour after they finish")
+        return Ran(done.state, 0, done.received, 200)
+
+    def _ended(self, job: QueuedJob, pred: dict[str, Any]) -> dict[str, Any]:
+        """A prediction at its end, recorded; its failure (or cancellation) raised."""
         status = pred.get("status")
         if status == "failed":
-            self.job(pid, "failed", **urls, error=pred.get("error"))
+            self.jobs.report(job, "failed", error=pred.get("error"))
             raise self._failed(pred)
         if status == "canceled":
-            self.job(pid, "cancelled", **urls, reason="canceled at Replicate")
-            raise errors.RetryableError(f"{self.name}: prediction {pid} was canceled", provider=self.name)
-        self.job(pid, "completed", **urls, predict_time=(pred.get("metrics") or {}).get("predict_time"))
-        return ran
-
-    async def _poll(self, pid: str, urls: dict[str, str], name: str, *, timeout: float) -> tuple[dict[str, Any], int]:
-        get_url, cancel_url = urls["status_url"], urls["cancel_url"]
-        poll = PollState(clock=self.clock, timeout=timeout, events=self.events, provider=self.name, job_id=pid)
-
-        async def fetch() -> dict[str, Any]:
-            try:
-                with translated(self.name):
-                    resp = await self.http.get(self.with_base_query(get_url), headers=self._headers(), timeout=min(30.0, max(timeout, 1.0)))
-                if resp.status_code == 404:  # gone from under us: treat like any other failed poll
-                    raise errors.RetryableError(f"{self.name}: prediction {pid} not found", provider=self.name, status=404)
-                if resp.status_code >= 400:
-                    raise self._error(resp)
-                pred = self._prediction(resp)
-            except errors.RetryableError as exc:
-                return await poll.failed(exc)
-            return poll.seen(pred, len(resp.content))
-
-        async def send_cancel() -> None:
-            with translated(self.name):
-                await self.http.post(self.with_base_query(cancel_url), headers=self._headers(), timeout=10.0)
-
-        cancel = poll.once(send_cancel)
-
-        try:
-            pred = await poll_until(fetch, lambda p: self._finished(p, name), clock=self.clock, timeout=timeout,
-                                    cancel=cancel, provider=self.name, interval=self.poll_interval,
-                                    max_interval=self.poll_interval)
-        except asyncio.CancelledError:
-            self.job(pid, "cancelled", **urls, reason="interrupted")
-            raise
-        except errors.ProviderError:
-            await quietly(cancel())  # poll_until cancels on timeout; any other failure must not leave it running
-            self.job(pid, "cancelled", **urls, reason="gave up waiting")
-            raise
-        return pred, poll.bytes
+            self.jobs.report(job, "cancelled", reason="canceled at Replicate")
+            raise errors.RetryableError(f"{self.name}: prediction {job.id} was canceled", provider=self.name)
+        self.jobs.report(job, "completed", predict_time=(pred.get("metrics") or {}).get("predict_time"))
+        return pred
 
     def _finished(self, pred: dict[str, Any], name: str) -> bool:
         if pred.get("status") in TERMINAL:

@@ -16,7 +16,7 @@ Route: /runsync for one job, with the wait bounded by the attempt's time so the 
 id) arrives before aigw gives up; /run for a large input (over ASYNC_FROM_BYTES, within /run's 10 MB)
 and for several jobs at once (`-n 2` on a public endpoint is two one-image jobs; RunPod advises /run
 for batches), so every id is in the run log before the wait and a failure or an interrupt can cancel
-them all. Each job is reported through `self.job` as soon as its id is known, polled, and cancelled on
+them all. Each job is recorded (`report_job`, through the JobMachine) as soon as its id is known, polled, and cancelled on
 timeout or Ctrl-C. One gap remains: a /runsync interrupted while RunPod holds its answer has no id to
 cancel unless the answer arrives within CANCEL_GRACE_S.
 
@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -39,10 +40,10 @@ import httpx
 from aigw import errors
 from aigw.providers import _runpod_inputs as wire
 from aigw.providers._http import MAX_IMAGE_BYTES_DEFAULT, classify, download_image, json_body, sniff_image, translated
-from aigw.providers._jobs import CANCEL_GRACE_S, PollState, poll_until, quietly
+from aigw.providers._jobs import CANCEL_GRACE_S, JobMachine, QueueAPI, QueuedJob, Submitted
 from aigw.providers._options import BY_MODEL, MAPPED, NOT_SENT, SENT, Support
 from aigw.providers.base import ProviderBase
-from aigw.types import ImageBlob, ImageCall, ProviderImages, ProviderTranscript, TranscribeCall, Usage
+from aigw.types import ImageBlob, ImageCall, ProviderImages, ProviderTranscript, RecordedJob, TranscribeCall, Usage
 
 TERMINAL = {"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"}
 RUNSYNC_MAX_BYTES = 20_000_000  # "20 MB" (operation-reference.mdx); read as decimal megabytes, the safer side
@@ -66,6 +67,51 @@ def body_estimate(audio_bytes: int) -> int:
 def sync_wait_ms(timeout: float) -> int:
     margin = min(SYNC_MARGIN_S, timeout / 4)
     return int(min(max((timeout - margin) * 1000, WAIT_MIN_MS), WAIT_MAX_MS))
+
+
+class RunPodQueue(QueueAPI):
+    """RunPod's jobs for the JobMachine: `GET /{endpoint}/status/{id}` until COMPLETED / FAILED /
+    CANCELLED / TIMED_OUT, a 404 there meaning the job's ttl ran out, `POST /{endpoint}/cancel/{id}`
+    (runpod-python endpoint/asyncio/asyncio_runner.py: Job.status/output/cancel)."""
+
+    poll_interval, max_poll_interval = POLL_INTERVAL_S, POLL_MAX_INTERVAL_S
+    gone_on_404 = True
+
+    def __init__(self, provider: RunPodProvider) -> None:
+        self.p = provider
+
+    def headers(self) -> dict[str, str]:
+        return self.p._headers()
+
+    def poll_url(self, job: QueuedJob) -> str:
+        return self.p._url(job.details["endpoint"], "status", job.id)
+
+    def cancel_url(self, job: QueuedJob) -> str:
+        return self.p._url(job.details["endpoint"], "cancel", job.id)
+
+    def missing(self, job: QueuedJob) -> str:
+        return f"job {job.id} is gone (404 from /status: its ttl ran out or RunPod dropped it)"
+
+    def error(self, resp: httpx.Response, job: QueuedJob) -> errors.ProviderError:
+        return self.p._error(resp, job.details["endpoint"])
+
+    def state(self, resp: httpx.Response, job: QueuedJob) -> dict[str, Any]:
+        return self.p._job_body(resp)
+
+    def done(self, state: dict[str, Any], job: QueuedJob) -> bool:
+        return state.get("status") in TERMINAL
+
+    async def result(self, job: QueuedJob, state: dict[str, Any], *, timeout: float) -> tuple[Any, int]:
+        return self.p._finished(job, state), 0  # /status carries the output
+
+    def recorded(self, job_id: str, details: dict[str, Any]) -> QueuedJob:
+        endpoint = details.get("endpoint")
+        if not isinstance(endpoint, str) or not endpoint or "/" in endpoint:
+            raise errors.JobGoneError(f"{self.p.name}: job {job_id}'s record names no endpoint",
+                                      provider=self.p.name, code="job_gone")
+        return QueuedJob(job_id, self.p._shown_url(endpoint, "status", job_id),
+                         self.p._shown_url(endpoint, "cancel", job_id),
+                         {"endpoint": endpoint, "route": details.get("route")})
 
 
 class RunPodProvider(ProviderBase):
@@ -146,6 +192,10 @@ class RunPodProvider(ProviderBase):
     async def _image_job(self, endpoint: str, inp: dict[str, Any], *, timeout: float, started: float,
                          queue: bool) -> _Images:
         job, sent, received = await self._job(endpoint, inp, timeout=timeout, started=started, queue=queue)
+        return await self._job_images(job, sent, received, timeout=timeout, started=started)
+
+    async def _job_images(self, job: dict[str, Any], sent: int, received: int, *, timeout: float,
+                          started: float) -> _Images:
         output = job.get("output")
         refs = wire.image_refs(output)
         if not refs:
@@ -182,10 +232,36 @@ class RunPodProvider(ProviderBase):
             audio = base64.b64encode(fh.read()).decode("ascii")
         job, sent, received = await self._job(call.provider_model, {"audio_base64": audio, **inp}, timeout=timeout,
                                               started=self.clock.monotonic())
+        return self._transcript(job, call, inp, sent=sent, received=received)
+
+    def _transcript(self, job: dict[str, Any], call: TranscribeCall, inp: dict[str, Any], *, sent: int,
+                    received: int) -> ProviderTranscript:
         seconds = _exec_seconds(job)
         return wire.parse_whisper(job.get("output"), call, inp, provider=self.name,
                                   usage=Usage(gpu_seconds=seconds) if seconds is not None else None,
                                   bytes_up=sent, bytes_down=received)
+
+    # ---- the job flow (aigw.providers._jobs.JobMachine; RunPod's specifics in RunPodQueue) ----
+
+    @functools.cached_property
+    def jobs(self) -> JobMachine:
+        return JobMachine(self, RunPodQueue(self))
+
+    async def resume_image(self, call: ImageCall, job: RecordedJob, *, timeout: float) -> ProviderImages:
+        """One recorded job's images (an `-n 2` call on a public endpoint was two jobs: each resumes alone)."""
+        started = self.clock.monotonic()
+        done = await self.jobs.resume(job, timeout=timeout)
+        images = await self._job_images(done.state, 0, done.received, timeout=timeout, started=started)
+        public = call.provider_model in wire.PUBLIC
+        return ProviderImages(images=images.blobs, usage=Usage(cost_usd=images.cost if public else None,
+                                                                gpu_seconds=images.seconds),
+                              bytes_up=0, bytes_down=images.received, http_status=200)
+
+    async def resume_transcribe(self, call: TranscribeCall, job: RecordedJob, *,
+                                timeout: float) -> ProviderTranscript:
+        inp, _ = self._audio_input(call)
+        done = await self.jobs.resume(job, timeout=timeout)
+        return self._transcript(done.state, call, inp, sent=0, received=done.received)
 
     # ---- the job flow --------------------------------------------------------------------------
 
@@ -218,16 +294,17 @@ class RunPodProvider(ProviderBase):
             wait = sync_wait_ms(left)
             route, url = "runsync", self._url(endpoint, "runsync", query={"wait": str(wait)})
             read = min(left, wait / 1000 + SYNC_MARGIN_S)
-        resp = await self._submit(endpoint, url, body, timeout=max(read, 1.0))
-        job = self._job_body(resp)
-        job_id = str(job["id"])
-        status_url, cancel_url = self._shown_url(endpoint, "status", job_id), self._shown_url(endpoint, "cancel", job_id)
-        self.job(job_id, "submitted", endpoint=endpoint, route=route, status_url=status_url, cancel_url=cancel_url)
-        received = len(resp.content)
-        if job.get("status") not in TERMINAL:
-            job, got = await self._poll(endpoint, job_id, timeout=timeout - (self.clock.monotonic() - started))
-            received += got
-        return self._finished(endpoint, job_id, job), len(body), received
+
+        async def submit() -> Submitted:
+            resp = await self._submit(endpoint, url, body, timeout=max(read, 1.0))
+            job = self._job_body(resp)
+            job_id = str(job["id"])
+            queued = QueuedJob(job_id, self._shown_url(endpoint, "status", job_id),
+                               self._shown_url(endpoint, "cancel", job_id), {"endpoint": endpoint, "route": route})
+            return Submitted(queued, job, len(body), len(resp.content), resp.status_code)
+
+        done = await self.jobs.run(submit, timeout=timeout - (self.clock.monotonic() - started))
+        return done.state, done.sent, done.received
 
     async def _submit(self, endpoint: str, url: str, body: bytes, *, timeout: float) -> httpx.Response:
         """POST the job. Interrupted meanwhile, the job may exist already: wait briefly for its id and
@@ -258,71 +335,29 @@ class RunPodProvider(ProviderBase):
             job_id = str(job["id"])
             if job.get("status") in TERMINAL:
                 return
-            self.job(job_id, "cancelled", endpoint=endpoint, reason="interrupted while submitting")
+            self.report_job(job_id, "cancelled", {"endpoint": endpoint, "reason": "interrupted while submitting"})
             with translated(self.name):
                 await self.http.post(self._url(endpoint, "cancel", job_id), headers=self._headers(), timeout=5.0)
         except Exception:  # best effort: the answer may be an error, or the job gone
             pass
 
-    async def _poll(self, endpoint: str, job_id: str, *, timeout: float) -> tuple[dict[str, Any], int]:
-        status_url, cancel_url = self._url(endpoint, "status", job_id), self._url(endpoint, "cancel", job_id)
-        poll = PollState(clock=self.clock, timeout=timeout, initial={"id": job_id, "status": "IN_QUEUE"},
-                         events=self.events, provider=self.name, job_id=job_id)
-
-        async def fetch() -> dict[str, Any]:
-            try:
-                with translated(self.name):
-                    resp = await self.http.get(status_url, headers=self._headers(), timeout=min(30.0, max(timeout, 1.0)))
-                if resp.status_code == 404:
-                    raise errors.RetryableError(
-                        f"{self.name}: job {job_id} is gone (404 from /status: its ttl ran out or RunPod dropped it)",
-                        provider=self.name, status=404, code="job_expired")
-                if resp.status_code >= 400:
-                    raise self._error(resp, endpoint)
-                job = self._job_body(resp)
-            except errors.RetryableError as exc:
-                return await poll.failed(exc, fatal=exc.code == "job_expired")
-            return poll.seen(job, len(resp.content))
-
-        async def send_cancel() -> None:
-            with translated(self.name):
-                await self.http.post(cancel_url, headers=self._headers(), timeout=10.0)
-
-        cancel = poll.once(send_cancel)
-
-        try:
-            job = await poll_until(fetch, lambda j: j.get("status") in TERMINAL, clock=self.clock, timeout=timeout,
-                                   cancel=cancel, provider=self.name, interval=POLL_INTERVAL_S,
-                                   max_interval=POLL_MAX_INTERVAL_S)
-        except asyncio.CancelledError:
-            self.job(job_id, "cancelled", endpoint=endpoint, status_url=self._shown_url(endpoint, "status", job_id), reason="interrupted")
-            raise
-        except errors.ProviderError as exc:
-            if exc.code == "job_expired":
-                self.job(job_id, "expired", endpoint=endpoint, status_url=self._shown_url(endpoint, "status", job_id), reason=exc.message)
-                raise
-            await quietly(cancel())  # poll_until cancels on timeout; any other failure must not leave it running
-            self.job(job_id, "cancelled", endpoint=endpoint, status_url=self._shown_url(endpoint, "status", job_id), reason=exc.message)
-            raise
-        return job, poll.bytes
-
-    def _finished(self, endpoint: str, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
-        status = job.get("status")
-        where = {"endpoint": endpoint, "status_url": self._shown_url(endpoint, "status", job_id)}
+    def _finished(self, queued: QueuedJob, job: dict[str, Any]) -> dict[str, Any]:
+        """A job at its end, recorded; its failure (or cancellation) raised."""
+        status, job_id = job.get("status"), queued.id
         if status == "COMPLETED":
             output = job.get("output")
             cost = output.get("cost") if isinstance(output, dict) else None
-            self.job(job_id, "completed", **where, execution_ms=job.get("executionTime"),
-                     delay_ms=job.get("delayTime"), cost_usd=cost)
+            self.jobs.report(queued, "completed", execution_ms=job.get("executionTime"),
+                             delay_ms=job.get("delayTime"), cost_usd=cost)
             return job
         if status == "FAILED":
             reason = wire.error_text(job.get("error"))
-            self.job(job_id, "failed", **where, error=reason)
+            self.jobs.report(queued, "failed", error=reason)
             raise self._failed(job_id, reason)
         if status == "CANCELLED":
-            self.job(job_id, "cancelled", **where, reason="cancelled at RunPod")
+            self.jobs.report(queued, "cancelled", reason="cancelled at RunPod")
             raise errors.RetryableError(f"{self.name}: job {job_id} was cancelled at RunPod", provider=self.name)
-        self.job(job_id, "failed", **where, error=str(status))
+        self.jobs.report(queued, "failed", error=str(status))
         if status == "TIMED_OUT":
             raise errors.RetryableError(f"{self.name}: job {job_id} timed out at RunPod (it expired in the queue or "
                                         "ran past its execution timeout)", provider=self.name)
@@ -343,7 +378,8 @@ class RunPodProvider(ProviderBase):
         exc = classify(resp, self.name, now=self.clock.now().timestamp())
         rejected = _json_or_none(resp)
         if isinstance(rejected, dict) and rejected.get("id") and rejected.get("status") == "FAILED":
-            self.job(str(rejected["id"]), "failed", endpoint=endpoint, error=wire.error_text(rejected.get("error")))
+            self.report_job(str(rejected["id"]), "failed",
+                            {"endpoint": endpoint, "error": wire.error_text(rejected.get("error"))})
         if isinstance(exc, errors.AuthError) and resp.status_code == 401:
             exc.hint = AUTH_HINT
         if resp.status_code == 404:

@@ -151,21 +151,3 @@ def _decoded_is_silent(path: Path) -> bool | None:
         return True
     except errors.UsageError:
         return None
-
-
-# Bytes a multipart body adds around the file: boundaries, headers, and the small form fields.
-MULTIPART_OVERHEAD = 2048
-
-
-def check_limits(upload: AudioUpload, *, model_id: str, upload_bytes: int | None, audio_seconds: float | None,
-                 name: str) -> None:
-    if upload_bytes and upload.size_bytes + MULTIPART_OVERHEAD > upload_bytes:
-        raise errors.UsageError(
-            f"{name} is {upload.size_bytes:,} bytes; {model_id} takes at most {upload_bytes:,} bytes per upload",
-            hint="compress it (e.g. ffmpeg -i in.wav -b:a 64k out.mp3) or split it",
-        )
-    if audio_seconds and upload.duration_s and upload.duration_s > audio_seconds:
-        raise errors.UsageError(
-            f"{name} lasts {upload.duration_s:.0f} s; {model_id} takes at most {audio_seconds:.0f} s",
-            hint="split it, or use whisper-1, which has no duration cap",
-        )

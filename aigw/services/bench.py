@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from aigw import errors
-from aigw.services.context import Context, RunOptions
+from aigw.engine import Engine, RunOptions
 
 
 @dataclass
@@ -34,36 +34,10 @@ class ProviderFigures:
         }
 
 
-async def bench(ctx: Context, *, kind: str, model: str, prompt: str | None, file: Path | None, runs: int,
+async def bench(engine: Engine, *, kind: str, model: str, prompt: str | None, file: Path | None, runs: int,
                 providers: list[str]) -> list[dict[str, Any]]:
-    async with ctx.session():  # one run log and one connection pool for every run
-        return await _bench(ctx, kind=kind, model=model, prompt=prompt, file=file, runs=runs, providers=providers)
-
-
-async def _bench(ctx: Context, *, kind: str, model: str, prompt: str | None, file: Path | None, runs: int,
-                 providers: list[str]) -> list[dict[str, Any]]:
-    # Every run of a provider has the same estimate (the total was shown): say it once, not --runs times.
-    notify, said = ctx.notify, set[str]()
-
-    def notify_once(message: str) -> None:
-        if message.startswith("estimated cost: "):
-            if message in said:
-                return
-            said.add(message)
-        notify(message)
-
-    ctx.notify = notify_once
-    try:
-        return await _measure(ctx, kind=kind, model=model, prompt=prompt, file=file, runs=runs, providers=providers)
-    finally:
-        ctx.notify = notify
-
-
-async def _measure(ctx: Context, *, kind: str, model: str, prompt: str | None, file: Path | None, runs: int,
-                   providers: list[str]) -> list[dict[str, Any]]:
-    from aigw.services.generate import generate
-    from aigw.services.transcribe import transcribe
-    from aigw.types import ImageRequest, RunResult, TranscribeRequest
+    """Every run on the one engine (one run log, one connection pool), one provider at a time."""
+    from aigw.types import ImageRequest, TranscribeRequest
 
     figures = []
     for name in providers:
@@ -71,20 +45,17 @@ async def _measure(ctx: Context, *, kind: str, model: str, prompt: str | None, f
         for _ in range(runs):
             fig.runs += 1
             opts = RunOptions(providers=(name,), ignore_circuits=True)
+            request: ImageRequest | TranscribeRequest = (
+                ImageRequest(prompt=prompt or "", model=model) if kind == "image"
+                else TranscribeRequest(file=file, model=model))  # type: ignore[arg-type]
             try:
-                if kind == "image":
-                    result = await generate(ctx, ImageRequest(prompt=prompt or "", model=model), opts)
-                else:
-                    outcome = await transcribe(ctx, TranscribeRequest(file=file, model=model), opts)  # type: ignore[arg-type]
-                    assert isinstance(outcome, tuple)  # a bench never plans only
-                    result = outcome[0]
+                result = (await engine.run(request, opts)).result
             except errors.UsageError:
                 raise
             except errors.AigwError as exc:
                 fig.errors.append(exc.message)
                 fig.costs.append(0.0)
                 continue
-            assert isinstance(result, RunResult)  # a bench never plans only
             fig.ok += 1
             fig.latencies_ms.append(result.latency_ms)
             fig.costs.append(result.cost_usd)

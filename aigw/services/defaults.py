@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aigw import errors
 from aigw.router import candidates as plan
-from aigw.services.context import Context
+from aigw.services.model_ref import Context
 
 
 def local_model_id(ctx: Context) -> str | None:

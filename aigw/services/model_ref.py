@@ -4,8 +4,21 @@ from __future__ import annotations
 
 from datetime import date
 
+from typing import TYPE_CHECKING, Any, Protocol
+
 from aigw.catalog.schema import Limits, Model, Offer, Price
-from aigw.services.context import Context
+
+if TYPE_CHECKING:
+    from aigw.catalog import Catalog
+
+
+class Context(Protocol):
+    """What resolving a model needs: the settings and the catalog (the engine has both)."""
+
+    @property
+    def settings(self) -> Any: ...
+    @property
+    def catalog(self) -> Catalog: ...
 
 ALL_TRANSCRIPT_FORMATS = ["json", "text", "srt", "vtt", "verbose_json"]
 

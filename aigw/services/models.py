@@ -9,7 +9,7 @@ from typing import Any
 from aigw.catalog import pricing
 from aigw.catalog.schema import Model, Offer
 from aigw.router import candidates as plan
-from aigw.services.context import Context
+from aigw.engine import Engine
 
 
 def price_text(model: Model, offer: Offer) -> str | None:
@@ -32,45 +32,41 @@ def price_text(model: Model, offer: Offer) -> str | None:
     return f"~{pricing.format_usd(est.usd)}/image" if est.usd is not None else None
 
 
-def _circuits(ctx: Context) -> dict[str, tuple[str, str]]:
+def _circuits(engine: Engine) -> dict[str, tuple[str, str]]:
     """Providers whose circuit is not closed -> ("open" or "half-open", when the cooldown ends as
     ISO time). Half-open: the cooldown has passed and the next request is a trial."""
-    log = ctx.open_log()
-    try:
-        now = ctx.clock.now().timestamp()
-        return {c.provider: ("open" if c.open_until > now else "half-open",
-                             datetime.fromtimestamp(c.open_until, tz=timezone.utc).isoformat(timespec="seconds"))
-                for c in log.state.circuits() if c.open_until is not None}
-    finally:
-        log.close()
+    now = engine.clock.now().timestamp()
+    return {c.provider: ("open" if c.open_until > now else "half-open",
+                         datetime.fromtimestamp(c.open_until, tz=timezone.utc).isoformat(timespec="seconds"))
+            for c in engine.log.state.circuits() if c.open_until is not None}
 
 
-def _offers(ctx: Context, model: Model, configured: dict[str, Any]) -> list[tuple[str, Offer, bool]]:
+def _offers(engine: Engine, model: Model, configured: dict[str, Any]) -> list[tuple[str, Offer, bool]]:
     """(provider, offer, configured) for every catalog offer and every configured gateway serving it."""
     out: list[tuple[str, Offer, bool]] = []
     for name, offer in model.providers.items():
-        mine = plan.offer_for(ctx.catalog, model, name, configured[name]) if name in configured else None
+        mine = plan.offer_for(engine.catalog, model, name, configured[name]) if name in configured else None
         out.append((name, mine or offer, mine is not None))
     for name, p in configured.items():
         if name not in model.providers:
-            extra = plan.offer_for(ctx.catalog, model, name, p)
+            extra = plan.offer_for(engine.catalog, model, name, p)
             if extra is not None:
                 out.append((name, extra, True))
     return out
 
 
-def list_models(ctx: Context, *, available: bool, kind: str | None, provider: str | None) -> list[dict[str, Any]]:
+def list_models(engine: Engine, *, available: bool, kind: str | None, provider: str | None) -> list[dict[str, Any]]:
     if provider:
-        plan.check_provider_names(ctx.settings, [provider])
-    configured = dict(plan.configured_providers(ctx.settings))
-    circuits = _circuits(ctx) if (ctx.cache_dir / "aigw.db").exists() else {}
-    substitute = ctx.settings.routing.substitute_retired
+        plan.check_provider_names(engine.settings, [provider])
+    configured = dict(plan.configured_providers(engine.settings))
+    circuits = _circuits(engine) if engine.has_log() else {}
+    substitute = engine.settings.routing.substitute_retired
     rows = []
-    for model in ctx.catalog.models.values():
+    for model in engine.catalog.models.values():
         if kind and model.kind != kind:
             continue
         providers = []
-        for name, offer, usable in _offers(ctx, model, configured):
+        for name, offer, usable in _offers(engine, model, configured):
             if usable and name == "local" and not plan.local_model_present(offer.model):
                 usable = False
             providers.append({
@@ -115,39 +111,35 @@ def _row_price(providers: list[dict[str, Any]]) -> str | None:
         (p["price"] for p in ranked if p["price"]), None)
 
 
-async def check_providers(ctx: Context, *, only: str | None = None, timeout: float = 10.0) -> list[dict[str, Any]]:
+async def check_providers(engine: Engine, *, only: str | None = None, timeout: float = 10.0) -> list[dict[str, Any]]:
     """One cheap authenticated request per configured provider, concurrently."""
     if only:
-        plan.check_provider_names(ctx.settings, [only])
-    names = [n for n, _ in plan.configured_providers(ctx.settings) if only in (None, n)]
-    async with ctx.http() as client:
-        async def one(name: str) -> dict[str, Any]:
-            from aigw.errors import AigwError
+        plan.check_provider_names(engine.settings, [only])
+    names = [n for n, _ in plan.configured_providers(engine.settings) if only in (None, n)]
+    async def one(name: str) -> dict[str, Any]:
+        from aigw.errors import AigwError
 
-            provider = ctx.live_provider(name, client)
-            try:
-                found = await provider.check(timeout=timeout)
-            except AigwError as exc:
-                found = {"reachable": None, "key_accepted": None, "latency_ms": None, "detail": exc.message}
-            return {"provider": name, **found}
+        provider = engine.provider(name)
+        try:
+            found = await provider.check(timeout=timeout)
+        except AigwError as exc:
+            found = {"reachable": None, "key_accepted": None, "latency_ms": None, "detail": exc.message}
+        return {"provider": name, **found}
 
-        results = list(await asyncio.gather(*(one(n) for n in names)))
-    _close_healthy(ctx, results)
+    results = list(await asyncio.gather(*(one(n) for n in names)))
+    _close_healthy(engine, results)
     return results
 
 
-def _close_healthy(ctx: Context, results: list[dict[str, Any]]) -> None:
+def _close_healthy(engine: Engine, results: list[dict[str, Any]]) -> None:
     """A provider the check found reachable with its key accepted is healthy: close its circuit,
     so the next request goes there rather than waiting out the cooldown."""
     healthy = [r for r in results if r["reachable"] is True and r["key_accepted"] is not False]
-    if not healthy or not (ctx.cache_dir / "aigw.db").exists():
+    if not healthy or not engine.has_log():
         return
-    log = ctx.open_log()
-    try:
-        for r in healthy:
-            circuit = log.state.circuit(r["provider"])
-            if circuit.failures or circuit.open_until is not None:
-                log.state.record_success(r["provider"])
-                r["circuit_closed"] = True
-    finally:
-        log.close()
+    state = engine.log.state
+    for r in healthy:
+        circuit = state.circuit(r["provider"])
+        if circuit.failures or circuit.open_until is not None:
+            state.record_success(r["provider"])
+            r["circuit_closed"] = True

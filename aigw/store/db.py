@@ -14,7 +14,7 @@ from aigw.redact import redact
 from aigw.store import owner
 from aigw.store.files import create_private, private_dirs
 from aigw.store.migrations import migrate
-from aigw.types import Attempt, RunResult
+from aigw.types import Attempt, RecordedJob, RunResult
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -147,11 +147,11 @@ class RunLog:
         self.conn.execute(
             "INSERT INTO attempts (run_id, hop, provider, provider_model, model, started_at, latency_ms,"
             " http_status, failure_class, error, retry_after_s, waited_s, bytes_up, bytes_down,"
-            " estimated_cost_usd, actual_cost_usd, served, possibly_billed)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " estimated_cost_usd, actual_cost_usd, served, possibly_billed, chunk)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (run_id, a.hop, a.provider, a.provider_model, a.model, a.started_at.isoformat(), a.latency_ms,
              a.http_status, a.failure_class, redact(a.error) if a.error else a.error, a.retry_after_s, a.waited_s, a.bytes_up, a.bytes_down,
-             a.estimated_cost_usd, a.actual_cost_usd, int(a.served), int(a.possibly_billed)),
+             a.estimated_cost_usd, a.actual_cost_usd, int(a.served), int(a.possibly_billed), a.chunk),
         )
 
     def record_file(self, run_id: str, path: Path, size: int, sha256: str, created_at: datetime) -> None:
@@ -170,6 +170,24 @@ class RunLog:
             " details_json=json_patch(jobs.details_json, excluded.details_json), updated_at=excluded.updated_at",
             (run_id, provider, job_id, status, json.dumps(details, default=str), at.isoformat()),
         )
+
+    def jobs_for(self, run_id: str) -> list[RecordedJob]:
+        """The queue jobs a run recorded, in the order they were submitted (a row keeps its rowid when
+        later statuses update it), each with its last status and everything reported with it: what a
+        provider's `resume_image` / `resume_transcribe` needs to poll the job instead of paying again."""
+        rows = self.conn.execute(
+            "SELECT run_id, provider, job_id, status, details_json, updated_at FROM jobs WHERE run_id = ?"
+            " ORDER BY rowid", (run_id,)).fetchall()
+        out = []
+        for run, provider, job_id, status, details, updated in rows:
+            try:
+                parsed = json.loads(details)
+            except ValueError:
+                parsed = {}  # a hand-edited row: the job is still named, and resuming it says what is missing
+            out.append(RecordedJob(run_id=run, provider=provider, job_id=job_id, status=status,
+                                   details=parsed if isinstance(parsed, dict) else {},
+                                   updated_at=datetime.fromisoformat(updated)))
+        return out
 
     def finish_run(self, result: RunResult) -> None:
         self.conn.execute(

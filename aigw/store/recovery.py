@@ -11,7 +11,7 @@ its rate-limit slots held, and maybe a spooled stdin file or a half-written `.pa
   directories of a long recording's chunk files (`<cache>/tmp/chunks-<pid>-<start>-*`).
 - `.part` files (`.<name>.<pid>.part`) in today's and yesterday's results directories (a run begun
   before midnight writes into the day it began), scanned at every open because a writer killed
-  between the commit of a paid result and its rename (services/results.py) leaves a run that is
+  between the commit of a paid result and its rename (aigw/engine/keeper.py) leaves a run that is
   already `ok`: such a file, complete and known to the log by path and sha256, is renamed into
   place; any other `.part` of a dead pid is debris and removed. One directory listing per day.
 Rate-limit slots are reclaimed where they are counted (store/state.py), by the same owner check.

@@ -9,9 +9,11 @@ importlib.metadata finds the entry point exactly as it finds an installed distri
 
 from __future__ import annotations
 
+import ast
 import base64
 import io
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -23,6 +25,7 @@ from tests.fakes._server import FakeServer, RecordedRequest, Response
 from tests.helpers import db_rows
 
 EXAMPLE = Path(__file__).parents[1] / "plugin_example"
+README = Path(__file__).parents[2] / "README.md"
 
 
 def entry_points_txt() -> str:
@@ -43,6 +46,35 @@ def site(tmp_path: Path, extra_entry_points: str = "") -> dict[str, str]:
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: aigw-itsprov\nVersion: 0.1.0\n")
     (info / "entry_points.txt").write_text(entry_points_txt() + extra_entry_points)
+    return {"PYTHONPATH": str(root)}
+
+
+def readme_package() -> dict[str, str]:
+    """README "Writing a provider package": each code block whose first line is `# FILE...`, by FILE."""
+    section = README.read_text().split("## Writing a provider package", 1)[1].split("\n## ", 1)[0]
+    files = {}
+    for block in re.findall(r"```(?:python|toml)\n(.*?)```", section, re.S):
+        first, _, rest = block.partition("\n")
+        files[first.removeprefix("# ").split(" ", 1)[0]] = rest
+    return files
+
+
+def readme_site(tmp_path: Path) -> dict[str, str]:
+    """The package exactly as README prints it, made discoverable as `site` does for the example."""
+    files = readme_package()
+    root = tmp_path / "readme-site"
+    for name in ("aigw_itsprov/__init__.py", "aigw_itsprov/provider.py", "aigw_itsprov/catalog.toml"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(files[name])
+    info = root / "aigw_itsprov-0.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: aigw-itsprov\nVersion: 0.1.0\n")
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    group = tomllib.loads(files["pyproject.toml"])["project"]["entry-points"]["aigw.providers"]
+    (info / "entry_points.txt").write_text("[aigw.providers]\n" + "".join(f"{k} = {v}\n" for k, v in group.items()))
     return {"PYTHONPATH": str(root)}
 
 
@@ -94,6 +126,7 @@ def test_a_plugin_provider_serves_its_model_end_to_end(cli, fake, tmp_path, conf
     ("flavour = 3", "invalid value for providers.itsprov.flavour"),
     ('flavour = "chocolate"', "invalid value for providers.itsprov.flavour"),
     ('flavor = "mint"', "unknown setting providers.itsprov.flavor"),
+    ('scoops = "two"', "invalid value for providers.itsprov.scoops"),
 ])
 def test_its_settings_section_is_validated_against_its_description(cli, tmp_path, config_file, line, named):
     config_file.parent.mkdir(parents=True, exist_ok=True)
@@ -124,3 +157,33 @@ def test_a_plugin_that_fails_to_load_is_named_and_the_rest_work(cli, fake, tmp_p
 def test_without_the_plugin_its_model_is_unknown(cli):
     r = cli("generate", "x", "-m", "itsmodel")
     assert r.code == 2 and "unknown image model 'itsmodel'" in r.stderr, r.stderr
+
+
+def test_the_readme_package_works_as_written(cli, fake, tmp_path):
+    env = {**readme_site(tmp_path), "ITSPROV_API_KEY": "its-key", "ITSPROV_BASE_URL": fake.url}
+    r = cli.subprocess("generate", "a lighthouse", "-m", "itsmodel", "--json", env=env)
+    assert r.code == 0, r.stderr
+    assert json.loads(r.stdout)["provider"] == "itsprov"
+    assert fake.last_request.json["flavour"] == "plain"
+
+
+def test_the_readme_package_is_the_example_package():
+    files = readme_package()
+    for name in ("aigw_itsprov/__init__.py", "aigw_itsprov/provider.py", "aigw_itsprov/catalog.toml"):
+        assert files[name] == (EXAMPLE / name).read_text(), f"README's {name} differs from tests/plugin_example"
+    assert files["pyproject.toml"].split("\n", 1)[1].strip() in (EXAMPLE / "pyproject.toml").read_text()
+
+
+def test_the_example_uses_only_the_public_provider_api():
+    for path in (EXAMPLE / "aigw_itsprov").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        used = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+        used |= {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
+        assert {m for m in used if m.split(".")[0] == "aigw"} <= {"aigw.providers.api"}, path
+
+
+def test_a_bad_own_setting_from_the_environment_exits_3_naming_it(cli, tmp_path):
+    env = {**site(tmp_path), "ITSPROV_API_KEY": "its-key", "AIGW_PROVIDERS__ITSPROV__SCOOPS": "lots"}
+    r = cli.subprocess("generate", "x", "-m", "itsmodel", env=env)
+    assert r.code == 3, r.stderr
+    assert "providers.itsprov.scoops" in r.stderr and "AIGW_PROVIDERS__ITSPROV__SCOOPS" in r.stderr

@@ -116,6 +116,7 @@ class FakeFal(FakeServer):
         self.uploads: dict[str, dict[str, Any]] = {}  # signed-upload token -> grant
         self._failures: list[JobFailure] = []
         self._jobs_lock = threading.Lock()
+        self.submits = 0  # submit requests received (POST {queue}/{model id}): a resumed job adds none
         self._renders: dict[tuple[int, int, str, bool], bytes] = {}
 
     # ---- test controls -----------------------------------------------------------------------
@@ -138,6 +139,17 @@ class FakeFal(FakeServer):
     @property
     def cancelled(self) -> list[str]:
         return [j.id for j in self.jobs.values() if j.cancelled]
+
+    def add_job(self, model: str, data: dict[str, Any]) -> Job:
+        """A job an earlier aigw process submitted (and then lost, killed): in the queue, reached only by
+        its request id, as fal_client's `AsyncRequestHandle.from_request_id(app, request_id)` reaches it
+        (client.py: the status/response/cancel URLs are `{queue}/{owner/app}/requests/{id}[/status|/cancel]`)."""
+        return self._new_job(model, data)
+
+    def drop(self, rid: str) -> None:
+        """fal no longer knows the request (its results' retention ran out): every URL of it is a 404."""
+        with self._jobs_lock:
+            del self.jobs[rid]
 
     def job(self, rid: str | None = None) -> Job:
         if rid is None:
@@ -206,18 +218,24 @@ class FakeFal(FakeServer):
         return model in IMAGE_APPS or model in AUDIO_APPS
 
     def _submit(self, req: RecordedRequest, model: str) -> Response:
+        with self._jobs_lock:
+            self.submits += 1
         if not self._known(model):
             return Response.json({"detail": f"Application '{model}' not found"}, 404)
+        job = self._new_job(model, req.json)
+        rid = job.id
+        return Response.json({"status": "IN_QUEUE", **self._urls(job), "queue_position": 0},
+                             headers={"x-fal-request-id": rid})
+
+    def _new_job(self, model: str, data: Any) -> Job:
         parts = model.split("/")
         app = "/".join(parts[:3] if parts[0] in ("workflows", "comfy") else parts[:2])
-        rid = str(uuid.uuid4())
-        job = Job(rid, model, app, req.json, self.queued_polls, self.running_polls, self.hang_jobs)
+        job = Job(str(uuid.uuid4()), model, app, data, self.queued_polls, self.running_polls, self.hang_jobs)
         with self._jobs_lock:
             if self._failures:
                 job.failure = self._failures.pop(0)
-            self.jobs[rid] = job
-        return Response.json({"status": "IN_QUEUE", **self._urls(job), "queue_position": 0},
-                             headers={"x-fal-request-id": rid})
+            self.jobs[job.id] = job
+        return job
 
     def _urls(self, job: Job) -> dict[str, str]:
         base = f"{self.url}/{job.app}/requests/{job.id}"

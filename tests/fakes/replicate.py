@@ -226,6 +226,7 @@ class FakeReplicate(FakeServer):
         self.cancelled: list[str] = []
         self._failures: list[str] = []
         self._state = threading.Lock()
+        self.creates = 0  # prediction creates received (either route): a resumed prediction adds none
 
     # -- knobs ------------------------------------------------------------------------------
 
@@ -242,6 +243,18 @@ class FakeReplicate(FakeServer):
                     pred.output, pred.data_removed = None, True
                 for path in pred.files:
                     self.delivery.pop(path, None)
+
+    def add_prediction(self, model: str, values: dict[str, Any], version: str = "hidden") -> str:
+        """A prediction an earlier aigw process created (and then lost, killed), `starting`, reached
+        only by its id, as replicate-python's `predictions.get(id)` reaches it (`GET /v1/predictions/{id}`,
+        replicate/prediction.py). Its outcome is decided as a create's would be."""
+        pred = Prediction(_id(), model, version, dict(values), datetime.now(timezone.utc))
+        with self._state:
+            failure = self._failures.pop(0) if self._failures else None
+        pred.result = ("failed", failure) if failure else self._outcome(pred)
+        with self._state:
+            self.predictions[pred.id] = pred
+        return pred.id
 
     @property
     def job_ids(self) -> list[str]:
@@ -338,6 +351,8 @@ class FakeReplicate(FakeServer):
                              "Invalid version or not permitted")
 
     def _create(self, req: RecordedRequest, model: str, version: str) -> Response:
+        with self._state:
+            self.creates += 1
         body = req.json if isinstance(req.json, dict) else None
         if body is None or not isinstance(body.get("input"), dict):
             raise ReplicateError(422, "- input: input is required", "Input validation failed")

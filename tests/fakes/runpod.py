@@ -152,6 +152,7 @@ class FakeRunPod(FakeServer):
         self.plans: deque[JobPlan] = deque()
         self.default_plan = JobPlan()
         self.cancelled: list[str] = []
+        self.submits = 0  # /run and /runsync requests received: a resumed job adds none
         self._images: dict[str, tuple[int, int, str]] = {}
         self._jobs_lock = threading.Lock()
 
@@ -167,6 +168,16 @@ class FakeRunPod(FakeServer):
     def plan(self, *plans: JobPlan) -> None:
         """Behaviours for the next submitted jobs, in order; later jobs use `default_plan`."""
         self.plans.extend(plans)
+
+    def add_job(self, endpoint: str, data: dict[str, Any], plan: JobPlan | None = None) -> Job:
+        """A job an earlier aigw process sent to /run (and then lost, killed): IN_QUEUE, reached only by
+        its id, as runpod-python's `Job(endpoint_id, job_id, ...)` reaches it (endpoint/asyncio/
+        asyncio_runner.py: `{base}/{endpoint}/status/{id}`, `{base}/{endpoint}/cancel/{id}`)."""
+        job = Job(f"{uuid.uuid4()}-u1", endpoint, "run", data, plan or self.default_plan)
+        job.output = self._work(self.endpoints[endpoint], job)
+        with self._jobs_lock:
+            self.jobs[job.id] = job
+        return job
 
     def expire(self, job_id: str) -> None:
         """The job's ttl ran out: /status answers 404 from now on."""
@@ -231,6 +242,8 @@ class FakeRunPod(FakeServer):
         return value in (f"Bearer {self.key}", self.key)
 
     def _submit(self, req: RecordedRequest, endpoint: str, op: str) -> Response:
+        with self._jobs_lock:
+            self.submits += 1
         if req.too_large:
             limit = RUNSYNC_MAX if op == "runsync" else RUN_MAX
             return _err(413, f"request body of {req.body_size} bytes is over the {limit // 1_000_000} MB limit")

@@ -13,7 +13,7 @@ from aigw import errors
 from aigw.cli.output import UI
 from aigw.cli.status import PlainWaits, StatusLine, sink_for, slot_wait_message
 from aigw.clock import FakeClock
-from aigw.events import AttemptFinished, AttemptStarted, Event, JobStatus, Waiting, no_events
+from aigw.events import AttemptFinished, AttemptStarted, Event, JobStatus, Notice, Waiting, no_events
 from aigw.providers._jobs import PollState
 from aigw.router.gate import Gate, Limits
 from aigw.types import Attempt
@@ -79,22 +79,30 @@ def test_with_both_limits_the_recheck_interval_tells_which_one_blocks():
 
 
 def test_the_router_emits_attempts_and_the_retry_after_wait():
-    from aigw.router.run import Hooks, Policy, Router
+    from aigw.router.run import Failover, Policy
     from tests.unit.test_router import cands  # the router tests' candidate builder
 
     seen: list[Event] = []
     clock = FakeClock(NOON)
     calls = 0
 
-    async def call(c: object, timeout: float) -> str:
+    async def drive() -> None:
+        # As the engine drives it: the engine emits each attempt the policy returns.
         nonlocal calls
-        calls += 1
-        if calls == 1:
-            raise errors.RateLimitedError("slow down", retry_after=2.0, status=429)
-        return "ok"
+        failover = Failover(cands("openai"), clock=clock, policy=Policy(retries=2), events=seen.append)
+        while True:
+            await failover.next_turn()
+            calls += 1
+            if calls == 1:
+                seen.append(AttemptFinished(failover.failed(errors.RateLimitedError("slow down", retry_after=2.0,
+                                                                                   status=429), estimated_cost_usd=None)))
+                continue
+            seen.append(AttemptFinished(failover.served(estimated_cost_usd=None, actual_cost_usd=None, bytes_up=0,
+                                                        bytes_down=0, http_status=200)))
+            return
 
-    router = Router(clock=clock, policy=Policy(retries=2), hooks=Hooks(on_attempt=lambda a: None, events=seen.append))
-    asyncio.run(router.run(cands("openai"), call, cost_of=lambda c, v: (None, None), sizes_of=lambda v: (0, 0, 200)))
+    asyncio.run(drive())
+    seen[:] = [e for e in seen if not isinstance(e, Notice)]  # the retry's stderr line is a Notice
     kinds = [type(e).__name__ for e in seen]
     assert kinds == ["AttemptStarted", "AttemptFinished", "Waiting", "AttemptStarted", "AttemptFinished"]
     assert seen[0] == AttemptStarted("openai", "gpt-image-2", 1, "gpt-image-2")
@@ -249,3 +257,11 @@ def test_help_loads_neither_the_status_line_nor_rich_live():
              "    pass\nprint('LOADED', sorted(m for m in ('rich.live', 'rich.spinner', 'aigw.cli.status') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60).stdout
     assert out.splitlines()[-1] == "LOADED []"
+
+
+def test_a_polls_retry_after_never_runs_past_the_attempts_time():
+    clock = FakeClock(NOON)
+    poll = PollState(clock=clock, timeout=10, provider="replicate", job_id="p1")
+    asyncio.run(clock.sleep(8))  # 8 of the attempt's 10 s already spent polling
+    asyncio.run(poll.failed(errors.RateLimitedError("429", retry_after=30.0, status=429)))
+    assert clock.slept == [8, 2.0]

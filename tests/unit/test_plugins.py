@@ -96,3 +96,21 @@ def test_the_readme_documents_every_description_field():
         assert f"    {f.name}=" in section, f.name
     assert 'builtins = "aigw.providers.registry:builtins"' in section
     assert plugins.BUILTIN_HOOK in (ROOT / "pyproject.toml").read_text()
+
+
+def test_the_public_provider_api_resolves_every_name_it_lists():
+    from aigw.providers import api
+
+    for name in api.__all__:
+        assert getattr(api, name) is not None, name
+    assert api.ProviderBase is __import__("aigw.providers.base", fromlist=["x"]).ProviderBase
+    with pytest.raises(AttributeError):
+        api.not_a_name  # noqa: B018
+
+
+def test_a_description_module_importing_the_api_stays_light():
+    """A plugin's description module runs whenever aigw reads settings: the API loads lazily."""
+    code = ("import sys; from aigw.providers.api import ProviderDescription; "
+            "print(sorted(m for m in ('httpx', 'pydantic', 'aigw.providers.base') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

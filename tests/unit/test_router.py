@@ -1,17 +1,20 @@
-"""The failover loop's policy, on a fake clock: nothing here sleeps for real."""
+"""The failover policy, on a fake clock: nothing here sleeps for real. `run` drives it as the
+engine does (aigw/engine/run.py): next_turn, call, then failed or served."""
 
 from __future__ import annotations
 
 import asyncio
 import random
+from dataclasses import dataclass
 
 import pytest
 
 from aigw import errors
 from aigw.catalog import load
 from aigw.clock import FakeClock
+from aigw.events import Notice
 from aigw.router.candidates import Candidate
-from aigw.router.run import BACKOFF_CAP_S, Hooks, Policy, Router, backoff
+from aigw.router.run import BACKOFF_CAP_S, Failover, Policy, backoff
 
 
 def cands(*names: str) -> list[Candidate]:
@@ -19,25 +22,51 @@ def cands(*names: str) -> list[Candidate]:
     return [Candidate(n, "openai", model, model.providers["openai"], model) for n in names]
 
 
-def run(router: Router, candidates, script):
+@dataclass
+class Out:
+    value: object
+    candidate: Candidate
+
+
+@dataclass
+class Maker:
+    """What a test sets up: a policy and a clock; each run gets a fresh Failover, as each engine run does."""
+
+    policy: Policy
+    clock: FakeClock
+    attempts: list
+    notes: list
+
+    def failover(self, candidates) -> Failover:
+        def events(event) -> None:
+            if isinstance(event, Notice):
+                self.notes.append(event.text)
+
+        return Failover(candidates, clock=self.clock, policy=self.policy, rng=random.Random(1), events=events)
+
+
+def run(maker: Maker, candidates, script):
     """`script[provider]` is a list of outcomes: an exception to raise or a value to return."""
 
-    async def call(cand, timeout):
-        outcome = script[cand.provider].pop(0)
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
+    async def drive():
+        failover = maker.failover(candidates)
+        while True:
+            turn = await failover.next_turn()
+            outcome = script[turn.candidate.provider].pop(0)
+            if isinstance(outcome, errors.ProviderError):
+                maker.attempts.append(failover.failed(outcome, estimated_cost_usd=0.01))
+                continue
+            maker.attempts.append(failover.served(estimated_cost_usd=0.01, actual_cost_usd=0.02, bytes_up=1,
+                                                  bytes_down=2, http_status=200))
+            return Out(outcome, turn.candidate)
 
-    return asyncio.run(router.run(candidates, call, cost_of=lambda c, v: (0.01, 0.02 if v else None),
-                                  sizes_of=lambda v: (1, 2, 200)))
+    return asyncio.run(drive())
 
 
 def make(policy: Policy | None = None, clock: FakeClock | None = None):
     clock = clock or FakeClock()
-    attempts, notes = [], []
-    router = Router(clock=clock, policy=policy or Policy(), hooks=Hooks(on_attempt=attempts.append,
-                                                                           notify=notes.append, rng=random.Random(1)))
-    return router, clock, attempts, notes
+    maker = Maker(policy or Policy(), clock, [], [])
+    return maker, clock, maker.attempts, maker.notes
 
 
 def test_retryable_moves_to_the_next_candidate_without_sleeping():

@@ -1,15 +1,24 @@
-"""itsprov's wire: POST {base_url}/v1/images {"model", "prompt", "flavour"} -> {"image": base64 PNG}."""
+"""itsprov's wire: POST {base_url}/v1/images {"model", "prompt", "size", "flavour"} -> {"image": base64 PNG}."""
 
 from __future__ import annotations
 
 import base64
 from typing import ClassVar
 
-from aigw import errors
-from aigw.providers._http import classify, json_body, translated
-from aigw.providers._options import NOT_SENT, SENT, Support, not_sent
-from aigw.providers.base import ProviderBase
-from aigw.types import ImageBlob, ImageCall, ProviderImages
+from aigw.providers.api import (
+    NOT_SENT,
+    SENT,
+    EmptyResultError,
+    ImageBlob,
+    ImageCall,
+    ProviderBase,
+    ProviderImages,
+    Support,
+    classify,
+    json_body,
+    not_sent,
+    translated,
+)
 
 
 class ItsProvider(ProviderBase):
@@ -27,14 +36,13 @@ class ItsProvider(ProviderBase):
     async def generate(self, call: ImageCall, *, timeout: float) -> ProviderImages:
         body = {"model": call.provider_model, "prompt": call.prompt, "size": call.size or "512x512",
                 "flavour": self.settings.option("flavour") or "plain"}
-        with translated(self.name):
-            resp = await self.http.post(f"{self.base_url}/v1/images", json=body, timeout=timeout,
+        with translated(self.name):  # connection failures and timeouts become aigw errors
+            resp = await self.http.post(self.endpoint("/v1/images"), json=body, timeout=timeout,
                                         headers={"Authorization": f"Bearer {self.api_key}"})
         if resp.status_code >= 400:
-            raise classify(resp, self.name)
+            raise classify(resp, self.name)  # 401 -> AuthError, 429 -> RateLimitedError, ...
         image = json_body(resp, self.name).get("image")
         if not image:
-            raise errors.EmptyResultError(f"{self.name}: no image in the reply", provider=self.name,
-                                          status=resp.status_code)
+            raise EmptyResultError(f"{self.name}: no image in the reply", provider=self.name, status=resp.status_code)
         return ProviderImages(images=[ImageBlob(data=base64.b64decode(image), ext="png")],
                               bytes_down=len(resp.content), http_status=resp.status_code)

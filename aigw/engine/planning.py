@@ -1,24 +1,53 @@
-"""What generate and transcribe share before and around the router: fallback models, ordering by
-strategy, cost limits and budgets, and one run recorded from first estimate to last attempt."""
+"""A request's plan, before anything is sent: the models to try (requested, then fallbacks), each
+model's candidates mapped by their provider and ordered by the routing strategy, their estimates,
+then --max-cost and the budgets. The same for every request kind; the kind (aigw/engine/kinds.py)
+builds one model's group."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Generic, TypeVar
+from datetime import timezone
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aigw import errors
 from aigw.catalog.pricing import format_usd, usd_text
 from aigw.router import strategy
 from aigw.router.candidates import Candidate, key_hint
-from aigw.router.run import Outcome
-from aigw.services.context import Context, RunOptions, route
-from aigw.store import RunLog
-from aigw.types import CostEstimate
+from aigw.types import Attempt, CostEstimate
+
+if TYPE_CHECKING:
+    from aigw.engine.core import Engine
+    from aigw.engine.kinds import Kind
+    from aigw.store import RunLog
 
 C = TypeVar("C")  # the provider call (ImageCall or TranscribeCall)
-T = TypeVar("T")  # what the provider returns
+
+
+@dataclass(frozen=True)
+class ChunkOptions:
+    """How a long recording is sent (aigw/engine/chunks.py)."""
+
+    concurrency: int | None = None      # --concurrency: chunks in flight at once
+    resume: bool = False                # --resume: reuse the finished chunks of an interrupted run
+    chunk_seconds: float | None = None  # --chunk-seconds: at most this much audio per request
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Per-invocation routing choices from flags; None means "as configured"."""
+
+    substitute: bool | None = None
+    fallback_on_refusal: bool = False
+    deadline_s: float | None = None
+    timeout_s: float | None = None
+    providers: tuple[str, ...] = ()
+    fallbacks: tuple[str, ...] = ()
+    dry_run: bool = False
+    max_cost: float | None = None
+    allow_unpriced: bool = False
+    ignore_circuits: bool = False  # aigw bench: a measurement, not routing, so open circuits are tried
+    chunking: ChunkOptions = ChunkOptions()
 
 
 @dataclass
@@ -28,23 +57,29 @@ class Planned(Generic[C]):
     estimate: CostEstimate
     model_group: str = ""  # the model id this candidate serves the request as (requested or fallback)
     configured: bool = True  # False: a --dry-run row for a provider with no key yet, never routed to
+    provider: Any = None  # built once for this plan: it mapped the call (prepare_*) and sends it
 
 
 @dataclass
 class Plan(Generic[C]):
+    """Everything --dry-run shows, and what Engine.run needs to send it. A plan runs once: its
+    providers are built for it."""
+
     requested: str
     items: list[Planned[C]]
     skipped: list[str] = field(default_factory=list)  # candidates left out by --max-cost, with why
     unconfigured: list[Planned[C]] = field(default_factory=list)  # --dry-run: providers with no key yet
+    kind: Kind[Any, Any, Any] | None = None  # the request kind's strategy
+    job: Any = None  # the request as the kind prepared it (an audio request carries its probed upload)
 
     @property
     def first(self) -> Planned[C]:
         return self.items[0]
 
 
-def models_to_try(ctx: Context, requested: str, options: RunOptions) -> list[str]:
+def models_to_try(engine: Engine, requested: str, options: RunOptions) -> list[str]:
     """The requested model, then `--fallback` models, else `routing.fallbacks.<model>`."""
-    fallbacks = list(options.fallbacks) or list(ctx.settings.routing.fallbacks.get(requested, []))
+    fallbacks = list(options.fallbacks) or list(engine.settings.routing.fallbacks.get(requested, []))
     seen: list[str] = []
     for model_id in [requested, *fallbacks]:
         if model_id not in seen:
@@ -52,14 +87,14 @@ def models_to_try(ctx: Context, requested: str, options: RunOptions) -> list[str
     return seen
 
 
-def plan_groups(ctx: Context, requested: str, options: RunOptions, log: RunLog | None,
+def plan_groups(engine: Engine, requested: str, options: RunOptions, log: RunLog | None,
                 build_group: Callable[[str, bool], list[Planned[C]]]) -> Plan[C]:
     """Candidates for each model in turn, each group ordered by the routing strategy; a fallback
     model no configured provider serves is left out rather than failing the whole request."""
     items: list[Planned[C]] = []
     unconfigured: list[Planned[C]] = []
     refused: errors.UsageError | None = None
-    for index, model_id in enumerate(models_to_try(ctx, requested, options)):
+    for index, model_id in enumerate(models_to_try(engine, requested, options)):
         primary = index == 0
         try:
             group = build_group(model_id, primary)
@@ -68,14 +103,14 @@ def plan_groups(ctx: Context, requested: str, options: RunOptions, log: RunLog |
                 raise
             refused = refused or (exc if isinstance(exc, errors.UsageError) else None)
             if not primary:
-                ctx.notify(f"warning: fallback {model_id} left out: {exc.message}")
+                engine.notice("warning", f"fallback {model_id} left out: {exc.message}")
             continue
         for planned in group:
             planned.model_group = model_id
         unconfigured.extend(p for p in group if not p.configured)
         group = [p for p in group if p.configured]
         items.extend(strategy.order(
-            group, strategy=ctx.settings.routing.strategy, candidate=lambda p: p.candidate,
+            group, strategy=engine.settings.routing.strategy, candidate=lambda p: p.candidate,
             estimate=lambda p: p.estimate.usd, history=None if log is None else log.state,
             key=model_id, advance=not options.dry_run))
     if not items and not unconfigured and refused is not None:
@@ -83,25 +118,25 @@ def plan_groups(ctx: Context, requested: str, options: RunOptions, log: RunLog |
     return Plan(requested, items, unconfigured=unconfigured)
 
 
-def candidates_for(ctx: Context, model: Any, options: RunOptions) -> list[tuple[Candidate, bool]]:
+def candidates_for(engine: Engine, model: Any, options: RunOptions) -> list[tuple[Candidate, bool]]:
     """(candidate, configured): the providers that can serve the model now; with --dry-run also
     those that would serve it once given a key, so a plan needs no key at all."""
     from aigw.router import candidates as plan_candidates
 
     only = list(options.providers) or None
-    substitute = ctx.substitute(options)
+    substitute = engine.substitute(options)
     try:
-        found = plan_candidates.build(ctx.catalog, ctx.settings, model, substitute=substitute, only=only)
+        found = plan_candidates.build(engine.catalog, engine.settings, model, substitute=substitute, only=only)
     except (errors.ConfigError, errors.UsageError):  # no key, no mapped endpoint, model not on this machine
         if not options.dry_run:
             raise
-        extra = plan_candidates.without_key(ctx.catalog, ctx.settings, model, substitute=substitute, only=only)
+        extra = plan_candidates.without_key(engine.catalog, engine.settings, model, substitute=substitute, only=only)
         if not extra:
             raise
         return [(c, False) for c in extra]
     if not options.dry_run:
         return [(c, True) for c in found]
-    extra = plan_candidates.without_key(ctx.catalog, ctx.settings, model, substitute=substitute, only=only)
+    extra = plan_candidates.without_key(engine.catalog, engine.settings, model, substitute=substitute, only=only)
     return [(c, True) for c in found] + [(c, False) for c in extra]
 
 
@@ -109,7 +144,7 @@ class NoCandidateCanTakeIt(errors.UsageError):
     """Every provider of a model refused the request's parameters before anything was sent."""
 
 
-def prepared(ctx: Context, cand: Candidate, prepare: Callable[[Any], tuple[C, list[str]]],
+def prepared(cand: Candidate, prepare: Callable[[Any], tuple[C, list[str]]],
              call: C, refusals: list[errors.UsageError]) -> C | None:
     """A provider's own mapping of the call, with its warnings kept on the candidate; a provider
     that cannot take the request at all is left out (the others may), noted on stderr."""
@@ -123,7 +158,7 @@ def prepared(ctx: Context, cand: Candidate, prepare: Callable[[Any], tuple[C, li
     return mapped
 
 
-def settle_refusals(ctx: Context, planned: list[Any], refusals: list[errors.UsageError]) -> None:
+def settle_refusals(engine: Engine, planned: list[Any], refusals: list[errors.UsageError]) -> None:
     """When no candidate can take the request, the first refusal is the error (exit 2), said once;
     when others can, each provider left out gets one warning."""
     if not refusals:
@@ -134,10 +169,10 @@ def settle_refusals(ctx: Context, planned: list[Any], refusals: list[errors.Usag
     for exc in refusals:
         provider = getattr(exc, "left_out_provider", "")
         message = exc.message.removeprefix(f"{provider}: ")
-        ctx.notify(f"warning: {provider} left out: {message}")
+        engine.notice("warning", f"{provider} left out: {message}")
 
 
-def enforce_costs(ctx: Context, plan: Plan[C], options: RunOptions, log: RunLog) -> Plan[C]:
+def enforce_costs(engine: Engine, plan: Plan[C], options: RunOptions, log: RunLog) -> Plan[C]:
     """--max-cost refuses (exit 6) when the first candidate's estimate is over it or unknown (unless
     --allow-unpriced), and drops later candidates that would be; budgets are checked against the log."""
     if not plan.items:  # a dry run with no key: nothing would be sent
@@ -158,7 +193,7 @@ def enforce_costs(ctx: Context, plan: Plan[C], options: RunOptions, log: RunLog)
             else:
                 kept.append(item)
         plan.items = kept
-    budget = ctx.settings.budget
+    budget = engine.settings.budget
     if budget.daily_usd is None and budget.monthly_usd is None:
         return plan
     if not first.estimate.known and not options.allow_unpriced:
@@ -166,7 +201,7 @@ def enforce_costs(ctx: Context, plan: Plan[C], options: RunOptions, log: RunLog)
             f"{first.candidate.model.id} at {first.candidate.provider} has no known price, and a budget is set",
             hint="pass --allow-unpriced to spend on it anyway")
     cost = first.estimate.usd or 0.0
-    now = ctx.clock.now().astimezone()  # budgets count local calendar days and months, as result folders do
+    now = engine.clock.now().astimezone()  # budgets count local calendar days and months, as result folders do
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     for label, limit, since in (("daily", budget.daily_usd, day), ("monthly", budget.monthly_usd, day.replace(day=1))):
         if limit is None:
@@ -220,43 +255,8 @@ def _plan_row(item: Planned[Any], hop: int | None) -> dict[str, Any]:
     }
 
 
-async def execute(ctx: Context, log: RunLog, plan: Plan[C], options: RunOptions, *, kind: str,
-                  request: dict[str, Any], default_timeout: float,
-                  invoke: Callable[[Planned[C], Any, float, str, datetime], Awaitable[T]],
-                  actual_cost: Callable[[Planned[C], T], float | None],
-                  sizes_of: Callable[[T], tuple[int, int, int | None]],
-                  announce: Callable[[Planned[C]], str | None] = lambda item: None) -> tuple[Outcome[T], str, datetime]:
-    """Record the run, route it, and return the outcome; every attempt lands in the log as it ends."""
-    first = plan.first
-    ctx.notify(estimate_line(first.estimate, first.candidate))
-    for reason in plan.skipped:
-        ctx.notify(f"skipping {reason}")
-    run_id = ctx.new_run_id()
-    created = ctx.clock.now()
-    log.start_run(run_id, kind=kind, created_at=created, requested_model=plan.requested, request=request,
-                  estimated_cost_usd=first.estimate.usd)
-    by_candidate = {id(p.candidate): p for p in plan.items}
-    announced: set[int] = set()
-
-    async with ctx.http() as client:
-
-        async def call(cand: Candidate, timeout: float) -> T:
-            item = by_candidate[id(cand)]
-            if id(cand) not in announced:
-                announced.add(id(cand))
-                if item.model_group != plan.requested and cand is not first.candidate:
-                    ctx.notify(f"falling back to {item.model_group}")
-                notice = announce(item)
-                if notice:
-                    ctx.notify(notice)
-                for warning in cand.warnings:
-                    ctx.notify("warning: " + warning)
-            return await invoke(item, client, timeout, run_id, created)
-
-        def cost_of(cand: Candidate, value: T | None) -> tuple[float | None, float | None]:
-            item = by_candidate[id(cand)]
-            return item.estimate.usd, (None if value is None else actual_cost(item, value))
-
-        outcome = await route(ctx, log, run_id, [p.candidate for p in plan.items], options,
-                              default_timeout=default_timeout, call=call, cost_of=cost_of, sizes_of=sizes_of)
-    return outcome, run_id, created
+def possibly_billed_note(attempts: list[Attempt]) -> str:
+    """'a timed-out attempt at X may be billed ~$0.04' for each attempt that timed out after sending."""
+    return "; ".join(f"a timed-out attempt at {a.provider} may be billed "
+                     f"{'~' + format_usd(a.estimated_cost_usd) if a.estimated_cost_usd is not None else '(price unknown)'}"
+                     for a in attempts)

@@ -1,6 +1,6 @@
 """A paid result, from the bytes arriving to a file the run log knows, or to a fallback place.
 
-The order (see Keeper) makes a paid result and its log rows one step: the bytes go to a private
+The order (see Keeper; the engine drives it in aigw/engine/run.py, the recorder writes) makes a paid result and its log rows one step: the bytes go to a private
 temporary file `.<name>.<pid>.part` beside their final name; the file rows join the transaction that
 also holds the served attempt, its cost and the run's end; that transaction commits; then the file
 is renamed into place. Commit first, then rename: a kill -9 between the two leaves the log naming a
@@ -26,12 +26,11 @@ from typing import TYPE_CHECKING
 
 from aigw import errors
 from aigw.catalog.pricing import format_usd
+from aigw.events import DeliveryFailed, EventSink, Notice, ResultSaved, SavedFile
 from aigw.services import delivery
 from aigw.store.files import private_dirs, result_path, write_part
 
 if TYPE_CHECKING:
-    from aigw.services.context import Context
-    from aigw.store import RunLog
     from aigw.types import RunResult
 
 
@@ -52,46 +51,49 @@ def rescue_dir() -> Path:
 
 
 class Keeper:
-    """Keeps one run's paid results: stage() right after the provider returned (inside the
-    router's call, so a failure here is not taken for a provider failure), commit() after the run's
-    end was added to the group."""
+    """Keeps one run's paid results. The engine calls, in this order and with no await between the
+    last three: stage() right after the provider returned (the bytes to `.part` files); the events
+    that commit the group (the recorder writes the file rows with the served attempt and the run's
+    end); placed() or log_failed(); settle()."""
 
-    def __init__(self, ctx: Context, log: RunLog, run_id: str, created: datetime) -> None:
-        self.ctx, self.log, self.run_id, self.created = ctx, log, run_id, created
+    def __init__(self, cache_dir: Path, run_id: str, created: datetime, *, emit: EventSink) -> None:
+        self.cache_dir, self.run_id, self.created = cache_dir, run_id, created
+        self.emit = emit  # DeliveryFailed and Notice events go to the recorder and the renderer
         self.pending: list[Pending] = []
         self.cache_error: str | None = None
-        self.recorded = False  # the file rows are in the group
+        self.recorded = False  # the file rows are in the run's group (committed unless CommitFailed said not)
+        self.committed = False  # place() ran: the files were renamed (or dropped)
         self.settled = False  # the fallback places were tried and the outcome recorded: once only
 
     def stage(self, blobs: list[tuple[bytes, str]]) -> None:
-        """(bytes, extension) of each result: written to temporary names, rows added to the group."""
+        """(bytes, extension) of each result: written to temporary names beside their final ones."""
         many = len(blobs) > 1
-        cache = self.ctx.cache_dir
+        cache = self.cache_dir
         self.pending = [Pending(result_path(cache, self.run_id, self.created, ext, i if many else None), data)
                         for i, (data, ext) in enumerate(blobs, start=1)]
         try:
             for item in self.pending:
-                item.part, item.sha256 = write_part(item.final, item.data, cache_dir=self.ctx.cache_dir)
+                item.part, item.sha256 = write_part(item.final, item.data, cache_dir=cache)
         except OSError as exc:
             self._drop_parts()
-            self.cache_error = f"{exc.filename or self.ctx.cache_dir}: {exc.strerror or exc}"
-        self.log.begin_group()
-        if self.cache_error is None:
-            for item in self.pending:
-                self.log.record_file(self.run_id, item.final, len(item.data), item.sha256, self.created)
-            self.recorded = True
+            self.cache_error = f"{exc.filename or cache}: {exc.strerror or exc}"
 
-    def commit(self) -> list[str]:
-        """Commit the group, then rename into place; return the cache paths (those that made it)."""
-        try:
-            self.log.end_group()
-        except errors.RunLogError as exc:
-            self.log.abandon_group()
-            self._drop_parts()
-            self.cache_error = self.cache_error or exc.message
-            return []
-        if not self.recorded:  # the log failed before the rows were in: a file now would be unknown
-            self.cache_error = self.cache_error or "the run log could not record it"
+    def saved(self) -> ResultSaved:
+        """The event that puts the file rows in the run's group; none when the cache did not take
+        the bytes (a row would name a file that is not there)."""
+        files = () if self.cache_error is not None else tuple(
+            SavedFile(item.final, len(item.data), item.sha256) for item in self.pending)
+        return ResultSaved(self.run_id, files, self.created)
+
+    def log_failed(self, message: str) -> None:
+        """The group did not commit: the rows are gone, so the files must not appear."""
+        self._drop_parts()
+        self.cache_error = self.cache_error or message
+
+    def place(self) -> list[str]:
+        """After the commit: rename into place; return the cache paths (those that made it)."""
+        self.committed = True
+        if self.cache_error is not None:
             self._drop_parts()
             return []
         for item in self.pending:
@@ -112,35 +114,31 @@ class Keeper:
                     item.part.unlink()
             item.part = None
 
-    def finish(self, result: RunResult, output: str | None, *, add_suffix: bool) -> None:
-        """End a served run: its record joins the group, one commit, the files into place, then
-        anything the cache could not take kept elsewhere (the error names the logged run)."""
-        self.log.finish_run(result)
-        self.commit()
+    def settle(self, result: RunResult, output: str | None, *, add_suffix: bool) -> None:
+        """When a result could not be kept in the cache: keep it elsewhere (exit 9) or say plainly
+        that it is lost (exit 10). Does nothing when the cache took everything. The error names
+        the logged run, for --json."""
         try:
-            self.settle(result, output, add_suffix=add_suffix)
+            self._settle(f"from {result.provider} (cost {format_usd(result.cost_usd)})", output,
+                         add_suffix=add_suffix)
         except errors.AigwError as exc:  # exit 9 or 10: the run was logged, --json names it
             exc.run_id, exc.attempts = result.id, tuple(result.attempts)
             raise
 
-    def settle(self, result: RunResult, output: str | None, *, add_suffix: bool) -> None:
-        """When a result could not be kept in the cache: keep it elsewhere (exit 9) or say plainly
-        that it is lost (exit 10). Does nothing when the cache took everything."""
-        self._settle(f"from {result.provider} (cost {format_usd(result.cost_usd)})", output, add_suffix=add_suffix)
-
     def salvage(self, output: str | None, *, add_suffix: bool) -> None:
-        """After a failure elsewhere in the run: the paid result still goes into place or to a
-        fallback place, and stderr says where; the run keeps the failure's own exit code. A keeper
-        that finish() already settled is left alone: its exit 10 (the failure being handled) was
-        recorded with the detailed reason, which a second try would overwrite with this shorter one."""
-        if self.settled:
+        """After a failure elsewhere in the run, once the run's end committed what was in the group:
+        the paid result still goes into place (when its rows made it) or to a fallback place, and
+        stderr says where; the run keeps the failure's own exit code."""
+        if self.settled or self.committed:
             return
-        self.commit()
+        if not self.recorded:  # the log failed before the rows were in: a file now would be unknown
+            self.log_failed("the run log could not record it")
+        self.place()
         try:
             self._settle("(its cost is in the run log when the log could record it)", output,
                          add_suffix=add_suffix, exit_code=None)
         except (errors.ResultRescued, errors.ResultLost) as exc:
-            self.ctx.notify("warning: " + exc.message)
+            self.emit(Notice("warning", exc.message, self.run_id))
 
     def _settle(self, about: str, output: str | None, *, add_suffix: bool, exit_code: int | None = 0) -> None:
         self.settled = True
@@ -178,14 +176,9 @@ class Keeper:
     def _record(self, *, exit_code: int | None, error: str, moved: list[Pending], lost: bool = False) -> None:
         """Best effort: the log may be what failed."""
         with contextlib.suppress(errors.RunLogError):
-            self.log.begin_group()
-            try:
-                self.log.relocate_files(self.run_id, [(i.final, i.placed, len(i.data), i.sha256 or _sha(i.data))
-                                                      for i in moved if i.placed is not None], self.created)
-                self.log.record_delivery(self.run_id, exit_code=exit_code, error=error, lost=lost)
-                self.log.end_group()
-            finally:
-                self.log.abandon_group()
+            self.emit(DeliveryFailed(self.run_id, error, exit_code, lost,
+                                     tuple((i.final, i.placed, len(i.data), i.sha256 or _sha(i.data))
+                                           for i in moved if i.placed is not None), self.created))
 
 
 def _sha(data: bytes) -> str:
