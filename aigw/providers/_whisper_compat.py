@@ -4,7 +4,7 @@ Groq answers json / text / verbose_json and Together json / verbose_json (PROVID
 they lack is asked for as `verbose_json` with segment timestamps and rendered by aigw
 (`aigw.transcripts.render`), so `--format srt` still gets real subtitles. The upload limit is the
 provider's, not the model's (whisper-large-v3 is 25 MB at Groq, 80 MB at Together): a file over it
-is re-encoded, and if need be sent in chunks that fit (services/chunked.py reads `upload_limit_bytes`).
+is re-encoded, and if need be sent in chunks that fit (engine/chunks.py reads `upload_limit_bytes`).
 """
 
 from __future__ import annotations

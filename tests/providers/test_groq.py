@@ -138,7 +138,7 @@ def test_longer_audio_is_billed_its_length(fake, tmp_path):
 
 
 def test_the_25_mb_cap_is_declared_for_long_recordings(fake):
-    """A file over it is re-encoded and cut to fit before any request (services/chunked.py reads
+    """A file over it is re-encoded and cut to fit before any request (engine/chunks.py reads
     upload_limit_bytes), so prepare_transcribe itself no longer refuses it."""
     from aigw.providers.groq import GroqProvider
 

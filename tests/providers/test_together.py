@@ -231,7 +231,7 @@ def test_translation_uses_its_route_without_a_language(fake):
 
 
 def test_the_80_mb_cap_is_declared_for_long_recordings(fake):
-    """Read by services/chunked.py, which fits a longer file before any request."""
+    """Read by engine/chunks.py, which fits a longer file before any request."""
     assert TogetherProvider.upload_limit_bytes == UPLOAD_LIMIT_BYTES == 83_886_080
 
 
