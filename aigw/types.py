@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 ImageFormat = Literal["png", "jpeg", "webp"]
-TranscriptFormat = Literal["text", "json", "verbose_json", "srt", "vtt"]
+TranscriptFormat = Literal["text", "json", "verbose_json", "srt", "vtt", "tsv"]
 Kind = Literal["image", "audio"]
 
 
@@ -53,11 +53,15 @@ class TranscribeParams(Frozen):
     temperature: float | None = None
     timestamps: Timestamps | None = None
     translate: bool = False
+    diarize: bool = False  # speaker labels, where the provider offers them
 
 
 class TranscribeRequest(TranscribeParams):
     file: Path
     model: str
+    # How subtitle cues are shaped (aigw renders them; never sent to a provider).
+    max_line_width: int | None = None
+    max_line_count: int | None = None
 
 
 # ---- what one provider is asked to do (model id and parameters already mapped) -----------------

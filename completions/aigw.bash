@@ -5,11 +5,11 @@ _aigw() {
         w="${COMP_WORDS[i]}"
         if ((skip)); then skip=0; continue; fi
         case "$w" in
-            --aspect-ratio|--chunk-seconds|--concurrency|--deadline|--enhance|--fallback|--file|--format|--guidance|--kind|--language|--max-cost|--model|--negative-prompt|--output|--prompt|--provider|--quality|--runs|--seed|--size|--steps|--style|--temperature|--timeout|--timestamps|-a|-f|-l|-m|-n|-o|-p|-s) skip=1; continue ;;
+            --aspect-ratio|--by|--chunk-seconds|--concurrency|--count|--deadline|--enhance|--fallback|--file|--for|--format|--guidance|--kind|--language|--max-cost|--max-line-count|--max-line-width|--model|--negative-prompt|--output|--prompt|--provider|--quality|--runs|--search|--seed|--since|--size|--steps|--style|--temperature|--timeout|--timestamps|-a|-f|-l|-m|-n|-o|-p|-s) skip=1; continue ;;
             -*) continue ;;
         esac
         case "$path" in
-            "") case "$w" in bench|config|generate|models|transcribe) path="${path:+$path }$w" ;; esac ;;
+            "") case "$w" in bench|config|generate|logs|models|stats|transcribe) path="${path:+$path }$w" ;; esac ;;
             "config") case "$w" in get|keys|path|set|show|unset) path="${path:+$path }$w" ;; esac ;;
             "config keys") case "$w" in list|set|unset) path="${path:+$path }$w" ;; esac ;;
         esac
@@ -19,7 +19,7 @@ _aigw() {
         -o|--output|--file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     case "$path" in
-        "") words="bench config generate models transcribe --help -h --verbose -v --quiet -q --version --install-completion --show-completion" ;;
+        "") words="bench config generate logs models stats transcribe --help -h --verbose -v --quiet -q --version --install-completion --show-completion" ;;
         "bench") words="--help -h --yes -y --json --model -m --prompt --file --runs --provider -p" ;;
         "config") words="get keys path set show unset --help -h" ;;
         "config get") words="--help -h" ;;
@@ -32,8 +32,10 @@ _aigw() {
         "config show") words="--help -h --json" ;;
         "config unset") words="--help -h" ;;
         "generate") words="--help -h --json --no-substitute --fallback-on-refusal --dry-run --allow-unpriced --model -m --size -s --aspect-ratio -a --quality --style --enhance -n --format -f --seed --negative-prompt --steps --guidance --output -o --provider -p --fallback --deadline --timeout --max-cost" ;;
+        "logs") words="--help -h --json --failed --last --path -n --count --kind --model -m --provider -p --since --search --for" ;;
         "models") words="--help -h --available --check --json --kind --provider -p" ;;
-        "transcribe") words="--help -h --translate --json --no-substitute --dry-run --allow-unpriced --resume --progress --model -m --language -l --prompt --format -f --temperature --timestamps --output -o --provider -p --fallback --deadline --timeout --max-cost --concurrency --chunk-seconds" ;;
+        "stats") words="--help -h --json --since --by" ;;
+        "transcribe") words="--help -h --translate --diarize --json --no-substitute --dry-run --allow-unpriced --resume --progress --model -m --language -l --prompt --format -f --temperature --timestamps --max-line-width --max-line-count --output -o --provider -p --fallback --deadline --timeout --max-cost --concurrency --chunk-seconds" ;;
     esac
     if [[ "$cur" != -* && "$path" == "transcribe" ]]; then
         COMPREPLY=($(compgen -f -- "$cur"))

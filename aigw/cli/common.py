@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aigw.cli.output import STATE
@@ -49,6 +50,16 @@ def with_engine(engine: Engine, work: Callable[[Engine], Awaitable[T]]) -> T:
             return await work(engine)
 
     return run_async(go())
+
+
+def settings_and_cache() -> tuple[Any, Path]:
+    """The settings and the cache directory, for commands that read the run log and need no catalog."""
+    from aigw import settings
+
+    loaded = settings.load()
+    for warning in loaded.warnings:
+        STATE.warn(warning)
+    return loaded.settings, loaded.settings.cache_dir or settings.default_cache_dir()
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from aigw import __version__
-from aigw.cli import bench, config, generate, models, transcribe
+from aigw.cli import bench, config, generate, logs, models, stats, transcribe
 from aigw.cli.output import STATE
 
 app = typer.Typer(
@@ -53,6 +53,8 @@ app.command("transcribe", help=_prose(transcribe.HELP), no_args_is_help=True)(tr
 app.command("models", help=_prose(models.HELP))(models.command)
 app.add_typer(config.app, name="config")
 app.command("bench", help=_prose(bench.HELP))(bench.command)
+app.command("logs", help=_prose(logs.HELP))(logs.command)
+app.command("stats", help=_prose(stats.HELP))(stats.command)
 
 
 def _click_classes() -> tuple[type[Exception], type[Exception]]:

@@ -25,8 +25,8 @@ transcription runs on this machine (faster-whisper). Examples:
   cat talk.wav | aigw transcribe - --json
 """
 
-FORMATS = ("text", "json", "verbose_json", "srt", "vtt")
-SUFFIX_FORMATS = {".txt": "text", ".json": "json", ".srt": "srt", ".vtt": "vtt"}
+FORMATS = ("text", "json", "verbose_json", "srt", "vtt", "tsv")
+SUFFIX_FORMATS = {".txt": "text", ".json": "json", ".srt": "srt", ".vtt": "vtt", ".tsv": "tsv"}
 
 
 def command(
@@ -34,11 +34,16 @@ def command(
     model: o.Model = None,
     language: Optional[str] = typer.Option(None, "--language", "-l", help="ISO-639-1 code of the speech, e.g. en."),
     prompt: Optional[str] = typer.Option(None, "--prompt", help="Context or spellings to guide the model."),
-    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="text, json, verbose_json, srt or vtt."),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="text, json, verbose_json, srt, vtt or tsv."),
     temperature: Optional[float] = typer.Option(None, "--temperature", min=0.0, max=1.0, help="Sampling temperature."),
     timestamps: Optional[str] = typer.Option(None, "--timestamps", help="segment or word (in verbose_json)."),
     translate: bool = typer.Option(False, "--translate", help="Translate the speech into English."),
-    output: Optional[str] = typer.Option(None, "--output", "-o", help="A file (a .txt/.json/.srt/.vtt suffix "
+    diarize: bool = typer.Option(False, "--diarize", help="Label speakers (gpt-4o-transcribe-diarize, Deepgram)."),
+    max_line_width: Optional[int] = typer.Option(None, "--max-line-width", min=1,
+                                                 help="srt/vtt: wrap cue lines at this many characters."),
+    max_line_count: Optional[int] = typer.Option(None, "--max-line-count", min=1,
+                                                 help="srt/vtt: at most this many lines per cue (with --max-line-width)."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="A file (a .txt/.json/.srt/.vtt/.tsv suffix "
                                          "sets the format), a directory, or '-' for stdout."),
     as_json: o.AsJson = False,
     provider: o.Providers = None,
@@ -66,6 +71,7 @@ def command(
     from aigw.services.audio_input import spool_stdin
     from aigw.engine.planning import ChunkOptions
     from aigw.services.defaults import default_model
+    from aigw.transcripts.formats import shape_notes
     from aigw.types import TranscribeRequest
 
     STATE.json = as_json
@@ -86,7 +92,10 @@ def command(
         chosen = model or default_model(engine, "audio", providers=provider or (), dry_run=dry_run)
         req = TranscribeRequest(file=path, model=chosen, language=language,
                                 prompt=prompt, format=cast("TranscriptFormat", fmt or engine.settings.defaults.transcript_format),
-                                temperature=temperature, timestamps=cast("Timestamps | None", timestamps), translate=translate)
+                                temperature=temperature, timestamps=cast("Timestamps | None", timestamps), translate=translate,
+                                diarize=diarize, max_line_width=max_line_width, max_line_count=max_line_count)
+        for note in shape_notes(req.format, max_line_width, max_line_count):
+            engine.notice("warning", note)
         opts = o.run_options(no_substitute=no_substitute, fallback_on_refusal=False, deadline=deadline,
                              timeout=timeout, providers=provider, fallbacks=fallback, dry_run=dry_run,
                              max_cost=max_cost, allow_unpriced=allow_unpriced)

@@ -27,6 +27,7 @@ from aigw.audio.fit import Chunk, Fitted, Limits, fit
 from aigw.audio.transcript import from_json, parse, to_json
 from aigw.catalog import pricing
 from aigw.engine.keeper import Keeper
+from aigw.engine.kinds import shape_of
 from aigw.engine.planning import Plan, Planned, RunOptions, estimate_line
 from aigw.engine.recorder import CommitFailed
 from aigw.events import AttemptFinished, ChunkDone, ChunkProgress, Notice, RunFinished, RunStarted
@@ -36,7 +37,7 @@ from aigw.store import owner
 from aigw.store.recovery import SPOOL_DIR
 from aigw.transcripts.merge import Chunk as MergeChunk
 from aigw.transcripts.merge import merge
-from aigw.transcripts.render import render
+from aigw.transcripts.formats import render_user
 from aigw.types import Attempt, AudioUpload, ProviderTranscript, RunResult, TranscribeCall
 
 if TYPE_CHECKING:
@@ -351,8 +352,8 @@ class ChunkedRun:
         merged = merge([MergeChunk(from_json(r.result), offset=r.offset_s, overlap=r.own_start_s - r.offset_s)
                         for r in rows])
         language = merged.language or req.language
-        body = render(req.format, text=merged.text, segments=list(merged.segments), language=language,
-                      duration=self.fitted.duration_s, extra={"language": language, "duration": self.fitted.duration_s})
+        merged = replace(merged, language=language, duration=self.fitted.duration_s)
+        body = render_user(req.format, merged, translate=req.translate, shape=shape_of(req))
         paid = [r.cost_usd for r in rows if r.status == "done"]
         last = ([r for r in rows if r.status == "done"] or rows)[-1]
         cand = next((p.candidate for p in self.plan.items

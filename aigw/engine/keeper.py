@@ -22,7 +22,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aigw import errors
 from aigw.catalog.pricing import format_usd
@@ -41,6 +41,7 @@ class Pending:
     part: Path | None = None
     sha256: str = ""
     placed: Path | None = None  # where it ended up: `final`, or a fallback place
+    sidecar: bytes | None = None  # provenance for `<final>.json`, when the bytes cannot carry it
 
 
 def rescue_dir() -> Path:
@@ -65,12 +66,17 @@ class Keeper:
         self.committed = False  # place() ran: the files were renamed (or dropped)
         self.settled = False  # the fallback places were tried and the outcome recorded: once only
 
-    def stage(self, blobs: list[tuple[bytes, str]]) -> None:
-        """(bytes, extension) of each result: written to temporary names beside their final ones."""
+    def stage(self, blobs: list[tuple[bytes, str]], *, provenance: dict[str, Any] | None = None) -> None:
+        """(bytes, extension) of each result: written to temporary names beside their final ones.
+        `provenance`: fields embedded in each result's bytes before they are written (so the sha256
+        logged is of the bytes on disk), or kept in a sidecar `<file>.json` when they cannot be."""
         many = len(blobs) > 1
         cache = self.cache_dir
         self.pending = [Pending(result_path(cache, self.run_id, self.created, ext, i if many else None), data)
                         for i, (data, ext) in enumerate(blobs, start=1)]
+        if provenance is not None:
+            for item in self.pending:
+                item.data, item.sidecar = with_provenance(item.data, item.final.suffix[1:], provenance)
         try:
             for item in self.pending:
                 item.part, item.sha256 = write_part(item.final, item.data, cache_dir=cache)
@@ -104,8 +110,21 @@ class Keeper:
                 item.placed = item.final
             except OSError as exc:
                 self.cache_error = f"{item.final}: {exc.strerror or exc}"
+                continue
+            if item.sidecar is not None:
+                self._write_sidecar(item)
         self._drop_parts()
         return [str(item.placed) for item in self.pending if item.placed is not None]
+
+    def _write_sidecar(self, item: Pending) -> None:
+        """Best effort: the result itself is placed and logged; its sidecar failing is a warning."""
+        assert item.sidecar is not None
+        side = item.final.with_name(item.final.name + ".json")
+        try:
+            part, _ = write_part(side, item.sidecar, cache_dir=self.cache_dir)
+            os.replace(part, side)
+        except OSError as exc:
+            self.emit(Notice("warning", f"provenance sidecar {side} not written: {exc.strerror or exc}", self.run_id))
 
     def _drop_parts(self) -> None:
         for item in self.pending:
@@ -179,6 +198,16 @@ class Keeper:
             self.emit(DeliveryFailed(self.run_id, error, exit_code, lost,
                                      tuple((i.final, i.placed, len(i.data), i.sha256 or _sha(i.data))
                                            for i in moved if i.placed is not None), self.created))
+
+
+def with_provenance(data: bytes, ext: str, fields: dict[str, Any]) -> tuple[bytes, bytes | None]:
+    """(the bytes with the fields embedded, None), or (the bytes unchanged, the sidecar's bytes)."""
+    from aigw.store import provenance
+
+    try:
+        return provenance.embed(data, ext, fields), None
+    except provenance.CannotCarry:
+        return data, provenance.sidecar(fields)
 
 
 def _sha(data: bytes) -> str:

@@ -17,11 +17,14 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from aigw import errors
 from aigw.catalog import pricing
 from aigw.catalog.schema import Model
-from aigw.engine.planning import Plan, Planned, RunOptions, candidates_for, prepared, settle_refusals
+from aigw.engine.planning import NoCandidateCanTakeIt, Plan, Planned, RunOptions, candidates_for, models_to_try, \
+    prepared, settle_refusals
+from aigw.providers._options import transcribe_preparer
 from aigw.services import image_params, model_ref, presets
 from aigw.services.audio_input import is_silent, probe
 from aigw.services.image_params import default_size
-from aigw.transcripts import render
+from aigw.store import inputs, provenance
+from aigw.transcripts import formats, render
 from aigw.types import (
     Attempt,
     AudioUpload,
@@ -45,7 +48,7 @@ T = TypeVar("T")  # what the provider returns
 
 DEFAULT_IMAGE_TIMEOUT_S = 300.0
 DEFAULT_AUDIO_TIMEOUT_S = 600.0
-EXTENSIONS = {"text": "txt", "json": "json", "verbose_json": "json", "srt": "srt", "vtt": "vtt"}
+EXTENSIONS = {"text": "txt", "json": "json", "verbose_json": "json", "srt": "srt", "vtt": "vtt", "tsv": "tsv"}
 
 
 class Kind(Protocol, Generic[J, C, T]):
@@ -64,6 +67,7 @@ class Kind(Protocol, Generic[J, C, T]):
     def sizes(self, item: Planned[C], value: T) -> tuple[int, int, int | None]: ...
     def result(self, job: J, item: Planned[C], value: T, base: dict[str, Any]) -> RunResult: ...
     def body(self, job: J, value: T) -> str | None: ...
+    def provenance(self, job: J, item: Planned[C], value: T, run_id: str) -> dict[str, Any]: ...
 
 
 # ---- images --------------------------------------------------------------------------------------
@@ -187,6 +191,12 @@ class ImageKind:
     def body(self, job: ImageRequest, value: ProviderImages) -> str | None:
         return None
 
+    def provenance(self, job: ImageRequest, item: Planned[ImageCall], value: ProviderImages,
+                   run_id: str) -> dict[str, Any]:
+        """What each image carries in its own metadata (README 'Provenance in every result')."""
+        return provenance.image_fields(run_id=run_id, model=item.candidate.model.id, provider=item.candidate.provider,
+                                       call=item.call, cost_usd=self.actual_cost(item, value))
+
 
 # ---- transcription -------------------------------------------------------------------------------
 
@@ -199,22 +209,30 @@ class AudioJob:
     name: str
 
 
-def wire_format(model: Model, wanted: str) -> str:
-    """What to ask the provider for. Plain text comes from JSON where the model has it, since JSON
-    carries the usage the actual cost is computed from."""
-    if wanted == "text" and "json" in model.formats:
-        return "json"
-    if wanted in model.formats:
-        return wanted
-    allowed = sorted(set(model.formats) | ({"text"} if "json" in model.formats else set()))
-    raise errors.UsageError(f"{model.id} does not produce {wanted}", hint=f"allowed: {', '.join(allowed)}; "
-                            "for subtitles use a model with timestamps, e.g. whisper-1 or whisper-large-v3")
+def wire_format(engine: Engine, req: TranscribeRequest, model: Model) -> str:
+    """What to ask the provider for (aigw.transcripts.formats); a model that cannot give the format
+    (no timestamps for subtitles) is left out of the plan, naming models that can."""
+    try:
+        return formats.wire_format(model.id, model.formats, req.format, shape_of(req),
+                                   alternatives=formats.timed_models(_by_default_order(engine)))
+    except formats.FormatUnavailable as exc:
+        raise NoCandidateCanTakeIt(exc.message, hint=exc.hint) from exc
+
+
+def _by_default_order(engine: Engine) -> list[Model]:
+    """Audio models, those of the default list first (the ones a hint should name)."""
+    order = engine.catalog.default_order.get("audio", [])
+    return sorted(engine.catalog.of_kind("audio"), key=lambda m: order.index(m.id) if m.id in order else len(order))
+
+
+def shape_of(req: TranscribeRequest) -> formats.Shape:
+    return formats.Shape(max_line_width=req.max_line_width, max_line_count=req.max_line_count, diarize=req.diarize)
 
 
 def user_body(req: TranscribeRequest, value: ProviderTranscript) -> str:
-    if value.format == req.format:
-        return value.body
-    return render(req.format, text=value.text, segments=[], language=value.language, duration=value.duration_s)
+    """The body in the user's format: the provider's as it came, or rebuilt from its segments."""
+    return formats.user_body(req.format, value.format, value.body, language=value.language, duration=value.duration_s,
+                             translate=req.translate, shape=shape_of(req))
 
 
 def silent_transcript(call: TranscribeCall) -> ProviderTranscript:
@@ -242,21 +260,28 @@ class AudioKind:
         return job.request.model
 
     def log_request(self, job: AudioJob) -> dict[str, Any]:
-        return {**job.request.model_dump(mode="json"), "file": job.name}
+        # The input as an absolute path with its size and sha256: `aigw logs` finds runs by it.
+        return {**job.request.model_dump(mode="json"), **inputs.describe(Path(job.request.file), job.name)}
 
     def group(self, engine: Engine, job: AudioJob, options: RunOptions, model_id: str,
               primary: bool) -> list[Planned[TranscribeCall]]:
         req, upload = job.request, job.upload
         model = model_ref.resolve(engine, model_id, "audio")
-        wire_format(model, req.format)  # a file over the model's limits is fitted when run (engine/chunks.py)
+        try:
+            wire_format(engine, req, model)
+        except NoCandidateCanTakeIt as exc:
+            if primary and len(models_to_try(engine, req.model, options)) > 1:  # plan_groups says it for fallbacks
+                engine.notice("warning", f"{model.id} left out: {exc.message.removeprefix(model.id + ' ')}")
+            raise
+        # A file over the model's limits is not refused: it is fitted when run (engine/chunks.py).
         planned: list[Planned[TranscribeCall]] = []
         refusals: list[errors.UsageError] = []
         for cand, configured in candidates_for(engine, model, options):
             params = {**req.model_dump(include=set(TranscribeParams.model_fields)),
-                      "format": wire_format(cand.model, req.format)}
+                      "format": wire_format(engine, req, cand.model)}
             call = TranscribeCall(provider_model=cand.provider_model, audio=upload, **params)
             provider = engine.provider(cand.provider)
-            mapped = prepared(cand, provider.prepare_transcribe, call, refusals)
+            mapped = prepared(cand, transcribe_preparer(provider), call, refusals)
             if mapped is not None:
                 planned.append(Planned(cand, mapped, pricing.estimate_audio(cand.offer, duration_s=upload.duration_s),
                                        configured=configured, provider=provider))
@@ -298,6 +323,14 @@ class AudioKind:
 
     def body(self, job: AudioJob, value: ProviderTranscript) -> str | None:
         return user_body(job.request, value)
+
+    def provenance(self, job: AudioJob, item: Planned[TranscribeCall], value: ProviderTranscript,
+                   run_id: str) -> dict[str, Any]:
+        """What a JSON transcript carries under `aigw` (README 'Provenance in every result')."""
+        return provenance.transcript_fields(run_id=run_id, model=item.candidate.model.id,
+                                            provider=item.candidate.provider, call=item.call,
+                                            cost_usd=self.actual_cost(item, value),
+                                            file=inputs.describe_name(Path(job.request.file), job.name))
 
 
 def base_fields(run_id: str, kind: str, requested: str, item: Planned[Any], attempts: list[Attempt],

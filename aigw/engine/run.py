@@ -83,7 +83,7 @@ async def run_plan(engine: Engine, plan: Plan[Any], options: RunOptions, *, outp
     # attempt and the run's end. No await from here to the rename.
     keeper = Keeper(engine.cache_dir, run_id, created, emit=emit)
     try:
-        keeper.stage(kind.artefacts(job, value))
+        keeper.stage(kind.artefacts(job, value), provenance=kind.provenance(job, item, value, run_id))
         for warning in kind.warnings(value):
             emit(Notice("warning", warning, run_id))
         up, down, status = kind.sizes(item, value)
@@ -110,7 +110,10 @@ async def run_plan(engine: Engine, plan: Plan[Any], options: RunOptions, *, outp
         keeper.salvage(output, add_suffix=kind.add_suffix)  # paid for before something else failed
         raise
     keeper.settle(result, output, add_suffix=kind.add_suffix)
-    return Served(result, kind.body(job, value))
+    body = kind.body(job, value)
+    if body is not None:  # the transcript as kept, its provenance included: stdout and -o carry the same
+        body = keeper.pending[0].data.decode("utf-8")
+    return Served(result, body)
 
 
 def _ended_by(engine: Engine, run_id: str, exc: BaseException, failover: Failover) -> None:

@@ -22,7 +22,8 @@ from typing import Any
 
 from aigw import errors
 from aigw.providers._options import not_sent
-from aigw.transcripts import Segment, Word, render
+from aigw.transcripts import render
+from aigw.transcripts.native import fal_chunks
 from aigw.types import ImageCall, ProviderTranscript, TranscribeCall
 from aigw.providers._sizes import parse_size, ratio_size
 
@@ -184,27 +185,6 @@ def audio_input(call: TranscribeCall, *, name: str = "fal") -> Mapped:
     return body, notes, call.model_copy(update=update)
 
 
-def _segments(chunks: Any, duration: float | None, *, words: bool) -> list[Segment]:
-    """`chunks[{timestamp: [start, end], text}]`; Whisper leaves the last end null at times."""
-    if not isinstance(chunks, list):
-        return []
-    items = [c for c in chunks if isinstance(c, dict) and isinstance(c.get("text"), str)]
-    out: list[Segment] = []
-    for i, chunk in enumerate(items):
-        stamp = chunk.get("timestamp")
-        stamp = stamp if isinstance(stamp, (list, tuple)) else []
-        start = stamp[0] if len(stamp) > 0 and isinstance(stamp[0], (int, float)) else (out[-1].end if out else 0.0)
-        end = stamp[1] if len(stamp) > 1 and isinstance(stamp[1], (int, float)) else None
-        if end is None:
-            nxt = items[i + 1].get("timestamp") if i + 1 < len(items) else None
-            end = nxt[0] if isinstance(nxt, (list, tuple)) and nxt and isinstance(nxt[0], (int, float)) \
-                else (duration or start)
-        text = chunk["text"]
-        word = (Word(float(start), float(end), text.strip()),) if words else ()
-        out.append(Segment(float(start), float(end), text, word))
-    return out
-
-
 def parse_transcript(output: Any, call: TranscribeCall, *, name: str, bytes_up: int,
                      bytes_down: int) -> ProviderTranscript:
     if not isinstance(output, dict) or not isinstance(output.get("text"), str):
@@ -215,7 +195,7 @@ def parse_transcript(output: Any, call: TranscribeCall, *, name: str, bytes_up: 
     langs = output.get("languages") or output.get("inferred_languages") or []
     language = langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else call.language
     duration = call.audio.duration_s
-    segments = _segments(output.get("chunks"), duration, words=call.timestamps == "word")
+    segments = fal_chunks(output.get("chunks"), duration, words=call.timestamps == "word")
     if duration is None and segments:
         duration = segments[-1].end
     body = render(call.format, text=text, segments=segments, language=language, duration=duration)

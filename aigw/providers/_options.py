@@ -9,10 +9,12 @@ plan shows is what is sent.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
+
+from aigw.errors import UsageError
 
 Support = Literal["sent", "mapped", "not sent", "refused", "by model"]
 SENT: Support = "sent"  # on the wire as asked
@@ -30,7 +32,7 @@ IMAGE_FLAGS: dict[str, str] = {
 }
 AUDIO_FLAGS: dict[str, str] = {
     "language": "--language", "prompt": "--prompt", "temperature": "--temperature",
-    "timestamps": "--timestamps", "translate": "--translate",
+    "timestamps": "--timestamps", "translate": "--translate", "diarize": "--diarize",
 }
 
 C = TypeVar("C", bound=BaseModel)
@@ -91,3 +93,23 @@ def check_declared(declared: Mapping[str, Support], flags: Mapping[str, str], ow
     if set(declared) != set(flags):
         missing, extra = sorted(set(flags) - set(declared)), sorted(set(declared) - set(flags))
         raise ValueError(f"{owner}: option declaration differs from the vocabulary: missing {missing}, extra {extra}")
+
+
+DIARIZE_HINT = "speaker labels come from -m gpt-4o-transcribe-diarize (openai, azure) or -m nova-3 (deepgram)"
+
+
+def speakers_refused(name: str, model: str) -> UsageError:
+    return UsageError(f"{name}: {model} does not label speakers (--diarize)", hint=DIARIZE_HINT)
+
+
+def transcribe_preparer(provider: Any) -> Callable[[Any], tuple[Any, list[str]]]:
+    """`provider.prepare_transcribe`, after refusing what its declaration says it cannot do at all:
+    `--diarize` where it offers no speakers (a transcript without them is not what was asked)."""
+
+    def prepare(call: Any) -> tuple[Any, list[str]]:
+        if getattr(call, "diarize", False) and provider.audio_options.get("diarize") not in (SENT, BY_MODEL):
+            raise speakers_refused(provider.name, call.provider_model)
+        result: tuple[Any, list[str]] = provider.prepare_transcribe(call)
+        return result
+
+    return prepare

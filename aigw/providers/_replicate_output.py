@@ -14,18 +14,8 @@ from typing import Any
 from aigw import errors
 from aigw.providers._replicate_inputs import WHISPER_TRANSCRIPTION
 from aigw.transcripts import Segment, plain_text, render
+from aigw.transcripts.native import whisper_segments
 from aigw.types import ProviderTranscript, TranscribeCall, Usage
-
-
-def _segments(raw: Any) -> list[Segment]:
-    out = []
-    for item in raw if isinstance(raw, list) else []:
-        if not isinstance(item, dict):
-            continue
-        start, end, text = item.get("start"), item.get("end"), item.get("text")
-        if isinstance(start, (int, float)) and isinstance(end, (int, float)) and isinstance(text, str):
-            out.append(Segment(start=float(start), end=float(end), text=text.strip()))
-    return out
 
 
 def _wire_text(wire: str, body: str) -> str:
@@ -47,7 +37,7 @@ def parse_transcript(output: Any, call: TranscribeCall, *, provider: str, usage:
     if not isinstance(output, dict):
         raise errors.EmptyResultError(f"{provider}: prediction output is not a transcript", provider=provider)
     wire = WHISPER_TRANSCRIPTION.get(call.format, "plain text")
-    segments = _segments(output.get("segments"))
+    segments = whisper_segments(output.get("segments"))
     transcription = output.get("transcription") or output.get("text")
     if call.translate:
         text = str(output.get("translation") or "").strip()

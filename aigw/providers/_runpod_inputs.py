@@ -27,7 +27,8 @@ from typing import Any
 
 from aigw import errors
 from aigw.providers._options import not_sent
-from aigw.transcripts import Segment, Word, render
+from aigw.transcripts import Segment, render
+from aigw.transcripts.native import whisper_segments, with_flat_words
 from aigw.types import ImageCall, ProviderTranscript, TranscribeCall, Usage
 
 
@@ -203,31 +204,6 @@ def whisper_input(call: TranscribeCall, worker_model: str | None, name: str) -> 
     return inp, notes
 
 
-def _segments(raw: Any) -> list[Segment]:
-    out = []
-    for item in raw if isinstance(raw, list) else []:
-        if isinstance(item, dict) and isinstance(item.get("text"), str):
-            try:
-                out.append(Segment(float(item["start"]), float(item["end"]), item["text"]))
-            except (KeyError, TypeError, ValueError):
-                continue
-    return out
-
-
-def _with_words(segments: list[Segment], raw: Any) -> list[Segment]:
-    """Attach the worker's flat `word_timestamps` list to the segments they fall in."""
-    words = [Word(float(w["start"]), float(w["end"]), str(w["word"])) for w in raw if isinstance(w, dict)
-             and {"start", "end", "word"} <= set(w)] if isinstance(raw, list) else []
-    if not words or not segments:
-        return segments
-    out = []
-    for i, seg in enumerate(segments):
-        last = i == len(segments) - 1
-        mine = tuple(w for w in words if seg.start <= w.start < seg.end or (last and w.start >= seg.start))
-        out.append(Segment(seg.start, seg.end, seg.text, mine))
-    return out
-
-
 def _srt_segments(body: str) -> list[Segment]:
     import srt
 
@@ -252,7 +228,7 @@ def parse_whisper(output: Any, call: TranscribeCall, sent: dict[str, Any], *, pr
         text = " ".join(s.text.strip() for s in segments) if segments else raw.strip()
         language = "en"
     else:
-        segments = _with_words(_segments(output.get("segments")), output.get("word_timestamps"))
+        segments = with_flat_words(whisper_segments(output.get("segments")), output.get("word_timestamps"))
         raw = output.get("transcription")
         text = raw.strip() if isinstance(raw, str) and raw.strip() else " ".join(s.text.strip() for s in segments)
     if not text.strip():

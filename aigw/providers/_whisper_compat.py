@@ -2,7 +2,7 @@
 
 Groq answers json / text / verbose_json and Together json / verbose_json (PROVIDERS.md §7, §8): what
 they lack is asked for as `verbose_json` with segment timestamps and rendered by aigw
-(`aigw.transcripts.render`), so `--format srt` still gets real subtitles. The upload limit is the
+(`aigw.transcripts`), so `--format srt` still gets real subtitles. The upload limit is the
 provider's, not the model's (whisper-large-v3 is 25 MB at Groq, 80 MB at Together): a file over it
 is re-encoded, and if need be sent in chunks that fit (engine/chunks.py reads `upload_limit_bytes`).
 """
@@ -10,10 +10,12 @@ is re-encoded, and if need be sent in chunks that fit (engine/chunks.py reads `u
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from dataclasses import replace
+from typing import ClassVar
 
 from aigw.providers.openai import OpenAIProvider
-from aigw.transcripts import Segment, Word, render
+from aigw.transcripts.parse import openai_payload
+from aigw.transcripts.render import render_transcript
 from aigw.types import ProviderTranscript, TranscribeCall, Usage
 
 
@@ -46,24 +48,7 @@ class LimitedFormatsProvider(OpenAIProvider):
     def _rendered(self, call: TranscribeCall, value: ProviderTranscript) -> str:
         if call.format == "text":
             return value.text
-        payload: Any = json.loads(value.body)
-        segments = segments_of(payload, duration=value.duration_s, text=value.text)
-        return render(call.format, text=value.text, segments=segments, language=value.language,
-                      duration=value.duration_s, task="translate" if call.translate else "transcribe")
-
-
-def segments_of(payload: Any, *, duration: float | None, text: str) -> list[Segment]:
-    """Segments (with their words, by time) from an OpenAI-shaped verbose_json answer; one segment
-    spanning the audio when the server sent none."""
-    raw = payload.get("segments") if isinstance(payload, dict) else None
-    words = [Word(float(w["start"]), float(w["end"]), str(w["word"]))
-             for w in (payload.get("words") or []) if isinstance(w, dict) and {"start", "end", "word"} <= set(w)]
-    out: list[Segment] = []
-    for seg in raw if isinstance(raw, list) else []:
-        if not isinstance(seg, dict) or not isinstance(seg.get("text"), str):
-            continue
-        start, end = float(seg.get("start") or 0.0), float(seg.get("end") or 0.0)
-        out.append(Segment(start, end, seg["text"], tuple(w for w in words if start <= w.start < end)))
-    if not out and text.strip():
-        out.append(Segment(0.0, float(duration or 0.0), text, tuple(words)))
-    return out
+        transcript = openai_payload(json.loads(value.body), duration=value.duration_s)
+        if transcript.language is None and value.language:
+            transcript = replace(transcript, language=value.language)
+        return render_transcript(call.format, transcript, task="translate" if call.translate else "transcribe")

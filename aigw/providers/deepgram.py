@@ -17,8 +17,10 @@ PROVIDERS.md §10, checked against `deepgram/deepgram-python-sdk` (release 7.6.0
   `{category, message, details, request_id}` (both read by `_http.error_fields`);
 - src/deepgram/manage/v1/projects/raw_client.py: `GET v1/projects`, free and authenticated (the check).
 
-Segments for srt/vtt/verbose_json come from the paragraphs' sentences (smart_format turns paragraphs on),
-else utterances, else the words grouped into sentences of at most ~10 s.
+Segments for srt/vtt/tsv/verbose_json come from the paragraphs' sentences (smart_format turns paragraphs on),
+else utterances, else the words grouped into sentences of at most ~10 s (aigw.transcripts.native). With
+--diarize aigw sends `diarize=true` and `utterances=true`: every word gets a 0-based `speaker`, and the
+utterances, cut at each change of speaker, become the segments (speakers 1-based in aigw's formats).
 """
 
 from __future__ import annotations
@@ -30,12 +32,14 @@ from aigw import errors
 from aigw.providers._http import classify, json_body, translated
 from aigw.providers._options import NOT_SENT, REFUSED, SENT, Support, not_sent
 from aigw.providers.base import ProviderBase
-from aigw.transcripts import Segment, Word, render
+from aigw.transcripts import native
+from aigw.transcripts.model import Segment, Transcript, Word
+from aigw.transcripts.model import group_words as shared_group_words
+from aigw.transcripts.render import render_transcript
 from aigw.types import ProviderTranscript, TranscribeCall, Usage
 
 CHUNK_BYTES = 256 * 1024
-MAX_SEGMENT_S = 10.0
-SENTENCE_END = (".", "?", "!")
+MAX_SEGMENT_S = native.MAX_SEGMENT_S
 
 
 class DeepgramProvider(ProviderBase):
@@ -43,6 +47,7 @@ class DeepgramProvider(ProviderBase):
     default_base_url: ClassVar[str] = "https://api.deepgram.com"
     audio_options: ClassVar[dict[str, Support]] = {
         "language": SENT, "prompt": NOT_SENT, "temperature": NOT_SENT, "timestamps": SENT, "translate": REFUSED,
+        "diarize": SENT,
     }
     path_versions: ClassVar[tuple[str, ...]] = ("/v1",)
 
@@ -60,7 +65,7 @@ class DeepgramProvider(ProviderBase):
         if call.translate:
             raise errors.UsageError(f"{self.name}: Deepgram transcribes but does not translate",
                                     hint="use -m whisper-large-v3 or -m whisper-1 with --translate")
-        call, notes = not_sent(call, {"language", "timestamps"}, name=self.name, model=call.provider_model)
+        call, notes = not_sent(call, {"language", "timestamps", "diarize"}, name=self.name, model=call.provider_model)
         update: dict[str, Any] = {}
         if call.timestamps and call.format != "verbose_json":
             notes.append(f"{self.name}: timestamps show only with --format verbose_json; not used")
@@ -73,6 +78,10 @@ class DeepgramProvider(ProviderBase):
             out["language"] = call.language
         else:
             out["detect_language"] = "true"  # Whisper-style: find the language rather than assume English
+        if call.diarize:
+            # A speaker on every word; utterances cut at each change of speaker become the segments.
+            out["diarize"] = "true"
+            out["utterances"] = "true"
         return out
 
     # ---- the request -----------------------------------------------------------------------
@@ -129,10 +138,11 @@ def parse_listen(payload: Any, call: TranscribeCall, *, provider: str, bytes_up:
     duration = float(duration) if isinstance(duration, (int, float)) else call.audio.duration_s
     language = channel.get("detected_language") or call.language
     with_words = call.format == "verbose_json" and call.timestamps == "word"
-    segments = segments_of(alternative, results.get("utterances"), with_words=with_words)
+    segments = segments_of(alternative, results.get("utterances"), with_words=with_words, speakers=call.diarize)
     if not segments:
         segments = [Segment(0.0, duration or 0.0, text)]
-    body = render(call.format, text=text, segments=segments, language=language, duration=duration)
+    transcript = Transcript(text=text, segments=tuple(segments), language=language, duration=duration)
+    body = render_transcript(call.format, transcript)
     return ProviderTranscript(
         text=text, body=body, format=call.format, language=language, duration_s=duration,
         usage=Usage(seconds=duration) if duration is not None else None,
@@ -140,52 +150,11 @@ def parse_listen(payload: Any, call: TranscribeCall, *, provider: str, bytes_up:
     )
 
 
-def words_of(raw: Any) -> list[Word]:
-    out = []
-    for w in raw if isinstance(raw, list) else []:
-        if isinstance(w, dict) and isinstance(w.get("start"), (int, float)) and isinstance(w.get("end"), (int, float)):
-            token = w.get("punctuated_word") or w.get("word")
-            if isinstance(token, str):
-                out.append(Word(float(w["start"]), float(w["end"]), token))
-    return out
-
-
-def segments_of(alternative: dict[str, Any], utterances: Any, *, with_words: bool) -> list[Segment]:
-    words = words_of(alternative.get("words"))
-
-    def own(start: float, end: float) -> tuple[Word, ...]:
-        return tuple(w for w in words if start <= w.start < end) if with_words else ()
-
-    block = alternative.get("paragraphs")
-    paragraphs = block.get("paragraphs") if isinstance(block, dict) else None
-    sentences = [s for p in paragraphs or [] if isinstance(p, dict) for s in p.get("sentences") or []
-                 if isinstance(s, dict) and isinstance(s.get("text"), str)]
-    if sentences:
-        return [Segment(float(s.get("start") or 0), float(s.get("end") or 0), s["text"],
-                        own(float(s.get("start") or 0), float(s.get("end") or 0))) for s in sentences]
-    if isinstance(utterances, list) and utterances:
-        return [Segment(float(u.get("start") or 0), float(u.get("end") or 0), str(u.get("transcript") or ""),
-                        own(float(u.get("start") or 0), float(u.get("end") or 0)))
-                for u in utterances if isinstance(u, dict)]
-    return group_words(words, with_words=with_words)
+# Kept under their old names: the parsing lives in aigw.transcripts.native.
+words_of = native.deepgram_words
+segments_of = native.deepgram_segments
 
 
 def group_words(words: list[Word], *, with_words: bool, max_s: float = MAX_SEGMENT_S) -> list[Segment]:
-    """Sentences of words, cut at sentence ends or before a segment would pass `max_s`."""
-    out: list[Segment] = []
-    current: list[Word] = []
-    for word in words:
-        if current and word.end - current[0].start > max_s:
-            out.append(_segment(current, with_words))
-            current = []
-        current.append(word)
-        if word.word.endswith(SENTENCE_END):
-            out.append(_segment(current, with_words))
-            current = []
-    if current:
-        out.append(_segment(current, with_words))
-    return out
-
-
-def _segment(words: list[Word], with_words: bool) -> Segment:
-    return Segment(words[0].start, words[-1].end, " ".join(w.word for w in words), tuple(words) if with_words else ())
+    """Sentences of words, cut at sentence ends, at a change of speaker, or before a segment would pass `max_s`."""
+    return shared_group_words(words, max_s=max_s, keep_words=with_words)

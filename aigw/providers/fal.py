@@ -36,7 +36,7 @@ from aigw import errors
 from aigw.providers import _fal_models as models
 from aigw.providers._http import MAX_IMAGE_BYTES_DEFAULT, classify, download_image, json_body, sniff_image, translated
 from aigw.providers._jobs import JobMachine, QueueAPI, QueuedJob, Submitted
-from aigw.providers._options import BY_MODEL, MAPPED, NOT_SENT, SENT, Support
+from aigw.providers._options import BY_MODEL, MAPPED, NOT_SENT, REFUSED, SENT, Support
 from aigw.providers.base import ProviderBase
 from aigw.types import ImageBlob, ImageCall, ProviderImages, ProviderTranscript, RecordedJob, TranscribeCall
 
@@ -143,6 +143,7 @@ class FalProvider(ProviderBase):
     }
     audio_options: ClassVar[dict[str, Support]] = {
         "language": MAPPED, "prompt": BY_MODEL, "temperature": NOT_SENT, "timestamps": MAPPED, "translate": SENT,
+        "diarize": REFUSED,
     }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

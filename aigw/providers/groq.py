@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from aigw import errors
-from aigw.providers._options import BY_MODEL, SENT, Support
+from aigw.providers._options import BY_MODEL, REFUSED, SENT, Support
 from aigw.providers._whisper_compat import LimitedFormatsProvider
 from aigw.types import ImageCall, ProviderImages, TranscribeCall
 
@@ -48,6 +48,7 @@ class GroqProvider(LimitedFormatsProvider):
     min_billed_seconds: ClassVar[float] = MIN_BILLED_SECONDS
     audio_options: ClassVar[dict[str, Support]] = {
         "language": SENT, "prompt": SENT, "temperature": SENT, "timestamps": SENT, "translate": BY_MODEL,
+        "diarize": REFUSED,
     }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

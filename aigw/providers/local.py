@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from aigw import errors
-from aigw.providers._options import BY_MODEL, SENT, Support, not_sent
+from aigw.providers._options import BY_MODEL, REFUSED, SENT, Support, not_sent
 from aigw.providers.base import ProviderBase
-from aigw.transcripts import Segment, Word, render
+from aigw.transcripts import render
+from aigw.transcripts.native import faster_whisper_segments
 from aigw.types import ProviderTranscript, TranscribeCall, Usage
 
 if TYPE_CHECKING:
@@ -108,6 +109,7 @@ class LocalProvider(ProviderBase):
     kinds: ClassVar[frozenset[str]] = frozenset({"audio"})
     audio_options: ClassVar[dict[str, Support]] = {
         "language": BY_MODEL, "prompt": SENT, "temperature": SENT, "timestamps": SENT, "translate": BY_MODEL,
+        "diarize": REFUSED,
     }
 
     def prepare_transcribe(self, call: TranscribeCall) -> tuple[TranscribeCall, list[str]]:
@@ -151,9 +153,7 @@ class LocalProvider(ProviderBase):
                 word_timestamps=call.timestamps == "word",
                 temperature=call.temperature if call.temperature is not None else [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
             )
-            segments = [Segment(start=s.start, end=s.end, text=s.text.strip(),
-                                words=tuple(Word(w.start, w.end, w.word.strip()) for w in (s.words or ())))
-                        for s in pieces]
+            segments = faster_whisper_segments(pieces)
         except Exception as exc:  # decoding errors surface as av / ctranslate2 exceptions
             raise errors.BadRequestError(f"local: cannot transcribe {call.audio.filename}: {exc}", provider=self.name) from exc
         text = " ".join(s.text for s in segments).strip()

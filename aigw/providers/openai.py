@@ -16,11 +16,14 @@ import httpx
 
 from aigw import errors
 from aigw.providers._http import MAX_IMAGE_BYTES_DEFAULT, classify, download_image, json_body, sniff_image, translated
-from aigw.providers._options import BY_MODEL, MAPPED, NOT_SENT, SENT, Support, not_sent
+from aigw.providers._options import BY_MODEL, MAPPED, NOT_SENT, SENT, Support, not_sent, speakers_refused
 from aigw.providers._sizes import parse_ratio
 from aigw.providers._text_answer import text_answer
 from aigw.providers.base import ProviderBase
 from aigw.transcripts import plain_text
+from aigw.transcripts.model import without_speakers
+from aigw.transcripts.parse import openai_payload
+from aigw.transcripts.render import render_transcript
 from aigw.types import ImageBlob, ImageCall, ProviderImages, ProviderTranscript, TranscribeCall, Usage
 
 # Sizes by model family (PROVIDERS.md §2.3), for a ratio asked of a model the catalog does not know.
@@ -50,6 +53,7 @@ class OpenAIProvider(ProviderBase):
     }
     audio_options: ClassVar[dict[str, Support]] = {
         "language": SENT, "prompt": BY_MODEL, "temperature": SENT, "timestamps": BY_MODEL, "translate": BY_MODEL,
+        "diarize": BY_MODEL,
     }
     ratio_as_size: ClassVar[bool] = True
 
@@ -188,18 +192,29 @@ class OpenAIProvider(ProviderBase):
 
     # ---- transcription ---------------------------------------------------------------------
 
+    def upstream_model(self, provider_model: str) -> str:
+        """The model behind the id sent (Azure: the model a deployment serves)."""
+        return provider_model
+
     translation_path: ClassVar[str] = "/audio/translations"
 
     def prepare_transcribe(self, call: TranscribeCall) -> tuple[TranscribeCall, list[str]]:
         """Word/segment timestamps exist only in verbose_json; translation has no `language`; only
-        Whisper translates (/audio/translations takes whisper-1 alone); the diarizing model takes no
-        prompt (PROVIDERS.md §2.5)."""
+        Whisper translates (/audio/translations takes whisper-1 alone); only the diarizing model
+        labels speakers, and it takes no prompt and gives segment times only (PROVIDERS.md §2.5)."""
         model = call.provider_model
+        diarizer = is_diarizer(model)
         if call.translate and model.startswith(("gpt-", "chatgpt-")):
             raise errors.UsageError(f"{self.name}: {model} does not translate (only Whisper does)",
                                     hint="use -m whisper-1 with --translate")
-        honoured = {"language", "temperature", "timestamps", "translate"} | (set() if "diarize" in model else {"prompt"})
+        if call.diarize and not diarizer:
+            raise speakers_refused(self.name, model)
+        honoured = {"language", "temperature", "timestamps", "translate"} | ({"diarize"} if diarizer else {"prompt"})
         call, notes = not_sent(call, honoured, name=self.name, model=model)
+        if diarizer and call.timestamps:
+            if call.timestamps == "word":
+                notes.append(f"{self.name}: {model} gives segment timestamps only; --timestamps word not sent")
+            call = call.model_copy(update={"timestamps": None})  # diarized_json always has segments
         if call.timestamps and call.format != "verbose_json":
             notes.append(f"{self.name}: timestamps come only with --format verbose_json; not sent")
             call = call.model_copy(update={"timestamps": None})
@@ -209,7 +224,14 @@ class OpenAIProvider(ProviderBase):
         return call, notes
 
     async def transcribe(self, call: TranscribeCall, *, timeout: float) -> ProviderTranscript:
-        form: dict[str, str | list[str]] = {"model": call.provider_model, "response_format": call.format}
+        model = self.upstream_model(call.provider_model)
+        diarized = uses_diarized_json(call, model)
+        form: dict[str, str | list[str]] = {"model": call.provider_model,
+                                            "response_format": "diarized_json" if diarized else call.format}
+        if is_diarizer(model):
+            # Required past 30 s of audio (openai-python resources/audio/transcriptions.py); "auto"
+            # lets the server cut at silences, for short files too.
+            form["chunking_strategy"] = "auto"
         if call.language:
             form["language"] = call.language
         if call.prompt:
@@ -233,7 +255,37 @@ class OpenAIProvider(ProviderBase):
             )
         if resp.status_code >= 400:
             raise classify(resp, self.name)
+        if diarized:
+            return parse_diarized(resp, call, provider=self.name)
         return parse_transcription(resp, call, provider=self.name)
+
+
+def is_diarizer(model: str) -> bool:
+    return "transcribe-diarize" in model
+
+
+def uses_diarized_json(call: TranscribeCall, model: str) -> bool:
+    """The diarizing model answers timestamps and speakers only as diarized_json: asked for those,
+    aigw asks for that and renders the format from it."""
+    return is_diarizer(model) and (call.diarize or call.format in ("verbose_json", "srt", "vtt", "tsv"))
+
+
+def parse_diarized(resp: httpx.Response, call: TranscribeCall, *, provider: str) -> ProviderTranscript:
+    """diarized_json (openai-python types/audio/transcription_diarized.py: task, duration, text,
+    segments[{type: "transcript.text.segment", id, start, end, text, speaker}], usage) in `call.format`;
+    speakers shown only when --diarize asked for them."""
+    payload = json_body(resp, provider)
+    if not isinstance(payload, dict) or not isinstance(payload.get("text"), str) or not payload["text"].strip():
+        raise errors.EmptyResultError(f"{provider}: empty transcript", provider=provider)
+    transcript = openai_payload(payload, duration=call.audio.duration_s)
+    if not call.diarize:
+        transcript = without_speakers(transcript)
+    body = render_transcript(call.format, transcript)
+    return ProviderTranscript(
+        text=transcript.text, body=body, format=call.format, language=transcript.language or call.language,
+        duration_s=transcript.duration, usage=audio_usage(payload.get("usage"), None),
+        bytes_up=int(resp.request.headers.get("content-length", 0) or 0) if resp.request else 0,
+        bytes_down=len(resp.content), http_status=resp.status_code)
 
 
 def image_usage(raw: Any) -> Usage | None:

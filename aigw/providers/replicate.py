@@ -33,7 +33,7 @@ from aigw import errors
 from aigw.providers import _replicate_inputs as inputs
 from aigw.providers._http import MAX_IMAGE_BYTES_DEFAULT, classify, download_image, json_body, sniff_image, translated
 from aigw.providers._jobs import JobMachine, QueueAPI, QueuedJob, Submitted
-from aigw.providers._options import BY_MODEL, MAPPED, NOT_SENT, SENT, Support
+from aigw.providers._options import BY_MODEL, MAPPED, NOT_SENT, REFUSED, SENT, Support
 from aigw.providers._replicate_output import parse_transcript
 from aigw.providers.base import ProviderBase
 from aigw.types import ImageBlob, ImageCall, ProviderImages, ProviderTranscript, RecordedJob, TranscribeCall, Usage
@@ -110,6 +110,7 @@ class ReplicateProvider(ProviderBase):
     }
     audio_options: ClassVar[dict[str, Support]] = {
         "language": SENT, "prompt": SENT, "temperature": SENT, "timestamps": MAPPED, "translate": SENT,
+        "diarize": REFUSED,
     }
     path_versions: ClassVar[tuple[str, ...]] = ("/v1",)
 

@@ -41,7 +41,7 @@ from aigw import errors
 from aigw.providers import _runpod_inputs as wire
 from aigw.providers._http import MAX_IMAGE_BYTES_DEFAULT, classify, download_image, json_body, sniff_image, translated
 from aigw.providers._jobs import CANCEL_GRACE_S, JobMachine, QueueAPI, QueuedJob, Submitted
-from aigw.providers._options import BY_MODEL, MAPPED, NOT_SENT, SENT, Support
+from aigw.providers._options import BY_MODEL, MAPPED, NOT_SENT, REFUSED, SENT, Support
 from aigw.providers.base import ProviderBase
 from aigw.types import ImageBlob, ImageCall, ProviderImages, ProviderTranscript, RecordedJob, TranscribeCall, Usage
 
@@ -123,6 +123,7 @@ class RunPodProvider(ProviderBase):
     }
     audio_options: ClassVar[dict[str, Support]] = {
         "language": SENT, "prompt": SENT, "temperature": SENT, "timestamps": BY_MODEL, "translate": SENT,
+        "diarize": REFUSED,
     }
 
     # ---- which schema an endpoint speaks -----------------------------------------------------

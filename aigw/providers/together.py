@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 from aigw import errors
 from aigw.providers._whisper_compat import LimitedFormatsProvider
 from aigw.types import ImageCall, TranscribeCall
-from aigw.providers._options import MAPPED, NOT_SENT, SENT, Support, not_sent
+from aigw.providers._options import MAPPED, NOT_SENT, REFUSED, SENT, Support, not_sent
 from aigw.providers._sizes import parse_size, ratio_size
 
 UPLOAD_LIMIT_BYTES = 80 * 1024 * 1024  # "80 MB" (SDK docstring), taken as MiB
@@ -118,6 +118,7 @@ class TogetherProvider(LimitedFormatsProvider):
     }
     audio_options: ClassVar[dict[str, Support]] = {
         "language": SENT, "prompt": SENT, "temperature": SENT, "timestamps": SENT, "translate": SENT,
+        "diarize": REFUSED,
     }
     ratio_as_size: ClassVar[bool] = False  # its own mapping: a ratio becomes an exact width and height
 

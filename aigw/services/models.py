@@ -10,6 +10,7 @@ from aigw.catalog import pricing
 from aigw.catalog.schema import Model, Offer
 from aigw.router import candidates as plan
 from aigw.engine import Engine
+from aigw.transcripts.formats import deliverable
 
 
 def price_text(model: Model, offer: Offer) -> str | None:
@@ -83,9 +84,8 @@ def list_models(engine: Engine, *, available: bool, kind: str | None, provider: 
                    and p["circuit"] != "open"]
         if available and not serving:
             continue
-        formats = list(model.formats)
-        if model.kind == "audio" and "json" in formats and "text" not in formats:
-            formats.insert(formats.index("json") + 1, "text")  # what --format takes: text comes from json
+        # What --format takes: for audio, what aigw can deliver from the model's answers.
+        formats = deliverable(model.formats) if model.kind == "audio" else list(model.formats)
         rows.append({
             "id": model.id, "kind": model.kind, "description": model.description, "providers": providers,
             "price": _row_price(providers), "sizes": model.sizes,

@@ -124,6 +124,38 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
+        # Full-text search for `aigw logs --search`: prompts, input file names and transcripts.
+        # Triggers keep it in step with `runs` whoever writes the run log; a run's transcript is
+        # added as its own row when the run's result is recorded (so nothing is updated in place).
+        "m009_logs_search",
+        """
+        CREATE VIRTUAL TABLE runs_search USING fts5(
+            run_id UNINDEXED, prompt, input, transcript, tokenize = 'unicode61 remove_diacritics 2'
+        );
+        INSERT INTO runs_search (run_id, prompt, input)
+            SELECT id, json_extract(request_json, '$.prompt'), json_extract(request_json, '$.file')
+            FROM runs WHERE json_valid(request_json);
+        INSERT INTO runs_search (run_id, transcript)
+            SELECT id, json_extract(result_json, '$.text') FROM runs
+            WHERE json_valid(result_json) AND json_extract(result_json, '$.text') IS NOT NULL;
+        CREATE TRIGGER runs_search_started AFTER INSERT ON runs WHEN json_valid(new.request_json) BEGIN
+            INSERT INTO runs_search (run_id, prompt, input) VALUES (new.id,
+                json_extract(new.request_json, '$.prompt'), json_extract(new.request_json, '$.file'));
+        END;
+        CREATE TRIGGER runs_search_finished AFTER UPDATE OF result_json ON runs
+            WHEN new.result_json IS NOT old.result_json AND json_valid(new.result_json)
+                 AND json_extract(new.result_json, '$.text') IS NOT NULL BEGIN
+            INSERT INTO runs_search (run_id, transcript) VALUES (new.id, json_extract(new.result_json, '$.text'));
+        END;
+        CREATE TRIGGER runs_search_removed AFTER DELETE ON runs BEGIN
+            DELETE FROM runs_search WHERE run_id = old.id;
+        END;
+        -- `aigw logs --for FILE`: a result by its path, or a copy of it by its content
+        CREATE INDEX files_path ON files(path);
+        CREATE INDEX files_sha256 ON files(sha256);
+        """,
+    ),
+    (
         # A long recording is sent as chunks, requests of one run. Each finished chunk is kept with
         # its transcript (times from the chunk's own start), so `--resume` sends only the missing
         # ones; `status` is 'done' (transcribed in this run) or 'reused' (taken from the interrupted
@@ -152,6 +184,23 @@ MIGRATIONS: list[tuple[str, str]] = [
 ]
 
 
+def statements(sql: str) -> list[str]:
+    """The script's statements. A trigger's body holds semicolons of its own, so pieces are joined
+    until SQLite says the statement is complete."""
+    out, pending = [], ""
+    for piece in sql.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            out.append(pending)
+            pending = ""
+    return [s for s in [*out, pending] if not _blank(s)]
+
+
+def _blank(sql: str) -> bool:
+    """Only whitespace, semicolons and -- comments."""
+    return all(not line.strip(" ;\t") or line.strip().startswith("--") for line in sql.splitlines())
+
+
 def migrate(conn: sqlite3.Connection) -> list[str]:
     """Apply what is missing, each in its own transaction; return the names applied now."""
     conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
@@ -165,7 +214,7 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
             # Another process may have applied it while we waited for the lock.
             if conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (name,)).fetchone():
                 continue
-            for statement in filter(str.strip, sql.split(";")):
+            for statement in statements(sql):
                 conn.execute(statement)
             conn.execute("INSERT INTO _migrations VALUES (?, datetime('now'))", (name,))
         applied.append(name)

@@ -4,8 +4,9 @@ A long file is sent as chunks, each starting `overlap` seconds before the previo
 word is lost to a cut. Each chunk's transcript is timed from the chunk's own start; merging shifts
 it by the chunk's `offset` onto the whole file's timeline and removes what the overlap made twice:
 
-* The join is decided on tokens in the overlap window: the words of both sides, or, for a segment
-  without word timings, its words timed in proportion to their characters within the segment.
+* The join is decided on tokens in the overlap window (aigw.transcripts.tokens): each segment's
+  own words, timed by the provider's word timings where it gave them, else in proportion to their
+  characters within the segment.
 * The two sides' tokens in the window are aligned by their text (`difflib.SequenceMatcher` on
   lower-cased words without punctuation). Of the matching runs, the longest (up to three words)
   nearest the window's middle whose two sides are close in time gives the cut: the earlier chunk
@@ -13,8 +14,8 @@ it by the chunk's `offset` onto the whole file's timeline and removes what the o
 * When nothing aligns (the chunks heard the overlap differently), the window's middle cuts: words
   with timings by their own middle, segments without them by the segment's middle.
 
-A segment cut at the join keeps its own words and times; one without word timings gets the text
-of the tokens it keeps and times in proportion to their characters. Finally times are made
+A segment cut at the join keeps the text of the tokens it keeps (punctuation included), their
+word timings, and times from them (or in proportion to characters without word timings). Finally times are made
 non-decreasing (a segment starts no earlier than the previous one ended), so cues never overlap.
 
 Speaker numbers stay as each chunk's provider gave them: providers number speakers per request, so
@@ -23,17 +24,16 @@ Speaker numbers stay as each chunk's provider gave them: providers number speake
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 
-from aigw.transcripts.model import Segment, Transcript, Word, join_words, text_of
+from aigw.transcripts.model import Segment, Transcript, Word, text_of
+from aigw.transcripts.tokens import key, tokens
 
 MATCH_TOLERANCE_S = 1.5  # two words with timings are the same word only this close in time
 MAX_RUN = 3  # a run of this many matching words is as good as a longer one; then nearness to the middle wins
-_PUNCT = re.compile(r"[^\w']+")
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,7 @@ class _Token:
     end: float
     text: str
     timed: bool  # a real word timing, not one estimated from characters
+    word: int | None = None  # the timed word's index in the segment's `words`
 
     @property
     def mid(self) -> float:
@@ -58,7 +59,7 @@ class _Token:
 
     @property
     def key(self) -> str:
-        return _PUNCT.sub("", self.text.lower())
+        return key(self.text)
 
 
 def merge(chunks: Sequence[Chunk]) -> Transcript:
@@ -87,6 +88,8 @@ def _join(before: list[Segment], after: list[Segment], lo: float, hi: float) -> 
     window_after, rest = after[:last], after[last:]
     a = [t for t in _tokens(tail) if t.end > lo]
     b = [t for t in _tokens(window_after) if t.start < hi]
+    if not a or not b:  # one side heard nothing in the overlap: nothing is there twice
+        return before, after
     cut = _aligned_cut(a, b, (lo + hi) / 2)
     if cut is not None:
         keep_a = {(t.seg, t.pos) for t in _tokens(tail) if (t.seg, t.pos) <= (cut[0].seg, cut[0].pos)}
@@ -138,26 +141,9 @@ def _side_of(token: _Token, segments: list[Segment], mid: float) -> int:
 
 
 def _tokens(segments: list[Segment]) -> list[_Token]:
-    out: list[_Token] = []
-    for i, seg in enumerate(segments):
-        if seg.words:
-            out.extend(_Token(i, j, w.start, w.end, w.word, True) for j, w in enumerate(seg.words))
-        else:
-            out.extend(_estimated(i, seg))
-    return out
-
-
-def _estimated(index: int, seg: Segment) -> list[_Token]:
-    """A segment's words timed in proportion to their characters (spaces counted with the word before)."""
-    parts = seg.text.split()
-    total = sum(len(p) + 1 for p in parts) or 1
-    span = max(seg.end - seg.start, 0.0)
-    out, done = [], 0
-    for j, part in enumerate(parts):
-        start = seg.start + span * done / total
-        done += len(part) + 1
-        out.append(_Token(index, j, start, seg.start + span * done / total, part, False))
-    return out
+    """Every segment's text tokens (aigw.transcripts.tokens), numbered by segment and position."""
+    return [_Token(i, j, t.start, t.end, t.text, t.word is not None, t.word)
+            for i, seg in enumerate(segments) for j, t in enumerate(tokens(seg))]
 
 
 def _kept(segments: list[Segment], keep: set[tuple[int, int]]) -> list[Segment]:
@@ -177,10 +163,8 @@ def _kept(segments: list[Segment], keep: set[tuple[int, int]]) -> list[Segment]:
 def _trimmed(seg: Segment, mine: list[_Token], kept: list[_Token]) -> Segment:
     start = seg.start if kept[0] is mine[0] else kept[0].start
     end = seg.end if kept[-1] is mine[-1] else kept[-1].end
-    if seg.words:
-        words = tuple(seg.words[t.pos] for t in kept)
-        return replace(seg, start=start, end=end, text=join_words(words), words=words)
-    return replace(seg, start=start, end=end, text=" ".join(t.text for t in kept))
+    words = tuple(seg.words[t.word] for t in kept if t.word is not None)
+    return replace(seg, start=start, end=end, text=" ".join(t.text for t in kept), words=words)
 
 
 # ---- the whole ------------------------------------------------------------------------------

@@ -88,3 +88,9 @@ def group_words(words: list[Word] | tuple[Word, ...], *, max_s: float = 10.0, ke
             close()
     close()
     return out
+
+
+def without_speakers(transcript: Transcript) -> Transcript:
+    segments = tuple(replace(s, speaker=None, words=tuple(replace(w, speaker=None) for w in s.words))
+                     for s in transcript.segments)
+    return replace(transcript, segments=segments)

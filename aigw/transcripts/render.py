@@ -1,5 +1,16 @@
-"""Transcript formats: render segments as text, JSON, verbose JSON, SRT (srt) or WebVTT (webvtt-py),
-and recover plain text from a subtitle body a provider returned."""
+"""A transcript in each format aigw offers, and plain text back from a body in any of them.
+
+* `text`: the words; with speakers, one line per turn, `[SPEAKER 1] ...`.
+* `json`: `{"text": ...}` plus what the provider said beside it; with speakers, `segments` with `speaker`.
+* `verbose_json`: OpenAI's shape (`task`, `language` as an English name, `duration`, `text`,
+  `segments[{id, start, end, text}]`, `words[{word, start, end}]` when word timings exist), plus
+  `speaker` on segments and words when the provider labelled speakers.
+* `srt` (composed by the `srt` library: `HH:MM:SS,mmm`, cues numbered from 1, hours past 99 kept)
+  and `vtt` (`webvtt-py`: `WEBVTT` header, `HH:MM:SS.mmm`), cues shaped by `cues.cues`.
+* `tsv`: Whisper's (openai/whisper whisper/utils.py, `WriteTSV`): a `start<TAB>end<TAB>text` header,
+  then one line per segment with times in integer milliseconds (`round(1000 * seconds)`) and tabs in
+  the text turned to spaces.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +19,11 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from aigw.transcripts.model import Segment
+from aigw.transcripts.cues import Cue, cues, speaker_label
+from aigw.transcripts.model import Segment, Transcript
+
+FORMATS = ("text", "json", "verbose_json", "srt", "vtt", "tsv")
+TIMED_FORMATS = frozenset({"verbose_json", "srt", "vtt", "tsv"})
 
 # Whisper reports languages by ISO code; OpenAI's verbose_json uses the English name.
 LANGUAGE_NAMES = {
@@ -25,36 +40,93 @@ def _stamp(seconds: float) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
 
 
+def render_transcript(fmt: str, transcript: Transcript, *, task: str = "transcribe", max_line_width: int | None = None,
+                      max_line_count: int | None = None) -> str:
+    """`transcript` in `fmt`; the line options shape srt and vtt cues only."""
+    if fmt == "text":
+        return _text(transcript)
+    if fmt == "json":
+        doc: dict[str, Any] = {"text": transcript.text, **transcript.extra}
+        if transcript.speakers:
+            doc["segments"] = [_segment_doc(i, s) for i, s in enumerate(transcript.segments)]
+        return json.dumps(doc, ensure_ascii=False)
+    if fmt == "verbose_json":
+        return json.dumps(_verbose(transcript, task), ensure_ascii=False)
+    if fmt == "tsv":
+        rows = ["start\tend\ttext"] + [
+            f"{round(1000 * s.start)}\t{round(1000 * s.end)}\t{(speaker_label(s.speaker) + s.text.strip()).replace(chr(9), ' ')}"
+            for s in transcript.segments if s.text.strip()]
+        return "\n".join(rows) + "\n"
+    shaped = cues(transcript.segments, max_line_width=max_line_width, max_line_count=max_line_count)
+    if fmt == "srt":
+        return _srt(shaped)
+    if fmt == "vtt":
+        return _vtt(shaped)
+    raise ValueError(f"unknown transcript format {fmt}")
+
+
+def _text(transcript: Transcript) -> str:
+    if not transcript.speakers:
+        return transcript.text
+    turns: list[tuple[int | None, list[str]]] = []
+    for seg in transcript.segments:
+        if not seg.text.strip():
+            continue
+        if turns and turns[-1][0] == seg.speaker:
+            turns[-1][1].append(seg.text.strip())
+        else:
+            turns.append((seg.speaker, [seg.text.strip()]))
+    return "\n".join(speaker_label(who) + " ".join(parts) for who, parts in turns)
+
+
+def _segment_doc(index: int, seg: Segment) -> dict[str, Any]:
+    doc: dict[str, Any] = {"id": index, "start": seg.start, "end": seg.end, "text": seg.text}
+    if seg.speaker is not None:
+        doc["speaker"] = seg.speaker
+    return doc
+
+
+def _verbose(transcript: Transcript, task: str) -> dict[str, Any]:
+    language = transcript.language
+    doc: dict[str, Any] = {
+        "task": task, "language": LANGUAGE_NAMES.get(language or "", language), "duration": transcript.duration,
+        "text": transcript.text,
+        "segments": [_segment_doc(i, s) for i, s in enumerate(transcript.segments)],
+    }
+    words = []
+    for w in transcript.words:
+        word: dict[str, Any] = {"word": w.word, "start": w.start, "end": w.end}
+        if w.speaker is not None:
+            word["speaker"] = w.speaker
+        words.append(word)
+    if words:
+        doc["words"] = words
+    if "usage" in transcript.extra:
+        doc["usage"] = transcript.extra["usage"]
+    return doc
+
+
+def _srt(shaped: list[Cue]) -> str:
+    import srt
+
+    subs = [srt.Subtitle(i, timedelta(seconds=c.start), timedelta(seconds=c.end), c.text.replace("-->", "->"))
+            for i, c in enumerate(shaped, start=1)]
+    return str(srt.compose(subs, reindex=True, start_index=1))
+
+
+def _vtt(shaped: list[Cue]) -> str:
+    import webvtt
+
+    captions = [webvtt.Caption(_stamp(c.start), _stamp(c.end), c.text.replace("-->", "->")) for c in shaped]
+    return str(webvtt.WebVTT(captions=captions).content)
+
+
 def render(fmt: str, *, text: str, segments: list[Segment], language: str | None,
            duration: float | None, extra: dict[str, Any] | None = None, task: str = "transcribe") -> str:
-    if fmt == "text":
-        return text
-    if fmt == "json":
-        return json.dumps({"text": text, **(extra or {})}, ensure_ascii=False)
-    if fmt == "verbose_json":
-        doc: dict[str, Any] = {
-            "task": task,
-            "language": LANGUAGE_NAMES.get(language or "", language),
-            "duration": duration,
-            "text": text,
-            "segments": [{"id": i, "start": s.start, "end": s.end, "text": s.text} for i, s in enumerate(segments)],
-        }
-        words = [{"word": w.word, "start": w.start, "end": w.end} for s in segments for w in s.words]
-        if words:
-            doc["words"] = words
-        return json.dumps(doc, ensure_ascii=False)
-    if fmt == "srt":
-        import srt
-
-        subs = [srt.Subtitle(i + 1, timedelta(seconds=s.start), timedelta(seconds=s.end), s.text.strip())
-                for i, s in enumerate(segments)]
-        return srt.compose(subs)
-    if fmt == "vtt":
-        import webvtt
-
-        vtt = webvtt.WebVTT(captions=[webvtt.Caption(_stamp(s.start), _stamp(s.end), s.text.strip()) for s in segments])
-        return str(vtt.content)
-    raise ValueError(f"unknown transcript format {fmt}")
+    """The providers' entry point: segments they parsed, in `fmt` (see `render_transcript`)."""
+    transcript = Transcript(text=text, segments=tuple(segments), language=language, duration=duration,
+                            extra=dict(extra or {}))
+    return render_transcript(fmt, transcript, task=task)
 
 
 def plain_text(fmt: str, body: str) -> str:
@@ -67,6 +139,8 @@ def plain_text(fmt: str, body: str) -> str:
         import webvtt
 
         return " ".join(c.text.replace("\n", " ").strip() for c in webvtt.from_buffer(io.StringIO(body)).captions)
+    if fmt == "tsv":
+        return " ".join(line.split("\t", 2)[-1].strip() for line in body.splitlines()[1:] if line.strip())
     if fmt in ("json", "verbose_json"):
         return str(json.loads(body).get("text", ""))
     return body.strip()

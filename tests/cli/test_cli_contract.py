@@ -74,7 +74,8 @@ def test_a_value_that_looks_like_a_global_flag_stays_a_value(cli):
 # ---- help text ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [("generate",), ("transcribe",), ("config", "set"), ("bench",), ("models",)])
+@pytest.mark.parametrize("command", [("generate",), ("transcribe",), ("config", "set"), ("bench",), ("models",),
+                                     ("logs",), ("stats",)])
 def test_help_names_values_without_type_metavars(cli, command):
     r = cli(*command, "--help")
     assert r.code == 0

@@ -78,8 +78,9 @@ def test_audio_formats_are_what_format_takes(cli):
     # gpt-4o models answer json only, but `--format text` (the default) works: the row says so,
     # as the refusal of srt does ("allowed: json, text").
     rows = {m["id"]: m for m in json.loads(cli("models", "--kind", "audio", "--json").stdout)}
-    assert rows["gpt-4o-transcribe"]["formats"] == ["json", "text"]
-    assert rows["whisper-1"]["formats"] == ["json", "text", "srt", "vtt", "verbose_json"]
+    assert rows["gpt-4o-transcribe"]["formats"] == ["text", "json"]  # no timestamps: no timed format
+    assert rows["whisper-1"]["formats"] == ["text", "json", "verbose_json", "srt", "vtt", "tsv"]
+    assert rows["nova-3"]["formats"] == rows["gpt-4o-transcribe-diarize"]["formats"] == rows["whisper-1"]["formats"]
 
 
 def test_a_fixed_key_blocked_by_its_circuit_is_told_how_to_close_it(cli, fake_openai, monkeypatch):

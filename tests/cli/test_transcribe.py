@@ -51,7 +51,8 @@ def test_whisper_1_returns_each_format_as_asked(cli, fake_openai, speech_wav, fm
 
 def test_gpt_4o_transcribe_refuses_srt_before_any_request(cli, fake_openai, speech_wav):
     r = cli("transcribe", str(speech_wav), "-m", "gpt-4o-transcribe", "--format", "srt")
-    assert r.code == 2 and "allowed: json, text" in r.stderr
+    assert r.code == 2 and "gpt-4o-transcribe returns no timestamps, so it cannot give srt" in r.stderr
+    assert "models with timestamps: whisper-1" in r.stderr  # names models that can
     assert fake_openai.count() == 0
 
 

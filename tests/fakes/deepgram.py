@@ -13,7 +13,9 @@ Surface:
 * the nested answer: ``metadata`` (request_id, created, duration, channels, models, model_info) and
   ``results.channels[0].alternatives[0]`` with transcript, confidence, words (``punctuated_word`` with
   punctuate/smart_format), ``paragraphs`` (with smart_format or paragraphs=true), ``detected_language``
-  (with detect_language), and ``results.utterances`` (with utterances=true);
+  (with detect_language), and ``results.utterances`` (with utterances=true); with ``diarize=true`` a
+  0-based ``speaker`` (and ``speaker_confidence``) on every word, and paragraphs and utterances cut at
+  each change of speaker, each with its ``speaker`` (the fake's speakers alternate by sentence);
 * ``GET /v1/projects`` (the free authenticated check);
 * errors in both shapes Deepgram uses: ``{"err_code", "err_msg", "request_id"}`` (400 bad audio or
   options, 413, 429, 5xx) and ``{"category", "message", "details", "request_id"}`` (401 INVALID_AUTH,
@@ -169,12 +171,20 @@ class FakeDeepgram(FakeServer):
             if formatted:
                 word["punctuated_word"] = token
             words.append(word)
+        diarize = q.get("diarize") == "true"
+        if diarize:  # the fake's speakers take turns, one sentence each (0-based, as Deepgram numbers them)
+            for number, sentence in enumerate(_sentence_words(words)):
+                for word in sentence:
+                    word["speaker"] = number % 2
+                    word["speaker_confidence"] = 0.9
         alternative: dict[str, Any] = {"transcript": text if formatted else " ".join(w["word"] for w in words),
                                        "confidence": 0.98 if text else 0.0, "words": words}
         if text and (q.get("smart_format") == "true" or q.get("paragraphs") == "true"):
+            # With diarize a paragraph is one speaker's turn and carries its `speaker`.
+            turns = _turns(words) if diarize else [words]
             alternative["paragraphs"] = {"transcript": "\n" + text, "paragraphs": [
-                {"sentences": _sentences(words), "num_words": len(words), "start": words[0]["start"],
-                 "end": words[-1]["end"]}]}
+                {"sentences": _sentences(turn), "num_words": len(turn), "start": turn[0]["start"],
+                 "end": turn[-1]["end"], **({"speaker": turn[0]["speaker"]} if diarize else {})} for turn in turns]}
         channel: dict[str, Any] = {"alternatives": [alternative]}
         if q.get("detect_language") == "true":
             channel["detected_language"] = "en"
@@ -182,9 +192,13 @@ class FakeDeepgram(FakeServer):
         model_uuid = "1abfe86b-e047-4eed-858a-35e5625b41ee"
         results: dict[str, Any] = {"channels": [channel]}
         if q.get("utterances") == "true" and words:
-            results["utterances"] = [{"start": words[0]["start"], "end": words[-1]["end"], "confidence": 0.98,
-                                      "channel": 0, "transcript": alternative["transcript"], "words": words,
-                                      "id": str(uuid.uuid4())}]
+            # One utterance per speaker turn with diarize (each with its `speaker`), else the whole.
+            results["utterances"] = [
+                {"start": turn[0]["start"], "end": turn[-1]["end"], "confidence": 0.98, "channel": 0,
+                 "transcript": " ".join(str(w.get("punctuated_word", w["word"])) for w in turn) if formatted
+                 else " ".join(w["word"] for w in turn), "words": turn, "id": str(uuid.uuid4()),
+                 **({"speaker": turn[0]["speaker"]} if diarize else {})}
+                for turn in (_turns(words) if diarize else [words])]
         return {
             "metadata": {
                 "transaction_key": "deprecated", "request_id": str(uuid.uuid4()),
@@ -197,8 +211,9 @@ class FakeDeepgram(FakeServer):
         }
 
 
-def _sentences(words: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out, current = [], []
+def _sentence_words(words: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    out: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
     for word in words:
         current.append(word)
         if str(word.get("punctuated_word", word["word"])).endswith((".", "!", "?")):
@@ -206,8 +221,23 @@ def _sentences(words: list[dict[str, Any]]) -> list[dict[str, Any]]:
             current = []
     if current:
         out.append(current)
+    return out
+
+
+def _turns(words: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Runs of words by one speaker."""
+    out: list[list[dict[str, Any]]] = []
+    for word in words:
+        if out and out[-1][-1].get("speaker") == word.get("speaker"):
+            out[-1].append(word)
+        else:
+            out.append([word])
+    return out
+
+
+def _sentences(words: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"text": " ".join(str(w.get("punctuated_word", w["word"])) for w in s), "start": s[0]["start"],
-             "end": s[-1]["end"]} for s in out]
+             "end": s[-1]["end"]} for s in _sentence_words(words)]
 
 
 def bad_audio() -> Fault:

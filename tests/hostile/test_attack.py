@@ -244,7 +244,9 @@ def test_a_compressed_reply_is_still_read(cli, config_file, compressed, encoding
     _configure_compressed(config_file, compressed)
     r = cli.subprocess(*IMG)
     assert r.code == 0, r.stderr
-    assert Path(r.stdout.strip()).read_bytes() == png_bytes(8, 8, (1, 2, 3))
+    sent, kept = png_bytes(8, 8, (1, 2, 3)), Path(r.stdout.strip()).read_bytes()
+    # The provider's PNG whole, with only aigw's provenance chunks inserted before its IEND.
+    assert kept[:len(sent) - 12] == sent[:-12] and kept.endswith(sent[-12:]) and b"aigw:run_id" in kept
 
 
 def test_a_result_nowhere_can_take_is_exit_10_naming_what_was_lost(cli, fake_openai, cache_dir, tmp_path):

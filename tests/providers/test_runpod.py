@@ -418,7 +418,8 @@ def test_an_unmapped_endpoint_uses_the_workers_default_model_with_a_warning(fake
     ("srt", lambda body: body.startswith("1\n00:00:00,000 --> 00:00:02,430\nWelcome to the gateway.")),
     ("vtt", lambda body: body.startswith("WEBVTT") and "00:00:02.430 --> 00:00:04.860" in body),
     ("verbose_json", lambda body: json.loads(body)["language"] == "english"
-     and [w["word"] for w in json.loads(body)["words"]][:2] == [" Welcome", " to"]),
+     # The worker's words carry Whisper's leading space; aigw's verbose_json has OpenAI's bare words.
+     and [w["word"] for w in json.loads(body)["words"]][:2] == ["Welcome", "to"]),
 ])
 def test_each_format_is_rendered_from_the_segments(fake, speech_wav, fmt, check):
     result = run(Harness(fake).transcribe(audio_call(speech_wav, format=fmt, timestamps="word")))

@@ -68,6 +68,7 @@ def test_help_imports_neither_httpx_nor_pydantic():
 
 @pytest.mark.parametrize("args", [["generate", "--help"], ["config", "--help"], ["transcribe", "--help"],
                                   ["models", "--help"], ["bench", "--help"], ["config", "keys", "--help"],
+                                  ["logs", "--help"], ["stats", "--help"],
                                   ["--version"]])
 def test_subcommand_help_stays_light(args):
     found = probe(args)

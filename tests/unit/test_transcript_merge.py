@@ -147,7 +147,8 @@ def test_without_word_timings_text_aligns_segments() -> None:
     second = Transcript(text="eight nine, ten eleven", duration=30.0, segments=(
         Segment(0.2, 8.0, "eight nine, ten eleven"),))
     result = merge([Chunk(first, 0.0), Chunk(second, 25.0, overlap=5.0)])
-    assert result.text == "one two three four five six Seven eight nine, ten eleven"
+    assert tokens(result.text) == "one two three four five six seven eight nine ten eleven".split()
+    assert result.text.startswith("one two three four five six Seven eight nine")  # each side's own spelling
     assert_monotonic(result)
 
 
@@ -177,3 +178,23 @@ def test_edge_cases() -> None:
     assert result.text == "words here" and result.segments[0].start == 10.0
     assert result.duration == 28.0 and result.language == "en"
     assert merge([Chunk(Transcript(text="a", segments=(Segment(0, 1, "a"),)), 0.0)]).duration is None
+
+
+def test_words_heard_by_one_side_only_in_the_overlap_are_kept():
+    """The first chunk fell silent before the overlap; the second heard words early in it."""
+    first = Transcript(text="before", duration=30.0, segments=(Segment(5.0, 20.0, "before"),))
+    second = Transcript(text="early words", duration=30.0, segments=(
+        Segment(0.5, 1.5, "early", (Word(0.5, 1.5, "early"),)), Segment(2.0, 3.0, "words", (Word(2.0, 3.0, "words"),))))
+    assert merge([Chunk(first, 0.0), Chunk(second, 25.0, overlap=5.0)]).text == "before early words"
+    assert merge([Chunk(second, 0.0), Chunk(first, 2.5, overlap=0.5)]).text == "early words before"
+
+
+def test_a_cut_segment_keeps_its_punctuation_when_its_words_have_none():
+    """OpenAI's word timings are bare words; the text cut at the join keeps the segment's own spelling."""
+    words = tuple(Word(8.0 + i, 8.8 + i, t) for i, t in enumerate(["hello", "there", "general", "kenobi"]))
+    first = Transcript(text="x", duration=12.0, segments=(Segment(8.0, 11.8, "Hello, there. General Kenobi!", words),))
+    later = tuple(Word(float(i), i + 0.8, t) for i, t in enumerate(["general", "kenobi", "you", "are"]))
+    second = Transcript(text="y", duration=10.0, segments=(Segment(0.0, 3.8, "General Kenobi! You are", later),))
+    result = merge([Chunk(first, 0.0), Chunk(second, 10.0, overlap=2.0)])
+    assert result.text == "Hello, there. General Kenobi! You are"
+    assert [w.word for w in result.words] == ["hello", "there", "general", "kenobi", "you", "are"]
