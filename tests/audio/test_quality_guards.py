@@ -47,6 +47,7 @@ def test_loop_in_one_chunk_goes_to_the_next_candidate(cli, config_file: Path, ca
     assert [c.content for c in cues] == [s.text for s in truth]
     assert "going to go ahead" not in r.stdout
     with sqlite3.connect(cache_dir / "aigw.db") as db:
+        (run_id,) = db.execute("SELECT id FROM runs").fetchone()
         rows = db.execute("SELECT hop, chunk, provider, failure_class, error, served FROM attempts ORDER BY hop").fetchall()
         chunk_rows = dict(db.execute("SELECT idx, provider FROM chunks").fetchall())
     failed = [row for row in rows if not row[5]]
@@ -56,6 +57,9 @@ def test_loop_in_one_chunk_goes_to_the_next_candidate(cli, config_file: Path, ca
     assert error.startswith("chunk 2/") and "repetition loop" in error
     assert chunk_rows[1] == "backup" and all(p == "openai" for i, p in chunk_rows.items() if i != 1)
     assert any(row[1] == 1 and row[2] == "backup" and row[5] for row in rows)
+    shown = cli("logs", run_id)  # `aigw logs RUN_ID` shows the whole run, its attempts included
+    assert shown.code == 0, shown.stderr
+    assert "chunk 2/" in shown.stdout and "repetition loop" in shown.stdout and "backup" in shown.stdout
 
 
 @pytest.mark.parametrize("text", [
