@@ -21,6 +21,7 @@
     ├── NoProviderSucceeded (exit 4)        every candidate was tried and failed
     ├── BudgetExceededError (exit 6)        --max-cost or a daily/monthly budget would be exceeded
     ├── OutputNotWritten (exit 7)           paid result kept in the cache; -o could not be written
+    ├── BatchItemsFailed (exit 8)           a batch ended with one or more items failed
     ├── ResultRescued (exit 9)              the cache could not take a paid result; kept elsewhere
     ├── ResultLost (exit 10)                a paid result could not be written anywhere
     ├── RunLogError (exit 1)                aigw.db stayed locked, or its disk is full
@@ -167,6 +168,10 @@ class BudgetExceededError(AigwError):
 
 class OutputNotWritten(AigwError):
     exit_code = 7
+
+
+class BatchItemsFailed(AigwError):
+    exit_code = 8
 
 
 class ResultRescued(AigwError):

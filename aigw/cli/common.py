@@ -11,13 +11,15 @@ from aigw.cli.output import STATE
 
 if TYPE_CHECKING:
     from aigw.engine import Engine
+    from aigw.events import EventSink
 
 T = TypeVar("T")
 
 
-def make_engine(*, once_per_text: bool = False) -> Engine:
+def make_engine(*, once_per_text: bool = False, events: EventSink | None = None) -> Engine:
     """The engine for this process, with the terminal renderer subscribed (stderr messages and the
-    status line). Not opened yet: `with_engine` opens it around the work and closes it after."""
+    status line), or `events` instead (a batch's view). Not opened yet: `with_engine` opens it
+    around the work and closes it after."""
     from aigw import catalog, settings
     from aigw.engine import open_engine
 
@@ -39,7 +41,7 @@ def make_engine(*, once_per_text: bool = False) -> Engine:
     from aigw.cli import status
 
     return open_engine(loaded, models, cache_dir,
-                       events=status.Renderer(STATE, status.sink_for(STATE), once_per_text=once_per_text))
+                       events=events or status.Renderer(STATE, status.sink_for(STATE), once_per_text=once_per_text))
 
 
 def with_engine(engine: Engine, work: Callable[[Engine], Awaitable[T]]) -> T:
@@ -62,14 +64,15 @@ def settings_and_cache() -> tuple[Any, Path]:
     return loaded.settings, loaded.settings.cache_dir or settings.default_cache_dir()
 
 
-def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """Run the core; Ctrl-C, SIGTERM and SIGHUP cancel it (cli/signals.py) and exit 130, 143, 129."""
+def run_async(coro: Coroutine[Any, Any, T], *, soft_stop: Callable[[], None] | None = None) -> T:
+    """Run the core; Ctrl-C, SIGTERM and SIGHUP cancel it (cli/signals.py) and exit 130, 143, 129.
+    A batch passes `soft_stop`, which the first signal calls instead of cancelling."""
     from aigw import interrupts
     from aigw.cli import signals, status
     from aigw.errors import HungUp, Interrupted, Terminated
 
     try:
-        return signals.run(coro)
+        return signals.run(coro, soft_stop=soft_stop)
     except KeyboardInterrupt as exc:
         cls = {143: Terminated, 129: HungUp}.get(interrupts.exit_code(), Interrupted)
         raise cls(f"{interrupts.describe()}; what was already saved is in the cache directory") from exc

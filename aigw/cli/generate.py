@@ -21,6 +21,7 @@ directory's results/. Examples:
   echo "a lighthouse at dusk" | aigw generate -n 2 -o out/
   aigw generate "a cat" -m dall-e-3 --json
   aigw generate "a fox" -m flux-schnell --style watercolor --seed 7
+  aigw generate --batch prompts.jsonl -m flux-schnell -o out/ --concurrency 8
 """
 
 IMAGE_FORMATS = ("png", "jpeg", "webp")
@@ -54,7 +55,27 @@ def command(
     dry_run: o.DryRun = False,
     max_cost: o.MaxCost = None,
     allow_unpriced: o.AllowUnpriced = False,
+    batch: o.BatchFile = None,
+    concurrency: o.Concurrency = 4,
+    progress: o.ShowProgress = False,
+    resume: o.Resume = None,
+    new: o.NewBatch = False,
 ) -> None:
+    if batch is not None or resume is not None:
+        from aigw.cli import batch as batches
+
+        if prompt is not None or batch is None:
+            raise _usage("--batch FILE takes the prompts; give no PROMPT" if batch else "--resume needs --batch FILE")
+        content, lines = batches.read_input(batch, "image")
+        defaults = dict(model=model, size=size, aspect_ratio=aspect_ratio, quality=quality, style=style,
+                        enhance=enhance, n=n, format=fmt, seed=seed, negative_prompt=negative_prompt, steps=steps,
+                        guidance=guidance, output=output, provider=provider)
+        opts = o.run_options(no_substitute=no_substitute, fallback_on_refusal=fallback_on_refusal, deadline=deadline,
+                             timeout=timeout, providers=None, fallbacks=fallback, dry_run=dry_run, max_cost=None,
+                             allow_unpriced=allow_unpriced)
+        batches.run("image", content, lines, defaults, opts, as_json=as_json, concurrency=concurrency,
+                    progress=progress, resume=resume, new=new, max_cost=max_cost, allow_unpriced=allow_unpriced)
+        return
     from aigw.cli.common import make_engine, read_stdin_text, with_engine
     from aigw.cli.output import cost_line, print_json, print_lines, render_plan, run_json, stdout_is_tty
     from aigw.cli.save import deliver_images, format_from_output, stdout_data
@@ -98,6 +119,12 @@ def command(
             print_json(run_json(result, paths=paths, cache_paths=result.paths))
         elif output != "-":
             print_lines(paths)
+
+
+def _usage(message: str) -> Exception:
+    from aigw.errors import UsageError
+
+    return UsageError(message)
 
 
 async def _plan(engine, req, opts):  # type: ignore[no-untyped-def]

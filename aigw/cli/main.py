@@ -72,7 +72,10 @@ def run(argv: list[str] | None = None) -> None:
 
     command = typer.main.get_command(app)
     tidy_help(command)
-    args, named, after = lift_global_flags(command, sys.argv[1:] if argv is None else argv)
+    from aigw.cli.batch import resume_argv
+
+    args, named, after = lift_global_flags(command, resume_argv(sys.argv[1:] if argv is None else argv))
+    STATE.argv = tuple(args)
     STATE.verbose = "-v" in args or "--verbose" in args
     STATE.json = False  # set by a command given --json
 

@@ -18,6 +18,14 @@ DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the plan (candida
 MaxCost = Annotated[Optional[float], typer.Option("--max-cost", min=0.0, help="Refuse (exit 6) if the estimate is over this many USD.")]
 AllowUnpriced = Annotated[bool, typer.Option("--allow-unpriced", help="Let --max-cost and budgets accept models with no known price.")]
 
+BatchFile = Annotated[Optional[str], typer.Option("--batch", metavar="FILE", help="Run every line of FILE ('-': stdin): a prompt "
+                                                  "(a path for transcribe) or a JSON object of options.")]
+Concurrency = Annotated[int, typer.Option("--concurrency", min=1, metavar="N", help="Batch items (or a long recording's chunks) in flight at once.")]
+ShowProgress = Annotated[bool, typer.Option("--progress", help="Plain progress lines on stderr when it is not a terminal (a batch, or a long recording's chunks).")]
+Resume = Annotated[Optional[str], typer.Option("--resume", metavar="[BATCH_ID]", help="Resume a batch: the latest "
+                                               "of this input, or BATCH_ID; done items are not sent again.")]
+NewBatch = Annotated[bool, typer.Option("--new", help="Run an input that was run before as a new batch.")]
+
 
 def run_options(*, no_substitute: bool, fallback_on_refusal: bool, deadline: float | None, timeout: float | None,
                 providers: list[str] | None, fallbacks: list[str] | None, dry_run: bool, max_cost: float | None,

@@ -12,6 +12,10 @@ SIGINT is handled even when aigw inherited it ignored, as every job a shell star
 does: asyncio.run then installs no handler, and an explicit `kill -INT` (or a test harness running in
 the background) was silently ignored while aigw polled a job forever. An ignored SIGHUP or SIGTERM
 stays ignored: `nohup aigw ...` keeps running when the terminal closes.
+
+A batch passes `soft_stop`: the first signal calls it (start no more items, let those in flight
+finish) instead of cancelling; the second cancels the task (the items in flight, queue jobs
+included) with the grace timer above; a third ends the process at once.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import asyncio
 import os
 import signal
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from types import FrameType
 from typing import Any, TypeVar
 
@@ -48,14 +52,21 @@ def _outside_loop(signum: int, frame: FrameType | None) -> None:
 
 
 async def _guarded(coro: Coroutine[Any, Any, T], timers: list[threading.Timer],
-                   handled: tuple[signal.Signals, ...]) -> T:
+                   handled: tuple[signal.Signals, ...], soft_stop: Callable[[], None] | None = None) -> T:
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
+    soft = [soft_stop] if soft_stop is not None else []
 
     def on_signal(signum: int) -> None:
-        if interrupts.received() is not None:
+        if soft and interrupts.received() is not None:
+            soft.clear()  # the second signal: cancel what is in flight, as below
+        elif interrupts.received() is not None:
             _force_exit(interrupts.exit_code(), "interrupted again; exiting without waiting for the cleanup")
-        interrupts.record(signum)
+        else:
+            interrupts.record(signum)
+            if soft:
+                soft[0]()
+                return
         timer = threading.Timer(EXIT_GRACE_S, _force_exit, (interrupts.exit_code(),
                                 f"{interrupts.describe()}; cleaning up took over {EXIT_GRACE_S:g} s, gave up"))
         timer.daemon = True
@@ -79,9 +90,10 @@ async def _guarded(coro: Coroutine[Any, Any, T], timers: list[threading.Timer],
             signal.signal(sig, _outside_loop)
 
 
-def run(coro: Coroutine[Any, Any, T]) -> T:
+def run(coro: Coroutine[Any, Any, T], *, soft_stop: Callable[[], None] | None = None) -> T:
     """asyncio.run, with SIGINT, SIGTERM and SIGHUP cancelling the coroutine (main thread only).
-    Raises KeyboardInterrupt when a signal ended it; interrupts.exit_code() says which."""
+    Raises KeyboardInterrupt when a signal ended it; interrupts.exit_code() says which. With
+    `soft_stop`, the first signal calls it and the coroutine goes on (see the module's docstring)."""
     interrupts.reset()
     if threading.current_thread() is not threading.main_thread():
         return asyncio.run(coro)
@@ -91,7 +103,7 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     for sig in handled:
         signal.signal(sig, _outside_loop)
     try:
-        return asyncio.run(_guarded(coro, timers, handled))
+        return asyncio.run(_guarded(coro, timers, handled, soft_stop))
     except asyncio.CancelledError:
         if interrupts.received() is None:
             raise

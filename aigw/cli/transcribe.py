@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, cast
+from typing import TYPE_CHECKING, List, Optional, cast
 
 import typer
 
@@ -15,7 +16,7 @@ from aigw.cli.output import STATE
 if TYPE_CHECKING:
     from aigw.types import Timestamps, TranscriptFormat
 
-HELP = """Transcribe an audio file and print the transcript.
+HELP = """Transcribe an audio file and print the transcript (several files: a batch, one path per line).
 
 FILE '-' reads the audio from stdin. With no key configured and the `local` extra installed, the
 transcription runs on this machine (faster-whisper). Examples:
@@ -23,6 +24,7 @@ transcription runs on this machine (faster-whisper). Examples:
   aigw transcribe talk.mp3
   aigw transcribe talk.mp3 -m whisper-1 --format srt -o talk.srt
   cat talk.wav | aigw transcribe - --json
+  aigw transcribe 'talks/*.mp3' -m whisper-1 -f srt -o subs/
 """
 
 FORMATS = ("text", "json", "verbose_json", "srt", "vtt", "tsv")
@@ -30,7 +32,8 @@ SUFFIX_FORMATS = {".txt": "text", ".json": "json", ".srt": "srt", ".vtt": "vtt",
 
 
 def command(
-    file: str = typer.Argument(..., help="Audio or video file (wav, mp3, m4a, mp4, flac, ogg, webm, ...); '-' reads stdin."),
+    files: Optional[List[str]] = typer.Argument(None, metavar="FILE...", help="Audio or video file (wav, mp3, m4a, mp4, "
+                                                "flac, ogg, webm, ...); '-' reads stdin. Several files or a pattern: a batch."),
     model: o.Model = None,
     language: Optional[str] = typer.Option(None, "--language", "-l", help="ISO-639-1 code of the speech, e.g. en."),
     prompt: Optional[str] = typer.Option(None, "--prompt", help="Context or spellings to guide the model."),
@@ -54,19 +57,49 @@ def command(
     dry_run: o.DryRun = False,
     max_cost: o.MaxCost = None,
     allow_unpriced: o.AllowUnpriced = False,
-    resume: bool = typer.Option(False, "--resume", help="Finish an interrupted long recording: send only the "
-                                "chunks its last run did not transcribe."),
-    concurrency: Optional[int] = typer.Option(None, "--concurrency", min=1, help="Chunks of a long recording "
-                                              "sent at once (default 4, 1 for local; at most max_concurrency)."),
     chunk_seconds: Optional[float] = typer.Option(None, "--chunk-seconds", min=10.0, help="At most this much audio "
                                                   "per request: a longer file is sent in chunks."),
-    progress: bool = typer.Option(False, "--progress", help="Progress of a long recording as plain lines on "
-                                  "stderr when it is not a terminal (a terminal shows a live line anyway)."),
+    batch: o.BatchFile = None,
+    concurrency: o.Concurrency = 4,
+    progress: o.ShowProgress = False,
+    resume: o.Resume = None,
+    new: o.NewBatch = False,
 ) -> None:
+    from aigw.cli import batch as batches
+    from aigw.errors import UsageError
+
+    paths, patterned = batches.expand_files(files or [])
+    # One plain FILE with a bare --resume ("latest") finishes that long recording's chunked run;
+    # --resume BATCH_ID, several files, a pattern or --batch are a batch.
+    chunks_resume = resume == "latest" and batch is None and len(paths) == 1 and not patterned
+    if batch is not None or len(paths) > 1 or patterned or (resume is not None and not chunks_resume):
+        if batch is not None and paths:
+            raise UsageError("--batch FILE lists the audio files; give no FILE as well")
+        if "-" in paths:
+            raise UsageError("a batch cannot read audio from stdin ('-')", hint="give the files, or --batch LIST")
+        if batch is not None:
+            content, items = batches.read_input(batch, "audio")
+        elif paths:
+            from aigw.batch.items import from_paths
+
+            content, items = "\n".join(os.path.abspath(p) for p in paths).encode(), from_paths(paths)
+        else:
+            raise UsageError("--resume needs the batch's files or --batch FILE")
+        defaults = dict(model=model, format=fmt, language=language, prompt=prompt, output=output,
+                        provider=provider, temperature=temperature, timestamps=timestamps, translate=translate,
+                        diarize=diarize, max_line_width=max_line_width, max_line_count=max_line_count)
+        opts = o.run_options(no_substitute=no_substitute, fallback_on_refusal=False, deadline=deadline,
+                             timeout=timeout, providers=None, fallbacks=fallback, dry_run=dry_run, max_cost=None,
+                             allow_unpriced=allow_unpriced)
+        batches.run("audio", content, items, defaults, opts, as_json=as_json, concurrency=concurrency,
+                    progress=progress, resume=resume, new=new, max_cost=max_cost, allow_unpriced=allow_unpriced)
+        return
+    if not paths:
+        raise UsageError("no FILE given", hint="aigw transcribe talk.mp3, or several files, or --batch LIST")
+    file = paths[0]
     from aigw.cli.common import make_engine, with_engine
     from aigw.cli.output import cost_line, print_json, render_plan, run_json, stdout_is_tty
     from aigw.cli.save import deliver_text, format_from_output, stdout_data
-    from aigw.errors import UsageError
     from aigw.redact import neutralise
     from aigw.services.audio_input import spool_stdin
     from aigw.engine.planning import ChunkOptions
@@ -99,7 +132,8 @@ def command(
         opts = o.run_options(no_substitute=no_substitute, fallback_on_refusal=False, deadline=deadline,
                              timeout=timeout, providers=provider, fallbacks=fallback, dry_run=dry_run,
                              max_cost=max_cost, allow_unpriced=allow_unpriced)
-        opts = replace(opts, chunking=ChunkOptions(concurrency=concurrency, resume=resume, chunk_seconds=chunk_seconds))
+        opts = replace(opts, chunking=ChunkOptions(concurrency=concurrency, resume=chunks_resume,
+                                                   chunk_seconds=chunk_seconds))
         name = "<stdin>" if spooled else file
         if dry_run:
             render_plan(with_engine(engine, lambda e: _plan(e, req, opts, name)), as_json)

@@ -247,7 +247,9 @@ class ChunkedRun:
 
     def _concurrency(self) -> int:
         provider = self.plan.first.candidate.provider
-        wanted = self.options.chunking.concurrency or (1 if provider == "local" else DEFAULT_CONCURRENCY)
+        if provider == "local":
+            return 1  # one model on this machine's cores: chunks one at a time
+        wanted = self.options.chunking.concurrency or DEFAULT_CONCURRENCY
         return max(1, min(wanted, self.engine.settings.provider(provider).max_concurrency or wanted))
 
     def _reuse(self, previous: str) -> None:

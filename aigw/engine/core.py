@@ -167,10 +167,12 @@ class Engine:
         return enforce_costs(self, plan_of(kind, job, plan), options, log)
 
     async def run(self, request: Request | Plan[Any], options: RunOptions, *, output: str | None = None,
-                  display_name: str | None = None) -> Served:
+                  display_name: str | None = None, run_id: str | None = None) -> Served:
         """Run a request (or a plan from `plan`): returns the served result, for a transcription
         with the transcript in the asked format. `output` (-o) is the first fallback place when the
-        cache cannot take the result. Raises the run's error (its exit_code, run_id, attempts)."""
+        cache cannot take the result. `run_id`: the id to log the run under, when the caller
+        recorded it before (a batch item, so that a resume after a crash finds the run). Raises
+        the run's error (its exit_code, run_id, attempts)."""
         started = self.clock.monotonic()
         plan = request if isinstance(request, Plan) else self.plan(request, options, display_name=display_name)
         if not plan.items:
@@ -181,7 +183,7 @@ class Engine:
             limits = over_limits(self, plan, options)
             if limits is not None:  # re-encoded, and if need be sent in chunks, as requests of one run
                 return await run_long(self, plan, options, limits, output=output, started=started)
-        return await run_plan(self, plan, options, output=output, started=started)
+        return await run_plan(self, plan, options, output=output, started=started, run_id=run_id)
 
     def record_delivery_failure(self, run_id: str, *, exit_code: int, error: str) -> None:
         """A served run's result did not reach where it was asked for (exit 7): the run log says

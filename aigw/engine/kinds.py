@@ -33,6 +33,7 @@ from aigw.types import (
     ImageRequest,
     ProviderImages,
     ProviderTranscript,
+    RecordedJob,
     RunResult,
     TranscribeCall,
     TranscribeParams,
@@ -60,7 +61,7 @@ class Kind(Protocol, Generic[J, C, T]):
     def log_request(self, job: J) -> dict[str, Any]: ...
     def group(self, engine: Engine, job: J, options: RunOptions, model_id: str, primary: bool) -> list[Planned[C]]: ...
     def announce(self, item: Planned[C], job: J) -> str | None: ...
-    async def call(self, item: Planned[C], job: J, timeout: float) -> T: ...
+    async def call(self, item: Planned[C], job: J, timeout: float, recorded: RecordedJob | None = None) -> T: ...
     def warnings(self, value: T) -> list[str]: ...
     def artefacts(self, job: J, value: T) -> list[tuple[bytes, str]]: ...
     def actual_cost(self, item: Planned[C], value: T) -> float | None: ...
@@ -168,7 +169,10 @@ class ImageKind:
     def announce(self, item: Planned[ImageCall], job: ImageRequest) -> str | None:
         return substitution_notice(item, job) if item.candidate.substitution else None
 
-    async def call(self, item: Planned[ImageCall], job: ImageRequest, timeout: float) -> ProviderImages:
+    async def call(self, item: Planned[ImageCall], job: ImageRequest, timeout: float,
+                   recorded: RecordedJob | None = None) -> ProviderImages:
+        if recorded is not None:  # a job an earlier run submitted: polled and fetched, not paid again
+            return await item.provider.resume_image(item.call, recorded, timeout=timeout)  # type: ignore[no-any-return]
         return await item.provider.generate(item.call, timeout=timeout)  # type: ignore[no-any-return]
 
     def warnings(self, value: ProviderImages) -> list[str]:
@@ -291,8 +295,12 @@ class AudioKind:
     def announce(self, item: Planned[TranscribeCall], job: AudioJob) -> str | None:
         return None
 
-    async def call(self, item: Planned[TranscribeCall], job: AudioJob, timeout: float) -> ProviderTranscript:
+    async def call(self, item: Planned[TranscribeCall], job: AudioJob, timeout: float,
+                   recorded: RecordedJob | None = None) -> ProviderTranscript:
         try:
+            if recorded is not None:  # a job an earlier run submitted: polled and fetched, not paid again
+                return await item.provider.resume_transcribe(item.call, recorded,  # type: ignore[no-any-return]
+                                                             timeout=timeout)
             return await item.provider.transcribe(item.call, timeout=timeout)  # type: ignore[no-any-return]
         except errors.EmptyResultError:
             # No words: the right answer for silence, an empty result (next provider) for speech.

@@ -71,6 +71,7 @@ class Plan(Generic[C]):
     unconfigured: list[Planned[C]] = field(default_factory=list)  # --dry-run: providers with no key yet
     kind: Kind[Any, Any, Any] | None = None  # the request kind's strategy
     job: Any = None  # the request as the kind prepared it (an audio request carries its probed upload)
+    resume: Any = None  # a RecordedJob an earlier run of this request left at a provider: polled, not resubmitted
 
     @property
     def first(self) -> Planned[C]:

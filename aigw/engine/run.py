@@ -59,11 +59,11 @@ class Served:
 
 
 async def run_plan(engine: Engine, plan: Plan[Any], options: RunOptions, *, output: str | None,
-                   started: float) -> Served:
+                   started: float, run_id: str | None = None) -> Served:
     kind, job = plan.kind, plan.job
     assert kind is not None, "a plan made by Engine.plan()"
     first = plan.first
-    run_id = engine.new_run_id()
+    run_id = run_id or engine.new_run_id()
     emit = engine.bus.emit
     emit(Notice("cost", estimate_line(first.estimate, first.candidate), run_id))
     for reason in plan.skipped:
@@ -139,6 +139,7 @@ async def _route(engine: Engine, plan: Plan[Any], failover: Failover, by_candida
     kind, job, emit = plan.kind, plan.job, engine.bus.emit
     assert kind is not None
     announced: set[int] = set()
+    resume = plan.resume  # a job an earlier run left: its provider polls it once, instead of a new submit
     while True:
         turn = await failover.next_turn()
         cand = turn.candidate
@@ -158,7 +159,11 @@ async def _route(engine: Engine, plan: Plan[Any], failover: Failover, by_candida
             # The grace lets a provider's own bound (a queue job's "did not finish; cancelled it") speak first.
             try:
                 async with bounded(limit + ATTEMPT_GRACE_S):
-                    value = await kind.call(item, job, limit)
+                    if resume is not None and resume.provider == cand.provider:
+                        recorded, resume = resume, None
+                        value = await _resumed(kind, item, job, limit, recorded, emit, run_id)
+                    else:
+                        value = await kind.call(item, job, limit)
             except asyncio.TimeoutError as exc:  # the builtin TimeoutError from 3.11 on
                 raise errors.TimedOutError(f"{cand.provider}: no complete reply within {limit:g} s",
                                            provider=cand.provider) from exc
@@ -169,6 +174,17 @@ async def _route(engine: Engine, plan: Plan[Any], failover: Failover, by_candida
             failover.abandoned()
             raise
         return item, value
+
+
+async def _resumed(kind: Any, item: Planned[Any], job: Any, limit: float, recorded: Any, emit: Any,
+                   run_id: str) -> Any:
+    """The result of a job an earlier run submitted; a job the provider no longer has (expired,
+    cancelled, dropped) is submitted again, since nothing of it can be paid for or fetched."""
+    try:
+        return await kind.call(item, job, limit, recorded)
+    except errors.JobGoneError as exc:
+        emit(Notice("info", f"{exc.message}; submitting the request again", run_id))
+        return await kind.call(item, job, limit)
 
 
 def _attach(engine: Engine, provider: Any, run_id: str) -> None:

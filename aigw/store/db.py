@@ -166,8 +166,11 @@ class RunLog:
         self.conn.execute(
             "INSERT INTO jobs (run_id, provider, job_id, status, details_json, updated_at) VALUES (?,?,?,?,?,?)"
             " ON CONFLICT(provider, job_id) DO UPDATE SET status=excluded.status,"
-            # Later updates add to what the submit recorded (status and cancel URLs stay).
-            " details_json=json_patch(jobs.details_json, excluded.details_json), updated_at=excluded.updated_at",
+            # Later updates add to what the submit recorded (status and cancel URLs stay). A run that
+            # resumes a job an earlier run left owns it from then on: interrupted again, it is found
+            # under the id of the run that last polled it.
+            " details_json=json_patch(jobs.details_json, excluded.details_json), updated_at=excluded.updated_at,"
+            " run_id=excluded.run_id",
             (run_id, provider, job_id, status, json.dumps(details, default=str), at.isoformat()),
         )
 

@@ -124,6 +124,37 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
+        # Batches (`--batch`, several files): the input's fingerprint finds the batch to resume; each
+        # item records the run id it was given before anything was sent, so a batch resumed after a
+        # crash finds what that run did (served, failed, a queue job left running) instead of paying
+        # again. status: pending | running | ok | failed | malformed (items); running | done |
+        # stopped | interrupted (batches).
+        "m008_batches",
+        """
+        CREATE TABLE batches (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,                     -- image | audio
+            fingerprint TEXT NOT NULL,              -- sha256 of the input's content, kind and defaults
+            argv_json TEXT NOT NULL,                -- the command line that made it
+            created TEXT NOT NULL,
+            status TEXT NOT NULL
+        );
+        CREATE INDEX batches_fingerprint ON batches(fingerprint, created);
+        CREATE TABLE batch_items (
+            batch_id TEXT NOT NULL REFERENCES batches(id),
+            line INTEGER NOT NULL,
+            item_id TEXT,
+            request_json TEXT NOT NULL,
+            run_id TEXT,                            -- the latest run of this item
+            status TEXT NOT NULL,
+            exit_code INTEGER,
+            error TEXT,
+            PRIMARY KEY (batch_id, line)
+        );
+        CREATE INDEX batch_items_run ON batch_items(run_id);
+        """,
+    ),
+    (
         # Full-text search for `aigw logs --search`: prompts, input file names and transcripts.
         # Triggers keep it in step with `runs` whoever writes the run log; a run's transcript is
         # added as its own row when the run's result is recorded (so nothing is updated in place).

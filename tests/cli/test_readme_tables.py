@@ -249,6 +249,20 @@ def exit_7_saved_in_cache_but_output_not_written(w: World) -> None:
     assert cached.read_bytes().startswith(b"\x89PNG") and str(cached) in r.stderr
 
 
+def exit_8_batch_with_failed_items(w: World) -> None:
+    w.config_file.parent.mkdir(parents=True, exist_ok=True)
+    w.config_file.write_text("[routing]\nretries = 0\n")
+    batch = w.tmp_path / "prompts.txt"
+    batch.write_text("a pear\na plum\n")
+    w.primary.inject(Fault.http(503), route=IMAGES)  # the first request fails, the second is served
+    r = w.cli.subprocess("generate", "--batch", str(batch), "-m", "gpt-image-2", "--concurrency", "1")
+    assert r.code == 8, r.stderr
+    (path,) = r.stdout.splitlines()
+    assert Path(path).read_bytes().startswith(b"\x89PNG")
+    assert "aigw: error: line 1: " in r.stderr and "line(s) 1" in r.stderr and "--resume b" in r.stderr
+    assert sorted(tuple(row)[:2] for row in w.runs()) == [("failed", 4), ("ok", 0)]
+
+
 def _cache_cannot_take_results(w: World) -> dict[str, str]:
     w.cache_dir.mkdir(parents=True, exist_ok=True)
     (w.cache_dir / "results").write_text("a file where the results directory goes")
@@ -304,6 +318,7 @@ EXIT_SCENARIOS: dict[str, Callable[[World], None]] = {
     "5": exit_5_content_refused,
     "6": exit_6_budget_exceeded,
     "7": exit_7_saved_in_cache_but_output_not_written,
+    "8": exit_8_batch_with_failed_items,
     "9": exit_9_kept_at_a_fallback_place,
     "10": exit_10_written_nowhere,
     "129": exit_129_hung_up,

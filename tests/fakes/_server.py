@@ -497,6 +497,8 @@ class FakeServer:
         self._requests: list[RecordedRequest] = []
         self._counts: Counter[str] = Counter()
         self._faults: list[_FaultSlot] = []
+        self._every: tuple[int, Fault, str | None] | None = None  # (n, fault, route): every n-th request
+        self._every_seen = 0
         self._conns: set[socket.socket] = set()
         self.errors: list[str] = []  # tracebacks of bugs inside the fake (asserted empty by tests)
 
@@ -624,9 +626,17 @@ class FakeServer:
         for fault in faults:
             self.inject(fault, route=route)
 
+    def fail_every(self, n: int | None, fault: Fault | None = None, route: str | None = None) -> None:
+        """Give ``fault`` (default: a 500) to every ``n``-th request whose path ends with ``route``,
+        counted from now; ``None`` switches it off. Queued one-shot faults come first."""
+        with self._lock:
+            self._every = None if n is None else (n, fault or Fault.http(500), _norm_route(route))
+            self._every_seen = 0
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
+            self._every = None
 
     def pending_faults(self, route: str | None = None) -> int:
         """One-shot uses still queued (a ``times=None`` fault counts as 1)."""
@@ -691,6 +701,10 @@ class FakeServer:
                         if slot.remaining == 0:
                             del self._faults[i]
                     break
+            if fault is None and self._every is not None and _route_matches(self._every[2], req.path):
+                self._every_seen += 1
+                if self._every_seen % self._every[0] == 0:
+                    fault = self._every[1]
             req.fault = fault
             self._changed.notify_all()
             return fault
