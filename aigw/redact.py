@@ -10,6 +10,7 @@ sequences become visible `\\xNN` text, and line breaks become spaces.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 
@@ -67,26 +68,35 @@ def register_header(name: str, value: str) -> None:
 def register_url(url: str | None) -> None:
     """A base URL's credentials are sent too: the password (or a token as the user name) and each
     query value whose name or shape says credential."""
+    if not url:
+        return
+    for value in _url_secrets(url):
+        register(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _url_secrets(url: str) -> tuple[str, ...]:
+    """What register_url registers, parsed once per URL (a provider is built for every run, from
+    the same few base URLs; forget() clears the registered values, not this parse)."""
     from urllib.parse import parse_qsl, unquote, urlsplit
 
     from aigw.settings.masking import is_secret_name, looks_like_secret
 
-    if not url:
-        return
     try:
         parts = urlsplit(url)
     except ValueError:
-        return
+        return ()
+    found: list[str] = []
     if "@" in parts.netloc:
         userinfo = parts.netloc.rsplit("@", 1)[0]
         user, _, password = userinfo.partition(":")
         for value in (password, user if not password else None):
             if value:
-                register(value)
-                register(unquote(value))
+                found += [value, unquote(value)]
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         if is_secret_name(name) or name.lower() in ("sig", "code") or looks_like_secret(value):
-            register(value)
+            found.append(value)
+    return tuple(found)
 
 
 def redact(text: str) -> str:

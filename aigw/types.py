@@ -14,7 +14,9 @@ Kind = Literal["image", "audio"]
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: a model's validator is built when it is first used, so a process pays only for
+    # the models its command needs (an image run never builds the transcription ones).
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 # ---- requests, as the user asked ---------------------------------------------------------------
@@ -91,7 +93,7 @@ class TranscribeCall(TranscribeParams):
 
 
 class ImageBlob(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     data: bytes
     ext: str
     revised_prompt: str | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -71,6 +72,11 @@ def run_async(coro: Coroutine[Any, Any, T], *, soft_stop: Callable[[], None] | N
     from aigw.cli import signals, status
     from aigw.errors import HungUp, Interrupted, Terminated
 
+    if STATE.own_process:
+        # Modules, settings and catalog are loaded and live to the end: the collector need not scan
+        # them again during the run (cli/main.py did the same before parsing). The run's own
+        # garbage is collected as usual.
+        gc.freeze()
     try:
         return signals.run(coro, soft_stop=soft_stop)
     except KeyboardInterrupt as exc:

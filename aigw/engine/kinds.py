@@ -47,6 +47,7 @@ J = TypeVar("J", contravariant=True)  # the request as the kind prepared it
 C = TypeVar("C")  # the provider call
 T = TypeVar("T")  # what the provider returns
 
+_IMAGE_PARAMS: set[str] = set(ImageParams.model_fields)  # what an ImageCall takes from the request (never changed)
 DEFAULT_IMAGE_TIMEOUT_S = 300.0
 DEFAULT_AUDIO_TIMEOUT_S = 600.0
 EXTENSIONS = {"text": "txt", "json": "json", "verbose_json": "json", "srt": "srt", "vtt": "vtt", "tsv": "tsv"}
@@ -141,8 +142,9 @@ class ImageKind:
         prompt = presets.apply(req.prompt, preset=preset, enhancers=req.enhancers)
         planned: list[Planned[ImageCall]] = []
         refusals: list[errors.UsageError] = []
+        asked = {**req.model_dump(include=_IMAGE_PARAMS), "style": model_style}  # once, not per candidate
         for cand, configured in candidates_for(engine, model, options):
-            params: dict[str, Any] = {**req.model_dump(include=set(ImageParams.model_fields)), "style": model_style}
+            params: dict[str, Any] = dict(asked)
             if cand.substitution is not None or not primary:
                 # Carry what the requested model would have used, defaults included: a DALL-E 3 request
                 # with no size or quality means 1024x1024 standard, not the successor's "auto".

@@ -9,6 +9,7 @@ plan shows is what is sent.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, Literal, TypeVar
 
@@ -38,8 +39,12 @@ AUDIO_FLAGS: dict[str, str] = {
 C = TypeVar("C", bound=BaseModel)
 
 
-def _flags(call: BaseModel) -> dict[str, str]:
-    return IMAGE_FLAGS if "negative_prompt" in type(call).model_fields else AUDIO_FLAGS
+@functools.lru_cache(maxsize=None)
+def _options_of(cls: type[BaseModel]) -> tuple[tuple[str, str, Any], ...]:
+    """(field, flag, default) of each option a call class carries: read from pydantic once per
+    class, not at every call of every run."""
+    flags = IMAGE_FLAGS if "negative_prompt" in cls.model_fields else AUDIO_FLAGS
+    return tuple((field, flag, cls.model_fields[field].default) for field, flag in flags.items())
 
 
 def not_sent(call: C, honoured: Collection[str], *, name: str, model: str) -> tuple[C, list[str]]:
@@ -47,8 +52,7 @@ def not_sent(call: C, honoured: Collection[str], *, name: str, model: str) -> tu
     does not take --seed; not sent"), and its default put back so nothing of it reaches the wire."""
     notes: list[str] = []
     update: dict[str, Any] = {}
-    for field, flag in _flags(call).items():
-        default = type(call).model_fields[field].default
+    for field, flag, default in _options_of(type(call)):
         value = getattr(call, field)
         if field in honoured or value == default:
             continue

@@ -61,6 +61,17 @@ class Provider(Protocol):
     async def check(self, *, timeout: float) -> dict[str, Any]: ...
 
 
+@functools.lru_cache(maxsize=256)
+def _split_base(given: str, versions: tuple[str, ...]) -> tuple[str, str]:
+    """(base URL without query or fragment, its query): what paths are joined to, and what every
+    request URL gets back. Cached: a provider is built for every run, from the same few URLs."""
+    if not given:
+        return given, ""
+    parts = urlsplit(given)
+    bare = urlunsplit(parts._replace(query="", fragment=""))
+    return strip_version(bare.rstrip("/"), versions), parts.query
+
+
 def strip_version(base_url: str, versions: tuple[str, ...]) -> str:
     for version in versions:
         if base_url.endswith(version):
@@ -101,10 +112,7 @@ class ProviderBase:
         self.clock = clock or SystemClock()
         # A base URL may carry a query a gateway needs (?api-version=..., ?key=...): the base_url kept
         # here is the part paths are joined to; every request URL gets the query back from endpoint().
-        given = settings.base_url or self.default_base_url
-        self.base_query = urlsplit(given).query if given else ""
-        given = urlunsplit(urlsplit(given)._replace(query="", fragment="")) if given else given
-        self.base_url = strip_version(given.rstrip("/"), self.path_versions)
+        self.base_url, self.base_query = _split_base(settings.base_url or self.default_base_url, self.path_versions)
         self.on_job: JobListener | None = None
         self.events: EventSink = no_events  # what the run is waiting on (queue status), for a status line
         redact.register(self.api_key)

@@ -1,9 +1,9 @@
 """Printing help stays light: no HTTP client, no settings, no model runtime is imported for it.
 
-Typer 0.29 itself imports pydantic as soon as it parses a group's own options (it coerces the unset
-`--help`/`--show-completion` values through a pydantic TypeAdapter), so `aigw generate --help`, like
-a bare Typer app's, has pydantic loaded by typer. For subcommand help the tests therefore check that
-typer, not aigw, brought it in, and that no aigw module holds a reference to it.
+Typer 0.29 itself would import pydantic as soon as it parses a group's own options (it coerces the
+unset `--help`/`--show-completion` values through a pydantic TypeAdapter), as a bare Typer app's
+`generate --help` does; aigw answers unset options without one (aigw/cli/coercion.py), so its help
+loads no pydantic at all.
 """
 
 from __future__ import annotations
@@ -72,7 +72,5 @@ def test_help_imports_neither_httpx_nor_pydantic():
                                   ["--version"]])
 def test_subcommand_help_stays_light(args):
     found = probe(args)
-    assert set(found["loaded"]) <= {"pydantic"}, found
-    if "pydantic" in found["loaded"]:
-        assert found["first_importer"]["pydantic"].startswith("typer."), found
+    assert found["loaded"] == [], found
     assert found["aigw_refs"] == [], found
