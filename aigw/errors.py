@@ -12,6 +12,7 @@
     │   │   ├── MalformedReplyError         a 200 of the wrong shape, a redirect loop, a body over its cap
     │   │   └── JobGoneError                a recorded queue job that cannot be resumed: gone, expired, cancelled
     │   ├── EmptyResultError                200 with no image / no transcript
+    │   │   └── RepetitionLoopError         a transcript stuck repeating itself (a decoding loop)
     │   ├── ModelUnavailableError           404 model_not_found: this provider does not serve it
     │   ├── AuthError                       401, 403: the key is wrong or lacks access
     │   ├── QuotaExceededError              402, insufficient_quota: out of credit, never retried
@@ -121,6 +122,13 @@ class JobGoneError(RetryableError):
 
 class EmptyResultError(ProviderError):
     failure_class = "empty_result"
+
+
+class RepetitionLoopError(EmptyResultError):
+    """The provider answered with a transcript stuck in a loop (aigw/audio/guards.py): as useless as
+    an empty one, so the router moves on to the next candidate the same way."""
+
+    failure_class = "repetition_loop"
 
 
 class ModelUnavailableError(ProviderError):

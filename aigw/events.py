@@ -24,6 +24,8 @@ who listens.
     RunFinished      the run's end: its result (exit 0) or its error and exit code
     DeliveryFailed   a served run's result did not reach where it was asked for (exit 7, 9, 10)
     Notice           a message for a person: level info ("notice: "), warning, or cost (plain)
+    ChunkDone        a long recording's chunk transcribed (its row in the log, for --resume)
+    ChunkProgress    a long recording's run: chunks done, audio done, cost so far
 
 The events of one paid result (ResultSaved, AttemptFinished served, RunFinished) are emitted in one
 synchronous stretch: the recorder opens its transaction on the first and commits on the last.
@@ -40,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Literal, Union
 
 if TYPE_CHECKING:
     from aigw.errors import ProviderError
+    from aigw.store.chunks import ChunkRow
     from aigw.types import Attempt, RunResult
 
 WaitKind = Literal["retry", "rate_limit_slot", "poll"]
@@ -157,8 +160,32 @@ class Notice:
     run_id: str = ""
 
 
+@dataclass(frozen=True)
+class ChunkDone:
+    run_id: str
+    row: ChunkRow
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ChunkProgress:
+    done: int
+    total: int
+    seconds_done: float
+    seconds_total: float
+    cost_usd: float | None  # None: some chunk's cost is unknown
+    run_id: str = ""
+
+    def text(self) -> str:
+        from aigw.catalog.pricing import usd_text
+
+        cost = "cost unknown" if self.cost_usd is None else usd_text(self.cost_usd)
+        return (f"chunks {self.done}/{self.total} · {self.seconds_done / 60:.1f} of {self.seconds_total / 60:.1f} min"
+                f" · {cost}")
+
+
 Event = Union[RunStarted, AttemptStarted, Waiting, JobSubmitted, JobStatus, AttemptFinished, ResultSaved,
-              CacheHit, RunFinished, DeliveryFailed, Notice]
+              CacheHit, RunFinished, DeliveryFailed, Notice, ChunkDone, ChunkProgress]
 EventSink = Callable[[Event], None]
 
 

@@ -170,6 +170,7 @@ class Attempt(Frozen):
     actual_cost_usd: float | None = None
     served: bool = False
     possibly_billed: bool = False  # timed out after the request went out: the provider may charge for it
+    chunk: int | None = None  # a long recording's chunk (0-based) this attempt sent, else None
 
 
 class RecordedJob(Frozen):

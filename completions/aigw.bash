@@ -5,7 +5,7 @@ _aigw() {
         w="${COMP_WORDS[i]}"
         if ((skip)); then skip=0; continue; fi
         case "$w" in
-            --aspect-ratio|--batch|--by|--concurrency|--count|--deadline|--enhance|--fallback|--file|--for|--format|--guidance|--kind|--language|--max-cost|--max-line-count|--max-line-width|--max-size|--model|--negative-prompt|--older-than|--output|--prompt|--provider|--quality|--resume|--runs|--search|--seed|--since|--size|--steps|--style|--temperature|--timeout|--timestamps|-a|-f|-l|-m|-n|-o|-p|-s) skip=1; continue ;;
+            --aspect-ratio|--batch|--by|--chunk-seconds|--concurrency|--count|--deadline|--enhance|--fallback|--file|--for|--format|--guidance|--kind|--language|--max-cost|--max-line-count|--max-line-width|--max-size|--model|--negative-prompt|--older-than|--output|--prompt|--provider|--quality|--resume|--runs|--search|--seed|--since|--size|--steps|--style|--temperature|--timeout|--timestamps|-a|-f|-l|-m|-n|-o|-p|-s) skip=1; continue ;;
             -*) continue ;;
         esac
         case "$path" in
@@ -41,7 +41,7 @@ _aigw() {
         "logs") words="--help -h --json --failed --last --path -n --count --kind --model -m --provider -p --since --search --for" ;;
         "models") words="--help -h --available --check --json --kind --provider -p" ;;
         "stats") words="--help -h --json --since --by" ;;
-        "transcribe") words="--help -h --translate --diarize --json --no-substitute --dry-run --allow-unpriced --cache --no-cache --refresh --progress --new --model -m --language -l --prompt --format -f --temperature --timestamps --max-line-width --max-line-count --output -o --provider -p --fallback --deadline --timeout --max-cost --batch --concurrency --resume" ;;
+        "transcribe") words="--help -h --translate --diarize --json --no-substitute --dry-run --allow-unpriced --cache --no-cache --refresh --progress --new --model -m --language -l --prompt --format -f --temperature --timestamps --max-line-width --max-line-count --output -o --provider -p --fallback --deadline --timeout --max-cost --chunk-seconds --batch --concurrency --resume" ;;
     esac
     if [[ "$cur" != -* && "$path" == "transcribe" ]]; then
         COMPREPLY=($(compgen -f -- "$cur"))

@@ -25,8 +25,8 @@ AllowUnpriced = Annotated[bool, typer.Option("--allow-unpriced", help="Let --max
 
 BatchFile = Annotated[Optional[str], typer.Option("--batch", metavar="FILE", help="Run every line of FILE ('-': stdin): a prompt "
                                                   "(a path for transcribe) or a JSON object of options.")]
-Concurrency = Annotated[int, typer.Option("--concurrency", min=1, metavar="N", help="Batch items in flight at once.")]
-ShowProgress = Annotated[bool, typer.Option("--progress", help="Plain progress lines on stderr when it is not a terminal.")]
+Concurrency = Annotated[int, typer.Option("--concurrency", min=1, metavar="N", help="Batch items (or a long recording's chunks) in flight at once.")]
+ShowProgress = Annotated[bool, typer.Option("--progress", help="Plain progress lines on stderr when it is not a terminal (a batch, or a long recording's chunks).")]
 Resume = Annotated[Optional[str], typer.Option("--resume", metavar="[BATCH_ID]", help="Resume a batch: the latest "
                                                "of this input, or BATCH_ID; done items are not sent again.")]
 NewBatch = Annotated[bool, typer.Option("--new", help="Run an input that was run before as a new batch.")]

@@ -18,6 +18,7 @@ class UI:
     quiet: bool = False
     verbose: bool = False
     json: bool = False  # --json: a failure is also one JSON object on stdout
+    progress: bool = False  # --progress: a long recording's chunk progress as plain lines off a terminal
     own_process: bool = False  # run() is the process's entry point (not called in-process by a test)
     argv: tuple[str, ...] = ()  # the arguments aigw was given: a batch prints the command that resumes it
 

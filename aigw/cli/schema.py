@@ -15,7 +15,7 @@ IMAGE_KEYS = RUN_KEYS + ("prompt", "size", "quality", "revised_prompt")
 AUDIO_KEYS = RUN_KEYS + ("text", "format", "language", "duration_s", "body")
 ATTEMPT_KEYS = ("hop", "provider", "provider_model", "model", "started_at", "latency_ms", "http_status",
                 "failure_class", "error", "retry_after_s", "waited_s", "bytes_up", "bytes_down",
-                "estimated_cost_usd", "actual_cost_usd", "served")
+                "estimated_cost_usd", "actual_cost_usd", "served", "chunk")
 FAILURE_KEYS = ("error", "exit_code", "hint", "id", "attempts")
 
 

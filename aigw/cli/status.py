@@ -5,7 +5,9 @@ second): the provider and model, the attempt's elapsed time, a queued job's stat
 and any wait with its cause. Notices printed meanwhile go above it (Live redirects stderr), and it
 is erased when the attempt is served, when the run fails and on Ctrl-C (`close_all`, called by
 `run_async`). When stderr is not a terminal, `PlainWaits` says only what a person waiting on a log
-must know: a rate-limit slot wait of more than a second, as one line. `-q` silences both. Rich
+must know: a rate-limit slot wait of more than a second, as one line, and, with `--progress`, a
+long recording's progress (chunks done, audio minutes done, cost so far) as a line per chunk. On a
+terminal that progress leads the live line, which then stays until the last chunk is in. `-q` silences both. Rich
 loads when the line first draws, never on the start-up path.
 """
 
@@ -18,7 +20,17 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aigw.events import AttemptFinished, AttemptStarted, Event, EventSink, JobStatus, Notice, Waiting, no_events
+from aigw.events import (
+    AttemptFinished,
+    AttemptStarted,
+    ChunkProgress,
+    Event,
+    EventSink,
+    JobStatus,
+    Notice,
+    Waiting,
+    no_events,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -54,10 +66,19 @@ class StatusLine:
         self.waiting: Waiting | None = None
         self.waiting_since = self.since
         self.failed = ""
+        self.chunks: ChunkProgress | None = None  # a long recording: several requests, one line
         self._lock = threading.Lock()  # rich redraws from its own thread
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, AttemptFinished) and event.attempt.served:
+        if isinstance(event, ChunkProgress):
+            with self._lock:
+                self.chunks = event
+            if event.done == event.total:
+                self.close()
+            else:
+                self._show()
+            return
+        if isinstance(event, AttemptFinished) and event.attempt.served and self.chunks is None:
             self.close()
             return
         with self._lock:
@@ -86,6 +107,10 @@ class StatusLine:
             return self._text(self._monotonic())
 
     def _text(self, now: float) -> str:
+        line = self._attempt_text(now)
+        return line if self.chunks is None else f"{self.chunks.text()} · {line}"
+
+    def _attempt_text(self, now: float) -> str:
         wait = self.waiting
         if wait is not None and wait.kind == "rate_limit_slot":
             return f"{slot_wait_message(wait)} · {now - self.since:.1f} s"
@@ -140,6 +165,8 @@ class PlainWaits:
     def __call__(self, event: Event) -> None:
         if isinstance(event, Waiting) and event.kind == "rate_limit_slot":
             self.ui.notice(slot_wait_message(event))
+        elif isinstance(event, ChunkProgress) and self.ui.progress:
+            self.ui.info("progress: " + event.text())
 
 
 _open: list[StatusLine] = []
@@ -166,7 +193,7 @@ class Renderer:
     (`sink_for`). With `once_per_text` set, a cost line already shown is not shown again (a
     benchmark estimates the same run --runs times)."""
 
-    STATUS = (AttemptStarted, Waiting, JobStatus, AttemptFinished)
+    STATUS = (AttemptStarted, Waiting, JobStatus, AttemptFinished, ChunkProgress)
 
     def __init__(self, ui: UI, status: EventSink = no_events, *, once_per_text: bool = False) -> None:
         self.ui = ui

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, List, Optional, cast
 
@@ -31,8 +32,8 @@ SUFFIX_FORMATS = {".txt": "text", ".json": "json", ".srt": "srt", ".vtt": "vtt",
 
 
 def command(
-    files: Optional[List[str]] = typer.Argument(None, metavar="FILE...", help="Audio file (wav, mp3, m4a, flac, "
-                                                "ogg, webm); '-' reads stdin. Several files or a pattern: a batch."),
+    files: Optional[List[str]] = typer.Argument(None, metavar="FILE...", help="Audio or video file (wav, mp3, m4a, mp4, "
+                                                "flac, ogg, webm, ...); '-' reads stdin. Several files or a pattern: a batch."),
     model: o.Model = None,
     language: Optional[str] = typer.Option(None, "--language", "-l", help="ISO-639-1 code of the speech, e.g. en."),
     prompt: Optional[str] = typer.Option(None, "--prompt", help="Context or spellings to guide the model."),
@@ -58,6 +59,8 @@ def command(
     allow_unpriced: o.AllowUnpriced = False,
     cache: o.Cache = None,
     refresh: o.Refresh = False,
+    chunk_seconds: Optional[float] = typer.Option(None, "--chunk-seconds", min=10.0, help="At most this much audio "
+                                                  "per request: a longer file is sent in chunks."),
     batch: o.BatchFile = None,
     concurrency: o.Concurrency = 4,
     progress: o.ShowProgress = False,
@@ -68,7 +71,10 @@ def command(
     from aigw.errors import UsageError
 
     paths, patterned = batches.expand_files(files or [])
-    if batch is not None or len(paths) > 1 or patterned or resume is not None:
+    # One plain FILE with a bare --resume ("latest") finishes that long recording's chunked run;
+    # --resume BATCH_ID, several files, a pattern or --batch are a batch.
+    chunks_resume = resume == "latest" and batch is None and len(paths) == 1 and not patterned
+    if batch is not None or len(paths) > 1 or patterned or (resume is not None and not chunks_resume):
         if batch is not None and paths:
             raise UsageError("--batch FILE lists the audio files; give no FILE as well")
         if "-" in paths:
@@ -98,11 +104,13 @@ def command(
     from aigw.cli.save import deliver_text, format_from_output, stdout_data
     from aigw.redact import neutralise
     from aigw.services.audio_input import spool_stdin
+    from aigw.engine.planning import ChunkOptions
     from aigw.services.defaults import default_model
     from aigw.transcripts.formats import shape_notes
     from aigw.types import TranscribeRequest
 
     STATE.json = as_json
+    STATE.progress = progress
     if fmt is not None and fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt}", hint="allowed: " + ", ".join(FORMATS))
     if timestamps not in (None, "segment", "word"):
@@ -126,6 +134,8 @@ def command(
         opts = o.run_options(no_substitute=no_substitute, fallback_on_refusal=False, deadline=deadline,
                              timeout=timeout, providers=provider, fallbacks=fallback, dry_run=dry_run,
                              max_cost=max_cost, allow_unpriced=allow_unpriced, cache=cache, refresh=refresh)
+        opts = replace(opts, chunking=ChunkOptions(concurrency=concurrency, resume=chunks_resume,
+                                                   chunk_seconds=chunk_seconds))
         name = "<stdin>" if spooled else file
         if dry_run:
             render_plan(with_engine(engine, lambda e: _plan(e, req, opts, name)), as_json)

@@ -187,6 +187,14 @@ class Engine:
             plan = enforce_costs(self, plan, options, self.log)
         if not plan.items:
             raise errors.UsageError("nothing to run: no candidate in the plan has a key")
+        if isinstance(plan.kind, AudioKind):
+            from aigw.engine.chunks import over_limits, run_long
+
+            limits = over_limits(self, plan, options)
+            if limits is not None:  # re-encoded, and if need be sent in chunks, as requests of one run
+                served = await run_long(self, plan, options, limits, output=output, started=started)
+                cached.keep(served)
+                return served
         served = await run_plan(self, plan, options, output=output, started=started, run_id=run_id)
         cached.keep(served)
         return served

@@ -21,7 +21,7 @@ from aigw.engine.planning import NoCandidateCanTakeIt, Plan, Planned, RunOptions
     prepared, settle_refusals
 from aigw.providers._options import transcribe_preparer
 from aigw.services import image_params, model_ref, presets
-from aigw.services.audio_input import check_limits, is_silent, probe
+from aigw.services.audio_input import is_silent, probe
 from aigw.services.image_params import default_size
 from aigw.store import inputs, provenance
 from aigw.transcripts import formats, render
@@ -279,8 +279,7 @@ class AudioKind:
             if primary and len(models_to_try(engine, req.model, options)) > 1:  # plan_groups says it for fallbacks
                 engine.notice("warning", f"{model.id} left out: {exc.message.removeprefix(model.id + ' ')}")
             raise
-        check_limits(upload, model_id=model.id, upload_bytes=model.limits.upload_bytes,
-                     audio_seconds=model.limits.audio_seconds, name=job.name)
+        # A file over the model's limits is not refused: it is fitted when run (engine/chunks.py).
         planned: list[Planned[TranscribeCall]] = []
         refusals: list[errors.UsageError] = []
         for cand, configured in candidates_for(engine, model, options):

@@ -25,6 +25,15 @@ C = TypeVar("C")  # the provider call (ImageCall or TranscribeCall)
 
 
 @dataclass(frozen=True)
+class ChunkOptions:
+    """How a long recording is sent (aigw/engine/chunks.py)."""
+
+    concurrency: int | None = None      # --concurrency: chunks in flight at once
+    resume: bool = False                # --resume: reuse the finished chunks of an interrupted run
+    chunk_seconds: float | None = None  # --chunk-seconds: at most this much audio per request
+
+
+@dataclass(frozen=True)
 class RunOptions:
     """Per-invocation routing choices from flags; None means "as configured"."""
 
@@ -40,6 +49,7 @@ class RunOptions:
     ignore_circuits: bool = False  # aigw bench: a measurement, not routing, so open circuits are tried
     cache: bool | None = None  # --cache (True), --no-cache (False), else as configured (cache.*)
     refresh: bool = False  # --refresh: a cached result is not served; the run replaces it
+    chunking: ChunkOptions = ChunkOptions()
 
 
 @dataclass

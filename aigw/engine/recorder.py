@@ -21,6 +21,7 @@ from aigw import errors
 from aigw.events import (
     AttemptFinished,
     CacheHit,
+    ChunkDone,
     DeliveryFailed,
     Event,
     JobSubmitted,
@@ -29,6 +30,7 @@ from aigw.events import (
     RunStarted,
 )
 from aigw.store import RunLog
+from aigw.store import chunks
 
 
 class CommitFailed(errors.RunLogError):
@@ -43,7 +45,7 @@ class Recorder:
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, (RunStarted, AttemptFinished, JobSubmitted, ResultSaved, CacheHit, RunFinished,
-                              DeliveryFailed)):
+                              DeliveryFailed, ChunkDone)):
             try:
                 self._record(event)
             except errors.RunLogError:
@@ -71,6 +73,8 @@ class Recorder:
                 log.end_group()
             finally:
                 log.abandon_group()
+        elif isinstance(event, ChunkDone):
+            chunks.record(log, event.run_id, event.row, event.at)
         elif isinstance(event, JobSubmitted):
             log.record_job(event.run_id, event.provider, event.job_id, event.status, event.details,
                            event.at or self._now())

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +37,7 @@ from aigw.engine.planning import Plan, Planned, RunOptions, estimate_line, possi
 from aigw.engine.recorder import CommitFailed
 from aigw.events import AttemptFinished, Event, JobSubmitted, Notice, RunFinished, RunStarted
 from aigw.router.run import Failover
-from aigw.types import RunResult
+from aigw.types import Attempt, RunResult
 
 if sys.version_info >= (3, 11):
     from asyncio import timeout as bounded
@@ -132,8 +133,9 @@ def _ended_by(engine: Engine, run_id: str, exc: BaseException, failover: Failove
 
 
 async def _route(engine: Engine, plan: Plan[Any], failover: Failover, by_candidate: dict[int, Planned[Any]],
-                 run_id: str) -> tuple[Planned[Any], Any]:
-    """Attempts until one serves: (the candidate's plan item, what its provider returned)."""
+                 run_id: str, shape: Callable[[Attempt], Attempt] = lambda a: a) -> tuple[Planned[Any], Any]:
+    """Attempts until one serves: (the candidate's plan item, what its provider returned). `shape`
+    marks a failed attempt as a chunk's (aigw/engine/chunks.py: one run, several requests)."""
     kind, job, emit = plan.kind, plan.job, engine.bus.emit
     assert kind is not None
     announced: set[int] = set()
@@ -166,7 +168,7 @@ async def _route(engine: Engine, plan: Plan[Any], failover: Failover, by_candida
                 raise errors.TimedOutError(f"{cand.provider}: no complete reply within {limit:g} s",
                                            provider=cand.provider) from exc
         except errors.ProviderError as exc:
-            emit(AttemptFinished(failover.failed(exc, estimated_cost_usd=item.estimate.usd), run_id))
+            emit(AttemptFinished(shape(failover.failed(exc, estimated_cost_usd=item.estimate.usd)), run_id))
             continue
         except BaseException:
             failover.abandoned()

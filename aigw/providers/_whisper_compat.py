@@ -3,8 +3,8 @@
 Groq answers json / text / verbose_json and Together json / verbose_json (PROVIDERS.md §7, §8): what
 they lack is asked for as `verbose_json` with segment timestamps and rendered by aigw
 (`aigw.transcripts`), so `--format srt` still gets real subtitles. The upload limit is the
-provider's, not the model's (whisper-large-v3 is 25 MB at Groq, 80 MB at Together), so it is checked in
-`prepare_transcribe`, before anything is sent.
+provider's, not the model's (whisper-large-v3 is 25 MB at Groq, 80 MB at Together): a file over it
+is re-encoded, and if need be sent in chunks that fit (engine/chunks.py reads `upload_limit_bytes`).
 """
 
 from __future__ import annotations
@@ -13,14 +13,11 @@ import json
 from dataclasses import replace
 from typing import ClassVar
 
-from aigw import errors
 from aigw.providers.openai import OpenAIProvider
 from aigw.transcripts.parse import openai_payload
 from aigw.transcripts.render import render_transcript
 from aigw.types import ProviderTranscript, TranscribeCall, Usage
 
-# Bytes a multipart body adds around the file: boundaries, part headers and the small form fields.
-MULTIPART_OVERHEAD = 2048
 
 
 class LimitedFormatsProvider(OpenAIProvider):
@@ -29,15 +26,6 @@ class LimitedFormatsProvider(OpenAIProvider):
     wire_formats: ClassVar[frozenset[str]] = frozenset({"json", "verbose_json"})
     upload_limit_bytes: ClassVar[int | None] = None
     min_billed_seconds: ClassVar[float] = 0.0
-
-    def prepare_transcribe(self, call: TranscribeCall) -> tuple[TranscribeCall, list[str]]:
-        limit = self.upload_limit_bytes
-        if limit and call.audio.size_bytes + MULTIPART_OVERHEAD > limit:
-            raise errors.UsageError(
-                f"{self.name}: {call.audio.filename} is {call.audio.size_bytes:,} bytes; "
-                f"{self.name} takes at most {limit:,} bytes per upload",
-                hint="compress it (e.g. ffmpeg -i in.wav -b:a 64k out.mp3), split it, or use another provider (-p)")
-        return super().prepare_transcribe(call)
 
     def wire_call(self, call: TranscribeCall) -> TranscribeCall:
         """What goes over the wire for the format asked."""

@@ -92,6 +92,9 @@ class ProviderBase:
     # Version segments this provider's own paths start with (Replicate: /v1/predictions): a base URL
     # given with one at its end (https://api.replicate.com/v1) has it removed, rather than a /v1/v1 404.
     path_versions: ClassVar[tuple[str, ...]] = ()
+    # Audio file types (extensions) the provider takes, when it takes fewer than FFmpeg reads: a long
+    # recording is re-encoded to one of them (aigw/audio/encode.py). None: any common type.
+    audio_input_formats: ClassVar[frozenset[str] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Every provider's generate() and transcribe() read replies under one guard: a reply of the

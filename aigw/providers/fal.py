@@ -135,6 +135,8 @@ class FalQueue(QueueAPI):
 class FalProvider(ProviderBase):
     kinds: ClassVar[frozenset[str]] = frozenset({"image", "audio"})
     default_base_url: ClassVar[str] = "https://queue.fal.run"
+    # wizper's audio_url: mp3, mp4, mpeg, mpga, m4a, wav, webm (PROVIDERS.md, fal-ai/wizper): no FLAC.
+    audio_input_formats: ClassVar[frozenset[str] | None] = frozenset({"mp3", "mp4", "mpeg", "mpga", "m4a", "wav", "webm"})
     image_options: ClassVar[dict[str, Support]] = {
         "size": MAPPED, "aspect_ratio": MAPPED, "quality": NOT_SENT, "style": NOT_SENT, "n": SENT, "format": MAPPED,
         "seed": SENT, "negative_prompt": BY_MODEL, "steps": MAPPED, "guidance": SENT,

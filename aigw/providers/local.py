@@ -80,6 +80,10 @@ def missing_model_error(model_id: str, name: str) -> errors.ConfigError:
 
 def pick_device(settings: ProviderSettings) -> tuple[str, str]:
     device, compute_type = settings.option("device"), settings.option("compute_type")
+    if device == "auto":
+        device = None
+    if compute_type == "auto":
+        compute_type = None
     if device:
         return device, compute_type or ("float16" if device == "cuda" else "int8")
     try:
@@ -90,6 +94,15 @@ def pick_device(settings: ProviderSettings) -> tuple[str, str]:
     except Exception:  # a CPU-only build may fail to query CUDA at all
         pass
     return "cpu", compute_type or "int8"
+
+
+@lru_cache(maxsize=1)
+def loaded_model(path: str, device: str, compute_type: str, threads: int) -> Any:
+    """One model kept loaded per process: the chunks of a long recording share it (loading
+    tiny.en takes about a second, large-v3 much longer). Chunks run one at a time here."""
+    from faster_whisper import WhisperModel
+
+    return WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=threads)
 
 
 class LocalProvider(ProviderBase):
@@ -129,11 +142,9 @@ class LocalProvider(ProviderBase):
             raise errors.RetryableError(f"local: transcription took longer than {timeout:.0f} s", provider=self.name) from exc
 
     def _run(self, model_path: str, call: TranscribeCall) -> ProviderTranscript:
-        from faster_whisper import WhisperModel
-
         device, compute_type = pick_device(self.settings)
         try:
-            model = WhisperModel(model_path, device=device, compute_type=compute_type)
+            model = loaded_model(model_path, device, compute_type, int(self.settings.option("threads") or 0))
             pieces, info = model.transcribe(
                 str(call.audio.path),
                 language=call.language,

@@ -5,6 +5,10 @@ third-party provider package. Data only: no provider module is imported here.
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
+from pydantic import Field
+
 from aigw.plugins import PROTOCOL_TYPES, ProviderDescription, type_of
 
 __all__ = ["BUILTIN", "PROTOCOL_TYPES", "builtins", "type_of"]
@@ -65,8 +69,12 @@ DESCRIPTIONS: tuple[ProviderDescription, ...] = (
     ),
     ProviderDescription(
         "local", "aigw.providers.local:LocalProvider", AUDIO, needs_key=False,
-        # faster-whisper on this machine: which model, on which device, at which precision.
-        settings={"model": str, "device": str, "compute_type": str},
+        # faster-whisper on this machine: which model, on which device, at which precision, with how
+        # many CPU threads (CTranslate2's compute types; 0 threads: its default, 4 or the cores there are).
+        settings={"model": str, "device": Literal["auto", "cpu", "cuda"],
+                  "compute_type": Literal["default", "auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16",
+                                          "int16", "float16", "bfloat16", "float32"],
+                  "threads": Annotated[int, Field(ge=0, le=256)]},
         auth_hint="no key: runs on this machine (pip install 'aigw[local]')",
     ),
 )

@@ -22,8 +22,9 @@ engine records the attempts it returns.
 
 from __future__ import annotations
 
+import itertools
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -80,8 +81,11 @@ class Failover:
     """One run's way through its candidates. Not shared between runs."""
 
     def __init__(self, candidates: Sequence[Candidate], *, clock: Clock, policy: Policy, gate: Gate | None = None,
-                 rng: random.Random | None = None, events: EventSink = no_events, run_id: str = "") -> None:
+                 rng: random.Random | None = None, events: EventSink = no_events, run_id: str = "",
+                 hops: Iterator[int] | None = None) -> None:
         self.candidates = list(candidates)
+        # A run of several requests (a long recording's chunks) numbers its attempts across them.
+        self._hops = hops if hops is not None else itertools.count(1)
         self.clock = clock
         self.policy = policy
         self.gate = gate
@@ -140,7 +144,7 @@ class Failover:
             self._waited += slot_wait
             if slot_wait and remaining is not None:
                 timeout = max(min(timeout, remaining - slot_wait), 0.001)
-            self.hop += 1
+            self.hop = next(self._hops)
             self._slot = slot
             self.events(AttemptStarted(cand.provider, cand.model.id, self.hop, cand.provider_model, self.run_id))
             self._t0 = self.clock.monotonic()

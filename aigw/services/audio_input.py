@@ -1,8 +1,9 @@
 """Audio input: stdin spooled to disk, files checked (exists, readable, non-empty, audio), duration read.
 
-Duration comes from mutagen, which reads container headers without decoding, so a cost estimate for
-an hour of audio costs milliseconds. A WAV's data chunk is checked against the file's length, and a
-16-bit PCM WAV can be checked for silence (its peak sample) when a provider returns no words.
+Container, codec and duration come from PyAV (aigw/audio/probe.py), which reads headers without
+decoding, so a cost estimate for an hour of audio costs milliseconds. A WAV's data chunk is checked
+against the file's length, and a 16-bit PCM WAV can be checked for silence (its peak sample) when a
+provider returns no words.
 """
 
 from __future__ import annotations
@@ -26,13 +27,10 @@ CONTENT_TYPES = {
     "mp4": "audio/mp4", "flac": "audio/flac", "ogg": "audio/ogg", "oga": "audio/ogg", "opus": "audio/ogg",
     "webm": "audio/webm", "aac": "audio/aac",
 }
-# What mutagen calls a container -> the extension providers recognise.
-MUTAGEN_EXT = {
-    "WAVE": "wav", "MP3": "mp3", "EasyMP3": "mp3", "FLAC": "flac", "OggVorbis": "ogg", "OggOpus": "ogg",
-    "OggFLAC": "ogg", "OggSpeex": "ogg", "MP4": "m4a", "EasyMP4": "m4a", "AAC": "aac", "AIFF": "aiff",
-}
-# Containers mutagen cannot read but providers accept; trusted by extension, duration unknown.
-UNPROBED_EXTS = {"webm", "mpeg", "mpga"}
+# FFmpeg's demuxer (its first name) -> the extension providers recognise; `mov,mp4,m4a,...` is
+# audio-only MP4 (m4a) unless it carries video. Anything else keeps the file's own extension.
+DEMUXER_EXT = {"wav": "wav", "mp3": "mp3", "flac": "flac", "ogg": "ogg", "matroska": "webm", "aac": "aac",
+               "mpeg": "mpeg", "mov": "m4a", "aiff": "aiff"}
 
 
 def spool_stdin(cache_dir: Path) -> Path:
@@ -66,27 +64,20 @@ def probe(path: Path, *, display_name: str | None = None) -> AudioUpload:
     if size == 0:
         raise errors.UsageError(f"{name} is empty", hint="give a file with audio in it (0 bytes: a failed "
                                 "recording or copy?)")
-    import mutagen
+    from aigw.audio.probe import probe_media
 
-    try:
-        info = mutagen.File(path)
-    except Exception:  # mutagen raises format-specific errors on damaged headers
-        info = None
+    info = probe_media(path, name=name)
     ext = path.suffix.lower().lstrip(".")
-    if info is None:
-        if ext in UNPROBED_EXTS:
-            return AudioUpload(path=path, filename=path.name, content_type=CONTENT_TYPES[ext], size_bytes=size)
-        raise errors.UsageError(f"{name} is not an audio file aigw can read",
-                                hint="use wav, mp3, m4a, flac, ogg or webm")
-    kind = MUTAGEN_EXT.get(type(info).__name__, ext or "bin")
+    kind = DEMUXER_EXT.get(info.container.split(",")[0], ext or "bin")
+    if kind == "m4a" and info.has_video:
+        kind = "mp4"
     if kind == "wav":
         check_wav_length(path, name)
     filename = path.name if ext == kind or (ext in CONTENT_TYPES and CONTENT_TYPES[ext] == CONTENT_TYPES.get(kind)) \
         else f"{path.stem or 'audio'}.{kind}"
-    duration = getattr(getattr(info, "info", None), "length", None)
     return AudioUpload(
         path=path, filename=filename, content_type=CONTENT_TYPES.get(kind, "application/octet-stream"),
-        size_bytes=size, duration_s=float(duration) if duration else None,
+        size_bytes=size, duration_s=info.duration_s or None,
     )
 
 
@@ -128,15 +119,15 @@ def check_wav_length(path: Path, name: str) -> None:
 
 
 def is_silent(path: Path) -> bool | None:
-    """True when a 16-bit PCM WAV never rises above SILENCE_PEAK, False when it does, None when the
-    file is another format (not decoded here: an empty transcript of it counts as an empty result)."""
+    """True when the audio never rises above SILENCE_PEAK, False when it does, None when it cannot
+    be decoded. A 16-bit PCM WAV is read as it is; any other file is decoded with PyAV."""
     import array
     import wave
 
     try:
         with wave.open(str(path), "rb") as w:
             if w.getsampwidth() != 2 or w.getcomptype() != "NONE":
-                return None
+                return _decoded_is_silent(path)
             while True:
                 frames = w.readframes(65536)
                 if not frames:
@@ -147,22 +138,16 @@ def is_silent(path: Path) -> bool | None:
                 if samples and max(max(samples), -min(samples)) > SILENCE_PEAK:
                     return False
     except (wave.Error, EOFError, OSError):
+        return _decoded_is_silent(path)
+
+
+def _decoded_is_silent(path: Path) -> bool | None:
+    from aigw.audio.pcm import iter_pcm
+
+    try:
+        for block in iter_pcm(path, name=path.name):
+            if len(block) and int(abs(block.astype("int32")).max()) > SILENCE_PEAK:
+                return False
+        return True
+    except errors.UsageError:
         return None
-
-
-# Bytes a multipart body adds around the file: boundaries, headers, and the small form fields.
-MULTIPART_OVERHEAD = 2048
-
-
-def check_limits(upload: AudioUpload, *, model_id: str, upload_bytes: int | None, audio_seconds: float | None,
-                 name: str) -> None:
-    if upload_bytes and upload.size_bytes + MULTIPART_OVERHEAD > upload_bytes:
-        raise errors.UsageError(
-            f"{name} is {upload.size_bytes:,} bytes; {model_id} takes at most {upload_bytes:,} bytes per upload",
-            hint="compress it (e.g. ffmpeg -i in.wav -b:a 64k out.mp3) or split it",
-        )
-    if audio_seconds and upload.duration_s and upload.duration_s > audio_seconds:
-        raise errors.UsageError(
-            f"{name} lasts {upload.duration_s:.0f} s; {model_id} takes at most {audio_seconds:.0f} s",
-            hint="split it, or use whisper-1, which has no duration cap",
-        )

@@ -147,11 +147,11 @@ class RunLog:
         self.conn.execute(
             "INSERT INTO attempts (run_id, hop, provider, provider_model, model, started_at, latency_ms,"
             " http_status, failure_class, error, retry_after_s, waited_s, bytes_up, bytes_down,"
-            " estimated_cost_usd, actual_cost_usd, served, possibly_billed)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " estimated_cost_usd, actual_cost_usd, served, possibly_billed, chunk)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (run_id, a.hop, a.provider, a.provider_model, a.model, a.started_at.isoformat(), a.latency_ms,
              a.http_status, a.failure_class, redact(a.error) if a.error else a.error, a.retry_after_s, a.waited_s, a.bytes_up, a.bytes_down,
-             a.estimated_cost_usd, a.actual_cost_usd, int(a.served), int(a.possibly_billed)),
+             a.estimated_cost_usd, a.actual_cost_usd, int(a.served), int(a.possibly_billed), a.chunk),
         )
 
     def record_file(self, run_id: str, path: Path, size: int, sha256: str, created_at: datetime) -> None:

@@ -208,6 +208,32 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX runs_cache_hit_of ON runs(cache_hit_of) WHERE cache_hit_of IS NOT NULL;
         """,
     ),
+    (
+        # A long recording is sent as chunks, requests of one run. Each finished chunk is kept with
+        # its transcript (times from the chunk's own start), so `--resume` sends only the missing
+        # ones; `status` is 'done' (transcribed in this run) or 'reused' (taken from the interrupted
+        # run it resumes). An attempt made for a chunk names it in `attempts.chunk`.
+        "m011_chunks",
+        """
+        CREATE TABLE chunks (
+            run_id TEXT NOT NULL REFERENCES runs(id),
+            idx INTEGER NOT NULL,
+            offset_s REAL NOT NULL,
+            own_start_s REAL NOT NULL,
+            end_s REAL NOT NULL,
+            bytes INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            status TEXT NOT NULL,
+            provider TEXT,
+            model TEXT,
+            cost_usd REAL,
+            result_json TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (run_id, idx)
+        );
+        ALTER TABLE attempts ADD COLUMN chunk INTEGER;
+        """,
+    ),
 ]
 
 

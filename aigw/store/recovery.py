@@ -7,7 +7,8 @@ its rate-limit slots held, and maybe a spooled stdin file or a half-written `.pa
   dead one's run becomes `interrupted`. Costs a few microseconds when nothing is running.
 - spooled stdin (`<cache>/tmp/stdin-<pid>-<start>-*`): the spool directory is read at every open; it
   holds only the spools of live transcriptions, so it is empty or nearly so, and a process killed
-  while spooling (before its run was logged) leaves no run to find it by.
+  while spooling (before its run was logged) leaves no run to find it by. Likewise the private
+  directories of a long recording's chunk files (`<cache>/tmp/chunks-<pid>-<start>-*`).
 - `.part` files (`.<name>.<pid>.part`) in today's and yesterday's results directories (a run begun
   before midnight writes into the day it began), scanned at every open because a writer killed
   between the commit of a paid result and its rename (aigw/engine/keeper.py) leaves a run that is
@@ -21,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
@@ -43,15 +45,18 @@ def stale_runs(conn: sqlite3.Connection) -> list[tuple[str, str]]:
 
 
 def remove_spools(cache_dir: Path) -> None:
-    """Spooled stdin files whose process is gone."""
+    """Spooled stdin files and chunk directories whose process is gone."""
     try:
         entries = list(os.scandir(cache_dir / SPOOL_DIR))
     except OSError:
         return
     for entry in entries:
         parts = entry.name.split("-")
-        if len(parts) >= 3 and parts[0] == "stdin" and not owner.tag_alive(f"{parts[1]}-{parts[2]}"):
-            _unlink(Path(entry.path))
+        if len(parts) >= 3 and parts[0] in ("stdin", "chunks") and not owner.tag_alive(f"{parts[1]}-{parts[2]}"):
+            if parts[0] == "chunks" and entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            elif parts[0] == "stdin":
+                _unlink(Path(entry.path))
 
 
 def settle_parts(conn: sqlite3.Connection, cache_dir: Path, today: date) -> None:

@@ -57,10 +57,15 @@ def test_a_rejected_key_is_exit_4_with_a_hint(cli, fake, speech_wav, cache_dir, 
     assert [tuple(row) for row in rows] == [("auth", 401)]
 
 
-def test_audio_deepgram_cannot_decode_is_exit_2(cli, fake, tmp_path):
-    junk = tmp_path / "talk.webm"  # trusted by its extension, so it reaches Deepgram
+def test_audio_deepgram_cannot_decode_is_exit_2(cli, fake, tmp_path, speech_wav):
+    junk = tmp_path / "talk.webm"  # probed with PyAV first: refused before it reaches Deepgram
     junk.write_bytes(b"\x00not really webm\x00" * 64)
     r = cli("transcribe", str(junk), "-m", "nova-3")
+    assert r.code == 2 and "not an audio file" in r.stderr and fake.count("/v1/listen") == 0
+    fake.inject(Fault(status=400, body={"err_code": "Bad Request", "request_id": "r",
+                                        "err_msg": "Bad Request: failed to process audio: corrupt or unsupported data"}),
+                route="/v1/listen")  # what Deepgram says of audio its decoder rejects
+    r = cli("transcribe", str(speech_wav), "-m", "nova-3")
     assert r.code == 2, r.stderr
     assert "corrupt or unsupported data" in r.stderr and fake.count("/v1/listen") == 1
 

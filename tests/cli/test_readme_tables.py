@@ -178,7 +178,7 @@ def exit_2_bad_usage_or_input(w: World) -> None:
         "size not offered": w.cli("generate", "a pear", "-m", "gpt-image-1.5", "--size", "640x480"),
         "empty prompt": w.cli("generate", "", "-m", "gpt-image-2"),
         "not an audio file": w.cli("transcribe", str(README), "-m", "whisper-1"),
-        "file too large": w.cli("transcribe", str(big_wav(w.tmp_path / "big.wav", 27_000_000)), "-m", "whisper-1"),
+        "no audio stream": w.cli("transcribe", str(silent_film(w.tmp_path / "film.mp4")), "-m", "whisper-1"),
     }
     assert {name: r.code for name, r in examples.items()} == dict.fromkeys(examples, 2)
     assert w.primary.count() == 0  # all refused before any request
@@ -186,17 +186,10 @@ def exit_2_bad_usage_or_input(w: World) -> None:
     assert w.cli(*PEAR).code == 2  # a provider's 400
 
 
-def big_wav(path: Path, size: int) -> Path:
-    """A 16 kHz mono 16-bit WAV of `size` bytes, silent (sparse on disk)."""
-    import struct
+def silent_film(path: Path) -> Path:
+    from tests.audio_media import make
 
-    data = size - 44
-    header = (b"RIFF" + struct.pack("<I", size - 8) + b"WAVE"
-              + b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16)
-              + b"data" + struct.pack("<I", data))
-    with path.open("wb") as f:
-        f.write(header)
-        f.truncate(size)
+    make(path, "mp4", None, "mpeg4")
     return path
 
 

@@ -90,7 +90,7 @@ def test_bad_files_are_exit_2_before_any_request(cli, fake_openai, tmp_path, mak
     assert fake_openai.count() == 0
 
 
-def test_file_over_the_upload_limit_is_refused_before_any_request(cli, fake_openai, tmp_path):
+def test_file_over_the_upload_limit_is_reencoded_to_fit(cli, fake_openai, tmp_path):
     big = tmp_path / "long.wav"
     with wave.open(str(big), "wb") as w:  # 27 MB of 16 kHz silence, written in blocks
         w.setnchannels(1)
@@ -100,8 +100,10 @@ def test_file_over_the_upload_limit_is_refused_before_any_request(cli, fake_open
         for _ in range(14):
             w.writeframes(block)
     r = cli("transcribe", str(big), "-m", "whisper-1")
-    assert r.code == 2 and "26,214,400" in r.stderr
-    assert fake_openai.count() == 0
+    assert r.code == 0, r.stderr
+    assert "26,214,400 bytes" in r.stderr and "re-encoded to 16 kHz mono FLAC" in r.stderr
+    (req,) = fake_openai.requests
+    assert req.files["file"].filename == "long.flac" and req.body_size < 26_214_400
 
 
 def test_413_from_the_provider_is_a_bad_request(cli, monkeypatch, speech_wav):

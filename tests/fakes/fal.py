@@ -466,10 +466,10 @@ class FakeFal(FakeServer):
 
 def _probe(data: bytes) -> float | None:
     try:
-        import mutagen
+        import av
 
-        probed = mutagen.File(io.BytesIO(data))
-        return float(probed.info.length) if probed is not None and probed.info.length else None
+        with av.open(io.BytesIO(data)) as probed:
+            return float(probed.duration) / 1_000_000 if probed.duration and probed.duration > 0 else None
     except Exception:  # noqa: BLE001 - unknown duration: the fake uses a default
         return None
 

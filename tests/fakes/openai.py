@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Literal, Mapping
 
 from ._server import FakeServer, Fault, RecordedRequest, Response
+from ._speech import Hearing
 
 __all__ = [
     "AUDIO_MODELS",
@@ -370,12 +371,12 @@ def _probe_duration(data: bytes) -> float | None:
     duration = wav_duration(data)
     if duration is not None:
         return duration
-    try:  # mutagen is an aigw dependency but optional for the fake
-        import mutagen  # type: ignore[import-not-found]
+    try:  # PyAV reads the container's header, as the real service's decoder would
+        import av
 
-        probed = mutagen.File(io.BytesIO(data))
-        if probed is not None and getattr(probed.info, "length", 0):
-            return float(probed.info.length)
+        with av.open(io.BytesIO(data)) as probed:
+            if probed.duration and probed.duration > 0:
+                return float(probed.duration) / 1_000_000
     except Exception:  # noqa: BLE001 - any probe failure means "unknown", use the default
         return None
     return None
@@ -430,6 +431,10 @@ def _sse(events: list[tuple[str, dict[str, Any]]]) -> Response:
     return Response.text(body, content_type="text/event-stream; charset=utf-8")
 
 
+# A function from the uploaded audio to what a model would hear in it (tests/fakes/_speech.py):
+# with one, the fake answers with those words at those times instead of its fixed transcript.
+Transcriber = Callable[[bytes], "Hearing"]
+
 # --------------------------------------------------------------------------------------------
 # The fake
 # --------------------------------------------------------------------------------------------
@@ -455,6 +460,7 @@ class FakeOpenAI(FakeServer):
         serve_retired: bool = False,
         retired_models: set[str] | frozenset[str] | None = None,
         transcript: str = DEFAULT_TRANSCRIPT,
+        transcriber: Transcriber | None = None,
         default_duration: float = 8.47,
         max_body_bytes: int | None = OPENAI_MAX_BODY_BYTES,
         rate_limit_requests: int = 5000,
@@ -476,6 +482,7 @@ class FakeOpenAI(FakeServer):
         self.serve_retired = serve_retired
         self.retired_models = set(RETIRED_MODELS if retired_models is None else retired_models)
         self.transcript = transcript
+        self.transcriber = transcriber
         self.default_duration = default_duration  # used when the upload is not a readable WAV
         self.max_body_bytes = max_body_bytes  # audio routes only; None disables the cap
         self.rate_limit_requests = rate_limit_requests
@@ -968,7 +975,8 @@ class FakeOpenAI(FakeServer):
             if not model.logprobs or response_format != "json":
                 raise _bad("logprobs are only supported with response_format 'json' and gpt-4o(-mini)-transcribe models.", "include", "unsupported_parameter")
 
-        duration = _probe_duration(upload.data)
+        heard = self.transcriber(upload.data) if self.transcriber is not None and text is None else None
+        duration = heard.duration if heard is not None else _probe_duration(upload.data)
         if duration is None:
             duration = self.default_duration if upload.size else 0.0
         if duration < 0.1:
@@ -983,6 +991,8 @@ class FakeOpenAI(FakeServer):
         if model.diarize and duration > 30 and not form.get("chunking_strategy"):
             raise _bad("chunking_strategy is required for audio longer than 30 seconds with this model.", "chunking_strategy", "missing_required_parameter")
 
+        if heard is not None:
+            text = heard.text
         text = self.transcript if text is None else text
         usage = self._audio_usage(model, duration, text, form.get("prompt") or "")
         if form.get("stream", "").lower() == "true" and model.stream:
@@ -990,7 +1000,7 @@ class FakeOpenAI(FakeServer):
             events.append(("transcript.text.done", {"type": "transcript.text.done", "text": text, "usage": usage}))
             return _sse(events)
 
-        segments = _segments(text, duration, temperature)
+        segments = _segments(text, duration, temperature) if heard is None else heard.segments(temperature)
         if response_format == "text":
             return Response.text(text + "\n" if text else "")
         if response_format == "srt":

@@ -130,6 +130,18 @@ def test_the_stdin_spool_of_a_killed_transcription_is_removed_by_the_next_aigw(c
     assert sorted(p.name for p in spool_dir.iterdir()) == [live.name]
 
 
+def test_the_chunk_directory_of_a_killed_long_transcription_is_removed_by_the_next_aigw(cli, cache_dir, fake_openai):
+    spool_dir = cache_dir / "tmp"
+    spool_dir.mkdir(parents=True)
+    live = spool_dir / f"chunks-{owner.file_tag()}-ab"  # this process, still sending chunks
+    dead = spool_dir / f"chunks-{_dead_pid()}-5-cd"
+    for path in (live, dead):
+        path.mkdir()
+        (path / "chunk-0000.flac").write_bytes(b"fLaC")
+    assert cli.subprocess("generate", "x", "-m", "gpt-image-2", timeout=60).code == 0
+    assert sorted(p.name for p in spool_dir.iterdir()) == [live.name]
+
+
 def test_a_run_of_a_live_process_is_left_running_and_old_rows_without_owner_are_untouched(tmp_path):
     db = tmp_path / "aigw.db"
     conn = sqlite3.connect(db, isolation_level=None)

@@ -137,11 +137,12 @@ def test_longer_audio_is_billed_its_length(fake, tmp_path):
 # ---- mapping and limits ----------------------------------------------------------------------
 
 
-def test_over_25_mb_is_refused_before_sending(fake):
-    big = call(audio=upload(size=UPLOAD_LIMIT_BYTES))
-    with pytest.raises(errors.UsageError, match="at most 26,214,400 bytes"):
-        transcribe(fake.url, big)
-    assert fake.count() == 0
+def test_the_25_mb_cap_is_declared_for_long_recordings(fake):
+    """A file over it is re-encoded and cut to fit before any request (engine/chunks.py reads
+    upload_limit_bytes), so prepare_transcribe itself no longer refuses it."""
+    from aigw.providers.groq import GroqProvider
+
+    assert GroqProvider.upload_limit_bytes == UPLOAD_LIMIT_BYTES == 26_214_400
 
 
 def test_turbo_does_not_translate(fake):

@@ -230,10 +230,9 @@ def test_translation_uses_its_route_without_a_language(fake):
     assert req.path == "/v1/audio/translations" and "language" not in req.form
 
 
-def test_over_80_mb_is_refused_before_sending(fake):
-    up = AudioUpload(path=EXAMPLE, filename="hello.wav", content_type="audio/wav", size_bytes=UPLOAD_LIMIT_BYTES)
-    with pytest.raises(errors.UsageError, match="83,886,080"):
-        provider(None).prepare_transcribe(audio_call(audio=up))
+def test_the_80_mb_cap_is_declared_for_long_recordings(fake):
+    """Read by engine/chunks.py, which fits a longer file before any request."""
+    assert TogetherProvider.upload_limit_bytes == UPLOAD_LIMIT_BYTES == 83_886_080
 
 
 def test_check_lists_models(fake):
