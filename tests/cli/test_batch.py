@@ -132,6 +132,15 @@ def test_a_bom_crlf_and_unicode_separators_inside_a_line_are_not_part_of_the_pro
     assert sorted(sent_prompts(fake_openai)) == ["a plum", "a red apple", "a\u2028pear\x85fig"]
 
 
+def test_a_resume_with_nothing_priced_to_send_estimates_nothing_not_unknown(cli, fake_openai, tmp_path: Path) -> None:
+    batch = tmp_path / "b.txt"
+    batch.write_text('a red apple\n{"prompt": "x", "colour": "red"}\n')
+    assert cli.subprocess("generate", "--batch", str(batch), "-m", "gpt-image-2").code == 8
+    r = cli.subprocess("generate", "--batch", str(batch), "-m", "gpt-image-2", "--resume")
+    assert r.code == 8 and "estimated cost: $0 for 0 item(s)" in r.stderr, r.stderr
+    assert fake_openai.count(IMAGES) == 1
+
+
 def test_line_options_override_the_command_line_and_o_dir(cli, fake_openai, tmp_path: Path) -> None:
     batch = tmp_path / "b.jsonl"
     batch.write_text('{"prompt": "one", "quality": "low"}\n{"prompt": "two", "output": "' + str(tmp_path / "two.png")
