@@ -59,7 +59,10 @@ def parse(text: str, kind: Kind) -> Input:
     """Every line that is not blank or a comment becomes an Item or, when it cannot be one, a
     Malformed naming why; one bad line never hides the others."""
     parsed = Input()
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # A BOM (Notepad's UTF-8) is no part of the first line; and only \n ends a line, as in an editor:
+    # str.splitlines() would also cut at U+2028, form feeds and the like inside a JSON string.
+    text = text.removeprefix("\ufeff")
+    for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue

@@ -118,7 +118,9 @@ def run(kind: Kind, content: bytes, batch_input: Input, defaults: dict[str, Any]
         from aigw.catalog.pricing import format_usd
 
         unknown = f" (+ {unpriced} item(s) of unknown price)" if unpriced else ""
-        STATE.info(f"estimated cost: {format_usd(total) if items > unpriced else 'unknown'} for {items} item(s){unknown}")
+        # Nothing to send costs nothing; "unknown" is for items whose price is not known.
+        cost = "$0" if not items else format_usd(total) if items > unpriced else "unknown"
+        STATE.info(f"estimated cost: {cost} for {items} item(s){unknown}")
 
     hooks = Hooks(started=started, estimated=estimated, malformed=view.malformed, done=view.done,
                   progress=view.changed, runner=runners.append)

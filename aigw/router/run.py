@@ -37,6 +37,9 @@ from aigw.types import Attempt
 
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 8.0
+# With no deadline, the longest Retry-After a run waits for: a server asking for more (999999 s)
+# would park the run, and a batch a signal lets finish its items in flight, for days.
+RETRY_AFTER_CAP_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -277,7 +280,7 @@ class Failover:
         if isinstance(exc, errors.RateLimitedError) and exc.retry_after is not None:
             if remaining is not None:
                 return exc.retry_after if exc.retry_after < remaining else None
-            return exc.retry_after if self._is_last else None
+            return exc.retry_after if self._is_last and exc.retry_after <= RETRY_AFTER_CAP_S else None
         if not self._is_last and not self.policy.retry_before_failover:
             return None
         wait = backoff(self._tries, self.rng)

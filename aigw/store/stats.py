@@ -113,11 +113,16 @@ def parse_since(text: str, now: datetime) -> datetime:
 
     units = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
     value = text.strip().lower()
+    hint = "give an age (30m, 2h, 1d, 2w) or a date (2026-12-01)"
     if value[-1:] in units and value[:-1].isdigit():
-        return now - int(value[:-1]) * units[value[-1]]
+        try:
+            return now - int(value[:-1]) * units[value[-1]]
+        except OverflowError:  # before year 1: a typo, not a crash
+            raise UsageError(f"--since {text} is before any date", hint=hint) from None
+    # `--json` prints times ending in Z, which fromisoformat reads only from Python 3.11.
+    iso = text.strip()[:-1] + "+00:00" if text.strip().endswith(("Z", "z")) else text.strip()
     try:
-        moment = datetime.fromisoformat(text.strip())
+        moment = datetime.fromisoformat(iso)
     except ValueError:
-        raise UsageError(f"cannot read --since {text}",
-                         hint="give an age (30m, 2h, 1d, 2w) or a date (2026-12-01)") from None
+        raise UsageError(f"cannot read --since {text}", hint=hint) from None
     return moment.astimezone() if moment.tzinfo is None else moment  # naive: local time, as dates are

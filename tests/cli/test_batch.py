@@ -118,6 +118,29 @@ def test_paths_on_stdout_exit_0_and_the_summary(cli, fake_openai, tmp_path: Path
     assert fake_openai.count(IMAGES) == 5
 
 
+def test_a_bom_crlf_and_unicode_separators_inside_a_line_are_not_part_of_the_prompt(cli, fake_openai,
+                                                                                    tmp_path: Path) -> None:
+    # A file saved by Notepad starts with a BOM and ends lines with CRLF; a JSON string may hold
+    # U+2028 or U+0085, which only Python's splitlines takes for line ends (no editor does).
+    batch = tmp_path / "bom.txt"
+    batch.write_bytes("\ufeffa red apple\r\n".encode() + b'{"prompt": "a\xe2\x80\xa8pear\xc2\x85fig", "id": 2}\r\n'
+                      + "a plum\r\n".encode())
+    r = cli.subprocess("generate", "--batch", str(batch), "-m", "gpt-image-2", "--json")
+    assert r.code == 0, r.stderr
+    lines = sorted((o["line"], o["item_id"]) for o in map(json.loads, r.stdout.rstrip("\n").split("\n")))
+    assert lines == [(1, None), (2, "2"), (3, None)]
+    assert sorted(sent_prompts(fake_openai)) == ["a plum", "a red apple", "a\u2028pear\x85fig"]
+
+
+def test_a_resume_with_nothing_priced_to_send_estimates_nothing_not_unknown(cli, fake_openai, tmp_path: Path) -> None:
+    batch = tmp_path / "b.txt"
+    batch.write_text('a red apple\n{"prompt": "x", "colour": "red"}\n')
+    assert cli.subprocess("generate", "--batch", str(batch), "-m", "gpt-image-2").code == 8
+    r = cli.subprocess("generate", "--batch", str(batch), "-m", "gpt-image-2", "--resume")
+    assert r.code == 8 and "estimated cost: $0 for 0 item(s)" in r.stderr, r.stderr
+    assert fake_openai.count(IMAGES) == 1
+
+
 def test_line_options_override_the_command_line_and_o_dir(cli, fake_openai, tmp_path: Path) -> None:
     batch = tmp_path / "b.jsonl"
     batch.write_text('{"prompt": "one", "quality": "low"}\n{"prompt": "two", "output": "' + str(tmp_path / "two.png")

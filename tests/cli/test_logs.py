@@ -254,6 +254,22 @@ def test_stats_reads_budgets_and_refuses_unknown_groupings(cli, fake_openai, con
     assert cli("stats", "--since", "yesterday-ish").code == 2
 
 
+@pytest.mark.parametrize("since", ["99999999d", "9999999999999999999999w", "100000000000h"])
+def test_since_too_far_back_is_a_usage_error_not_a_crash(cli, since):
+    for command in ("logs", "stats"):
+        r = cli(command, "--since", since)
+        assert r.code == 2 and r.stdout == "" and "--since" in r.stderr and "unexpected" not in r.stderr, r.stderr
+
+
+def test_since_takes_created_at_as_json_prints_it(cli, fake_openai):
+    created = json.loads(cli("generate", "a red apple", "-m", "gpt-image-2", "--json").stdout)["created_at"]
+    assert created.endswith("Z")  # what --json prints must be what --since reads, on every Python
+    from datetime import datetime, timezone
+    from aigw.store.stats import parse_since
+    assert parse_since(created, datetime.now(timezone.utc)) == datetime.fromisoformat(created[:-1] + "+00:00")
+    assert len(json.loads(cli("logs", "--json", "--since", created).stdout)) == 1
+
+
 def test_an_image_that_cannot_carry_provenance_gets_a_sidecar(cli, fake_openai, tmp_path, cache_dir, monkeypatch):
     buf = io.BytesIO()
     Image.new("RGB", (8, 8), (1, 2, 3)).save(buf, "GIF")

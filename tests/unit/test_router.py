@@ -14,7 +14,7 @@ from aigw.catalog import load
 from aigw.clock import FakeClock
 from aigw.events import Notice
 from aigw.router.candidates import Candidate
-from aigw.router.run import BACKOFF_CAP_S, Failover, Policy, backoff
+from aigw.router.run import BACKOFF_CAP_S, RETRY_AFTER_CAP_S, Failover, Policy, backoff
 
 
 def cands(*names: str) -> list[Candidate]:
@@ -107,6 +107,18 @@ def test_a_long_retry_after_is_honoured_not_capped_when_the_deadline_allows():
     router, clock, _, _ = make(Policy(deadline_s=600))
     run(router, cands("a"), {"a": [errors.RateLimitedError("429", retry_after=300.0), "ok"]})
     assert clock.slept == [300.0]
+
+
+def test_with_no_deadline_an_absurd_retry_after_is_not_waited_for():
+    # A 429 saying Retry-After: 999999 parked a run (and a batch's SIGTERM, which lets items in
+    # flight finish) for 11 days: with no deadline the wait is bounded, and the run says why it stops.
+    router, clock, attempts, _ = make(Policy(retries=2))
+    with pytest.raises(errors.NoProviderSucceeded):
+        run(router, cands("a"), {"a": [errors.RateLimitedError("429", retry_after=999999.0), "ok"]})
+    assert clock.slept == [] and attempts[0].retry_after_s == 999999.0
+    router, clock, _, _ = make(Policy(retries=2))
+    run(router, cands("a"), {"a": [errors.RateLimitedError("429", retry_after=RETRY_AFTER_CAP_S), "ok"]})
+    assert clock.slept == [RETRY_AFTER_CAP_S]
 
 
 @pytest.mark.parametrize("exc", [errors.EmptyResultError("empty"), errors.AuthError("401"),
