@@ -68,3 +68,27 @@ def fake_openai(monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
         monkeypatch.setenv("OPENAI_API_KEY", "test")
         yield fake
+
+
+@pytest.fixture
+def groq(monkeypatch: pytest.MonkeyPatch):
+    """A running fake Groq server, the only configured provider besides those a test adds."""
+    from tests.fakes.groq import FakeGroq
+
+    with FakeGroq() as server:
+        monkeypatch.setenv("GROQ_API_KEY", "gsk-test")
+        monkeypatch.setenv("AIGW_PROVIDERS__GROQ__BASE_URL", server.url)
+        yield server
+    assert not server.errors, server.errors
+
+
+@pytest.fixture
+def together(monkeypatch: pytest.MonkeyPatch):
+    """A running fake Together server."""
+    from tests.fakes.together import FakeTogether
+
+    with FakeTogether() as server:
+        monkeypatch.setenv("TOGETHER_API_KEY", "tg-test")
+        monkeypatch.setenv("AIGW_PROVIDERS__TOGETHER__BASE_URL", server.url)
+        yield server
+    assert not server.errors, server.errors

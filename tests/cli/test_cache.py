@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.together import FakeTogether
 from tests.helpers import db_rows
 
 
@@ -35,14 +34,6 @@ def altered_copy(src: Path, dest: Path) -> Path:
     dest.write_bytes(bytes(data))
     return dest
 
-
-@pytest.fixture
-def together(monkeypatch):
-    with FakeTogether() as server:
-        monkeypatch.setenv("TOGETHER_API_KEY", "tg-test")
-        monkeypatch.setenv("AIGW_PROVIDERS__TOGETHER__BASE_URL", server.url)
-        yield server
-    assert not server.errors, server.errors
 
 
 # ---- transcripts ----------------------------------------------------------------------------------

@@ -10,29 +10,11 @@ import pytest
 import srt
 
 from tests.fakes._server import Fault
-from tests.fakes.groq import FakeGroq
-from tests.fakes.together import FakeTogether
 from tests.helpers import db_rows
 
 V3_PER_MINUTE = 0.00185
 
 
-@pytest.fixture
-def groq(monkeypatch):
-    with FakeGroq() as server:
-        monkeypatch.setenv("GROQ_API_KEY", "gsk-test")
-        monkeypatch.setenv("AIGW_PROVIDERS__GROQ__BASE_URL", server.url)
-        yield server
-    assert not server.errors, server.errors
-
-
-@pytest.fixture
-def together(monkeypatch):
-    with FakeTogether() as server:
-        monkeypatch.setenv("TOGETHER_API_KEY", "tg-test")
-        monkeypatch.setenv("AIGW_PROVIDERS__TOGETHER__BASE_URL", server.url)
-        yield server
-    assert not server.errors, server.errors
 
 
 def test_transcribe_end_to_end(cli, groq, speech_wav, cache_dir):

@@ -16,26 +16,10 @@ import pytest
 from PIL import Image
 
 from tests.fakes._server import Fault
-from tests.fakes.groq import FakeGroq
-from tests.fakes.together import FakeTogether
 
 PROMPTS = ("a red apple", "a green pear", "a yellow lemon", "a purple plum")
 
 
-@pytest.fixture
-def groq(monkeypatch):
-    with FakeGroq() as server:
-        monkeypatch.setenv("GROQ_API_KEY", "gsk-test")
-        monkeypatch.setenv("AIGW_PROVIDERS__GROQ__BASE_URL", server.url)
-        yield server
-
-
-@pytest.fixture
-def together(monkeypatch):
-    with FakeTogether() as server:
-        monkeypatch.setenv("TOGETHER_API_KEY", "tg-test")
-        monkeypatch.setenv("AIGW_PROVIDERS__TOGETHER__BASE_URL", server.url)
-        yield server
 
 
 @pytest.fixture
