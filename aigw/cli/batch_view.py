@@ -9,8 +9,9 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from aigw.cli.output import STATE, print_json, print_lines
+from aigw.cli.output import STATE, json_line
 from aigw.cli.status import slot_wait_message, stderr_is_terminal
+from aigw.cli.stdout_lines import StdoutLines
 from aigw.events import AttemptStarted, Event, Notice, Waiting
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class View:
         self._told: dict[tuple[str, str], float] = {}
         self._warned: set[str] = set()
         self._lock = threading.Lock()
+        self.stdout = StdoutLines()
 
     # ---- results -------------------------------------------------------------------------------
 
@@ -57,15 +59,15 @@ class View:
         if outcome.error:
             STATE.error(f"line {outcome.line}: {outcome.error}", outcome.hint)
         if self.as_json:
-            print_json(item_json(outcome))
-        elif outcome.result is not None:
-            print_lines(outcome.paths)
+            self.stdout.add(json_line(item_json(outcome)))
+        elif outcome.result is not None and outcome.paths:
+            self.stdout.add("".join(path + "\n" for path in outcome.paths))
 
     def malformed(self, entry: Malformed) -> None:
         STATE.error(f"line {entry.line}: {entry.error}")
         if self.as_json:
-            print_json({"error": f"line {entry.line}: {entry.error}", "exit_code": 2, "hint": None, "id": None,
-                        "attempts": [], "line": entry.line, "item_id": entry.id})
+            self.stdout.add(json_line({"error": f"line {entry.line}: {entry.error}", "exit_code": 2, "hint": None,
+                                       "id": None, "attempts": [], "line": entry.line, "item_id": entry.id}))
 
     def notice(self, notice: Notice) -> None:
         """A run's notices, naming its line; the same warning for many lines is said once."""
@@ -130,6 +132,13 @@ class View:
         return escape(self.progress.line(time.monotonic())) if self.progress is not None else ""
 
     def close(self) -> None:
+        """The results not yet written, then the end of the progress line."""
+        try:
+            self.stdout.flush()
+        finally:
+            self._close_progress()
+
+    def _close_progress(self) -> None:
         live, self._live = self._live, None
         if live is not None:
             live.stop()

@@ -56,8 +56,12 @@ class UI:
 STATE = UI()
 
 
+def json_line(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, default=str) + "\n"
+
+
 def print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.write(json_line(obj))
     sys.stdout.flush()
 
 
