@@ -57,6 +57,7 @@ class Engine:
         self._client: httpx.AsyncClient | None = None
         self._gate: Gate | None = None
         self._open = False
+        self.candidates_memo: dict[Any, Any] = {}  # planning._built: each model's candidates, built once
 
     # ---- what it owns ----------------------------------------------------------------------------
 

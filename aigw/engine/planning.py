@@ -129,7 +129,8 @@ def candidates_for(engine: Engine, model: Any, options: RunOptions) -> list[tupl
     only = list(options.providers) or None
     substitute = engine.substitute(options)
     try:
-        found = plan_candidates.build(engine.catalog, engine.settings, model, substitute=substitute, only=only)
+        found = _built(engine, model, substitute, only) if not options.dry_run else \
+            plan_candidates.build(engine.catalog, engine.settings, model, substitute=substitute, only=only)
     except (errors.ConfigError, errors.UsageError):  # no key, no mapped endpoint, model not on this machine
         if not options.dry_run:
             raise
@@ -141,6 +142,43 @@ def candidates_for(engine: Engine, model: Any, options: RunOptions) -> list[tupl
         return [(c, True) for c in found]
     extra = plan_candidates.without_key(engine.catalog, engine.settings, model, substitute=substitute, only=only)
     return [(c, True) for c in found] + [(c, False) for c in extra]
+
+
+MEMO_MAX = 256  # (model, --provider, substitute) shapes kept per engine; a batch of many models starts over
+
+
+def _built(engine: Engine, model: Any, substitute: bool, only: list[str] | None) -> list[Candidate]:
+    """plan_candidates.build, remembered on the engine for a model whose candidates can only change
+    with the settings and the catalog (which an engine holds for its life): every run of a batch
+    or a session asks the same question. Each call gets its own Candidate objects (a plan adds its
+    warnings to them). Not remembered: a model a local-type provider offers (whether its weights
+    are on this machine can change at any moment), prices from the config (a dated price rule
+    changes with the day), `PROVIDER/MODEL` (a model object made for one request), and failures."""
+    from aigw.router import candidates as plan_candidates
+
+    settings, memo = engine.settings, engine.candidates_memo
+    key = (model.id, substitute, tuple(only or ()))
+    kept = memo.get(key)
+    if kept is not None and kept[0] is settings and kept[1] is model:
+        return [_fresh(c) for c in kept[2]]
+    found = plan_candidates.build(engine.catalog, settings, model, substitute=substitute, only=only)
+    if _memoisable(settings, model):
+        if len(memo) >= MEMO_MAX:
+            memo.clear()
+        memo[key] = (settings, model, [_fresh(c) for c in found])
+    return found
+
+
+def _memoisable(settings: Any, model: Any) -> bool:
+    from aigw.router.candidates import provider_type
+
+    if model.open_params or any(p.prices for p in settings.providers.values()):
+        return False
+    return not any(provider_type(name, settings.provider(name)) == "local" for name in model.providers)
+
+
+def _fresh(c: Candidate) -> Candidate:
+    return Candidate(c.provider, c.provider_type, c.model, c.offer, c.requested, c.substitution, list(c.warnings))
 
 
 class NoCandidateCanTakeIt(errors.UsageError):

@@ -111,3 +111,38 @@ def test_the_renderer_prints_each_notice_level_with_its_prefix(capsys):
     assert capsys.readouterr().err.splitlines() == [
         "notice: falling back to dall-e-3", "warning: openai left out: no seed", "estimated cost: $0.01 (x)",
         "cost: unknown; a timed-out attempt at openai may be billed ~$0.04"]
+
+
+def test_plans_of_one_engine_share_no_candidate_objects(fake_openai, cache_dir):
+    """Candidates are built once per model on an engine, but each plan gets its own: a warning one
+    plan adds to a candidate never shows in another plan."""
+    from aigw.engine import RunOptions
+    from aigw.types import ImageRequest
+
+    async def main():  # type: ignore[no-untyped-def]
+        async with engine_for_tests(lambda e: None) as engine:
+            request = ImageRequest(prompt="a cat", model="gpt-image-1-mini")
+            first = engine.plan(request, RunOptions())
+            first.first.candidate.warnings.append("only in the first plan")
+            second = engine.plan(request, RunOptions())
+            return first, second, engine.candidates_memo
+
+    first, second, memo = asyncio.run(main())
+    assert memo, "the model's candidates were remembered"
+    assert first.first.candidate is not second.first.candidate
+    assert "only in the first plan" not in second.first.candidate.warnings
+    assert [c.candidate.provider for c in first.items] == [c.candidate.provider for c in second.items]
+
+
+def test_candidates_of_a_model_a_local_provider_offers_are_built_every_time():
+    """Whether a local model's weights are on this machine can change between two runs."""
+    from aigw import catalog, settings
+    from aigw.engine.planning import _memoisable
+
+    models = catalog.load()
+    loaded = settings.load()
+    local = [m for m in models.models.values() if "local" in m.providers]
+    assert local, "the catalog has a model the local provider serves"
+    assert not _memoisable(loaded.settings, local[0])
+    remote = [m for m in models.models.values() if "local" not in m.providers and not m.open_params]
+    assert _memoisable(loaded.settings, remote[0])
