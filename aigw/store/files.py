@@ -69,13 +69,23 @@ def write_part(path: Path, data: bytes, *, cache_dir: Path) -> tuple[Path, str]:
     """Write the bytes to `path`'s temporary name, 0600; return (that name, sha256). On any failure
     nothing is left behind. No fsync: the rename that follows is atomic against a crashed process,
     and a sync per image would cost more than all of aigw's other per-request work together."""
-    private_dirs(path.parent, cache_dir)
     part = part_path(path)
-    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    try:
+        fd = os.open(part, flags, PRIVATE_FILE)
+    except (FileNotFoundError, NotADirectoryError):
+        # The folder is made (0700) when a write finds it missing, not checked before every write:
+        # the day's first result, or a folder someone removed. A file in the way is said here.
+        private_dirs(path.parent, cache_dir)
+        fd = os.open(part, flags, PRIVATE_FILE)
     with _removed_on_failure(part):
-        with open(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), PRIVATE_FILE)
-            fh.write(data)
+        try:
+            os.fchmod(fd, PRIVATE_FILE)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
     return part, hashlib.sha256(data).hexdigest()
 
 
