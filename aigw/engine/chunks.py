@@ -78,6 +78,24 @@ def over_limits(engine: Engine, plan: Plan[TranscribeCall], options: RunOptions)
     return None if limits.fits(upload.size_bytes, upload.duration_s) else limits
 
 
+def fit_forecast(engine: Engine, plan: Plan[TranscribeCall], options: RunOptions) -> str | None:
+    """For --dry-run: that the file is over what the candidates take, and what a run would do about
+    it. Only what the probe knows; whether re-encoding alone makes it fit shows when it runs."""
+    limits = over_limits(engine, plan, options)
+    if limits is None:
+        return None
+    upload: AudioUpload = plan.job.upload
+    caps = []
+    if limits.upload_bytes:
+        caps.append(f"{limits.upload_bytes:,} bytes")
+    cap_s = min((c for c in (limits.audio_seconds, limits.chunk_seconds) if c is not None), default=None)
+    if cap_s is not None:
+        caps.append(f"{cap_s / 60:.1f} min")
+    minutes = f", {upload.duration_s / 60:.1f} min" if upload.duration_s is not None else ""
+    return (f"{plan.job.name}: {upload.size_bytes:,} bytes{minutes}, over the limit ({', '.join(caps)}): a run "
+            "re-encodes it to 16 kHz mono and, if it is still over, cuts it at silences into chunks")
+
+
 def workdir(cache_dir: Path) -> Path:
     """Private and named for this process, like spooled stdin, so that the next aigw removes what a
     killed one left (store/recovery.py)."""

@@ -158,7 +158,14 @@ class Engine:
         """Everything decided before a request is sent (what --dry-run shows): raises on bad input
         (exit 2), on --max-cost and budgets (exit 6); sends nothing. `display_name` is how an
         audio file is named in messages and the log ("<stdin>" for piped audio)."""
-        return enforce_costs(self, self._planned(request, options, display_name), options, self.log)
+        plan = enforce_costs(self, self._planned(request, options, display_name), options, self.log)
+        if options.dry_run and isinstance(plan.kind, AudioKind):
+            from aigw.engine.chunks import fit_forecast
+
+            forecast = fit_forecast(self, plan, options)
+            if forecast:  # what a real run would do to the file, said before anything is decoded
+                self.notice("info", forecast)
+        return plan
 
     def _planned(self, request: Request, options: RunOptions, display_name: str | None) -> Plan[Any]:
         """The plan before cost limits: what a cache hit is looked up against (it costs nothing)."""

@@ -66,6 +66,21 @@ def test_file_that_fits_once_reencoded_is_one_request(cli, hearing_openai: FakeO
     assert req.files["file"].filename == "talk.flac" and req.body_size < src.stat().st_size / 1.5
 
 
+def test_a_dry_run_says_the_file_is_over_the_limit_and_sends_nothing(cli, hearing_openai: FakeOpenAI,
+                                                                    tmp_path: Path) -> None:
+    src = tmp_path / "meeting.wav"
+    assemble(src, 120)
+    r = cli("transcribe", str(src), "-m", "whisper-1", "--dry-run")
+    assert r.code == 0, r.stderr
+    assert f"meeting.wav: {src.stat().st_size:,} bytes, 2.0 min, over the limit ({LIMIT:,} bytes)" in r.stderr
+    assert "re-encodes it to 16 kHz mono" in r.stderr and "nothing was sent" in r.stderr
+    assert not hearing_openai.requests_to(TRANSCRIBE)
+    small = tmp_path / "short.wav"
+    assemble(small, 5)
+    r = cli("transcribe", str(small), "-m", "whisper-1", "--dry-run")
+    assert r.code == 0 and "over the limit" not in r.stderr
+
+
 def test_failed_chunks_are_resumed_alone(cli, hearing_openai: FakeOpenAI, tmp_path: Path) -> None:
     from tests.fakes._server import Fault
 
