@@ -1,5 +1,6 @@
 """Reading the run log back: runs with their attempts, files and jobs, filtered, searched, or found
-from a result file. Read-only; `aigw logs` and `aigw stats` are built on it."""
+from a result file. It writes only the search index, which a search brings up to date first;
+`aigw logs` and `aigw stats` are built on it."""
 
 from __future__ import annotations
 
@@ -87,6 +88,7 @@ class History:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.columns = {r[1] for r in conn.execute("PRAGMA table_info(runs)")}
+        self.tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
     def runs(self, filters: Filters) -> list[LoggedRun]:
         """Newest first."""
@@ -151,9 +153,29 @@ class History:
         if f.with_files:
             clauses.append("id IN (SELECT run_id FROM files)")
         if f.search is not None:
+            self._index_pending()
             clauses.append("id IN (SELECT run_id FROM runs_search WHERE runs_search MATCH ?)")
             params.append(match_query(f.search))
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+    def _index_pending(self) -> None:
+        """Index the prompts and input names of the runs logged since the last search (a run only
+        notes its id as it starts: indexing then would cost every run; see m012_search_on_demand)."""
+        if "search_pending" not in self.tables:
+            return  # the log predates m012: its triggers indexed every run as it started
+        if self.conn.execute("SELECT 1 FROM search_pending LIMIT 1").fetchone() is None:
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute(
+                "INSERT INTO runs_search (run_id, prompt, input)"
+                " SELECT r.id, json_extract(r.request_json, '$.prompt'), json_extract(r.request_json, '$.file')"
+                " FROM search_pending p JOIN runs r ON r.id = p.run_id WHERE json_valid(r.request_json)")
+            self.conn.execute("DELETE FROM search_pending")
+            self.conn.execute("COMMIT")
+        finally:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
 
     def _select(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
         cursor = self.conn.execute(sql, params)

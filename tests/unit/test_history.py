@@ -60,6 +60,22 @@ def test_the_migration_indexes_the_runs_already_logged_and_triggers_keep_it(tmp_
     assert conn.execute("SELECT count(*) FROM runs_search WHERE run_id = 'r3'").fetchone() == (0,)
 
 
+def test_a_starting_run_only_notes_its_id_and_a_search_indexes_what_is_pending(tmp_path):
+    conn = before_search(tmp_path)
+    migrate(conn)
+    run_row(conn, "r1", request={"prompt": "a lighthouse at dusk"})
+    run_row(conn, "r2", request={"prompt": "a lighthouse at noon"})
+    pending = lambda: [r[0] for r in conn.execute("SELECT run_id FROM search_pending ORDER BY run_id")]  # noqa: E731
+    assert pending() == ["r1", "r2"]
+    assert conn.execute("SELECT count(*) FROM runs_search").fetchone() == (0,)  # nothing indexed on the way
+    conn.execute("DELETE FROM runs WHERE id = 'r2'")  # deleted before any search: never indexed
+    assert pending() == ["r1"]
+    assert found(conn, "lighthouse") == ["r1"] and pending() == []
+    run_row(conn, "r3", request={"prompt": "a lighthouse in fog"})
+    assert found(conn, "lighthouse") == ["r3", "r1"]  # newest first, each once
+    assert conn.execute("SELECT count(*) FROM runs_search").fetchone() == (2,)
+
+
 def test_search_text_is_never_query_syntax(tmp_path):
     conn = before_search(tmp_path)
     migrate(conn)
