@@ -58,6 +58,7 @@ class Engine:
         self._gate: Gate | None = None
         self._open = False
         self.candidates_memo: dict[Any, Any] = {}  # planning._built: each model's candidates, built once
+        self._provider_classes: dict[str, Any] = {}
 
     # ---- what it owns ----------------------------------------------------------------------------
 
@@ -131,9 +132,13 @@ class Engine:
 
     def provider(self, name: str) -> Any:
         """A provider for one plan (it maps the call, then sends it), on the engine's client."""
-        from aigw.providers import base
+        settings = self.settings.provider(name)
+        cls = self._provider_classes.get(name)
+        if cls is None:  # found once: a plugin's class is imported through its entry point
+            from aigw.providers import base
 
-        provider = base.build(name, self.settings.provider(name), self.client, clock=self.clock)
+            cls = self._provider_classes[name] = base.provider_class(settings.type or name)
+        provider = cls(name, settings, self.client, clock=self.clock)
         provider.events = self.bus
         return provider
 

@@ -125,11 +125,11 @@ class ProviderBase:
         """A key or header value that cannot go in an HTTP header (a pasted curly quote, an 'é') is a
         configuration error before anything is sent, not a malformed reply retried against the circuit.
         The message names where the value came from, never the value."""
-        from aigw.errors import ConfigError
-        from aigw.settings.keys import overriding_variables
-
         key = self.api_key
         if key is not None and not key.isascii():
+            from aigw.errors import ConfigError
+            from aigw.settings.keys import overriding_variables
+
             variables = overriding_variables(self.name)
             where = " or ".join(variables) if variables else f"the keys file entry for {self.name}"
             raise ConfigError(f"{self.name}: the API key ({where}) has a non-ASCII character, which cannot be "
@@ -139,6 +139,8 @@ class ProviderBase:
                                     else f"re-enter it: 'aigw config keys set {self.name}'"))
         for header, value in (self.settings.headers or {}).items():
             if not (header.isascii() and value.isascii()):
+                from aigw.errors import ConfigError
+
                 raise ConfigError(f"{self.name}: providers.{self.name}.headers has a non-ASCII character in "
                                   f"header {header.encode('ascii', 'replace').decode()!r}, which cannot be sent",
                                   hint=f"re-enter the value in [providers.{self.name}] headers in the config file ('aigw config path')")
