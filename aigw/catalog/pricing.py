@@ -27,9 +27,7 @@ def _unknown(basis: str = "unpriced") -> CostEstimate:
 
 
 def _est(price: Price, usd: float | None, basis: str, assumptions: list[str]) -> CostEstimate:
-    # Built from catalog values already validated: construct, not validate, on every plan.
-    return CostEstimate.model_construct(usd=usd, basis=basis, as_of=price.as_of, source=price.source,
-                                        assumptions=assumptions)
+    return CostEstimate(usd=usd, basis=basis, as_of=price.as_of, source=price.source, assumptions=assumptions)
 
 
 def estimate_image(model: Model, offer: Offer, *, size: str | None, quality: str | None, n: int, prompt: str) -> CostEstimate:
