@@ -79,6 +79,25 @@ def strip_version(base_url: str, versions: tuple[str, ...]) -> str:
     return base_url
 
 
+@functools.lru_cache(maxsize=256)
+def _with_query(url: str, base_query: str) -> str:
+    """A request URL on a provider's base: the same few for every run, so made once."""
+    return _merged_query(url, base_query, None)
+
+
+def _merged_query(url: str, base_query: str, query: dict[str, str] | None) -> str:
+    parts = urlsplit(url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    for extra in (parse_qsl(base_query, keep_blank_values=True), list((query or {}).items())):
+        names = {name for name, _ in extra}
+        pairs = [(n, v) for n, v in pairs if n not in names] + extra
+    if not pairs:
+        return url
+    if not query and not parts.query:
+        return urlunsplit(parts._replace(query=base_query))  # kept exactly as given
+    return urlunsplit(parts._replace(query=urlencode(pairs)))
+
+
 class ProviderBase:
     """Shared plumbing: name, settings, HTTP client, clock, base URL, job reporting, default hooks."""
 
@@ -153,16 +172,9 @@ class ProviderBase:
     def with_base_query(self, url: str, query: dict[str, str] | None = None) -> str:
         """`url` (on this provider's base, or one it returned for a job) with the base URL's query
         and `query` merged into its own."""
-        parts = urlsplit(url)
-        pairs = parse_qsl(parts.query, keep_blank_values=True)
-        for extra in (parse_qsl(self.base_query, keep_blank_values=True), list((query or {}).items())):
-            names = {name for name, _ in extra}
-            pairs = [(n, v) for n, v in pairs if n not in names] + extra
-        if not pairs:
-            return url
-        if not query and not parts.query:
-            return urlunsplit(parts._replace(query=self.base_query))  # kept exactly as given
-        return urlunsplit(parts._replace(query=urlencode(pairs)))
+        if not query:
+            return _with_query(url, self.base_query)
+        return _merged_query(url, self.base_query, query)
 
     @property
     def http(self) -> httpx.AsyncClient:

@@ -23,7 +23,7 @@ def result_path(cache_dir: Path, run_id: str, created_at: datetime, ext: str, in
     """The folder is the local calendar day, the day budgets count (run ids and the log are UTC)."""
     suffix = f"-{index}" if index is not None else ""
     day = created_at.astimezone() if created_at.tzinfo is not None else created_at
-    return cache_dir / "results" / f"{day:%Y-%m-%d}" / f"{run_id}{suffix}.{ext}"
+    return cache_dir.joinpath("results", "%04d-%02d-%02d" % (day.year, day.month, day.day), f"{run_id}{suffix}.{ext}")
 
 
 def part_path(path: Path) -> Path:
