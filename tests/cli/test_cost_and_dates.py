@@ -16,7 +16,7 @@ TINY_PRICE = '[providers.groq.prices]\n"whisper-large-v3" = { per_minute = 0.000
 def test_a_tiny_non_zero_price_never_prints_as_zero(cli, config_file, speech_wav):
     config_file.parent.mkdir(parents=True)
     config_file.write_text(TINY_PRICE)
-    r = cli.subprocess("transcribe", str(speech_wav), "-m", "whisper-large-v3", "-p", "groq", "--dry-run",
+    r = cli("transcribe", str(speech_wav), "-m", "whisper-large-v3", "-p", "groq", "--dry-run",
                        env={"GROQ_API_KEY": "gsk-test"})
     assert r.code == 0, r.stderr
     assert "$0.00004" in r.stdout
