@@ -138,7 +138,7 @@ def test_bench_in_a_pipe_has_a_header_one_unit_and_never_none(cli, fake_openai):
     assert "None" not in r.stdout
 
 
-def test_bench_in_a_pipe_prints_milliseconds(cli, speech_wav):
+def test_bench_in_a_pipe_prints_milliseconds(cli, speech_wav, real_local_runs):
     r = cli("bench", "-m", "whisper-tiny.en", "--file", str(speech_wav), "--runs", "1")
     assert r.code == 0, r.stderr
     header, row = r.stdout.splitlines()
