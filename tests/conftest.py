@@ -3,8 +3,11 @@ variables cleared, no network beyond 127.0.0.1."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,6 +40,56 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
     redact.forget()
     return home
+
+
+class _RememberingModel:
+    """A loaded faster-whisper model that runs once per distinct input: the same audio bytes with
+    the same decoding options give back the segments (and info) it produced the first time.
+    Decoding starts greedy at temperature 0, deterministic for the same input, so a test sees what
+    a fresh run gives; the saving is the second or two of CPU each repeat costs (hello.wav once per
+    output format, per test). The first run of each input is the real model's."""
+
+    remembering = True  # off for a test that times the model (bench): see `real_local_runs`
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.answers: dict[tuple[str, str], tuple[list[Any], Any]] = {}
+
+    def transcribe(self, audio: str, **options: Any) -> tuple[Any, Any]:
+        if not self.remembering:
+            return self.model.transcribe(audio, **options)
+        key = (hashlib.sha256(Path(audio).read_bytes()).hexdigest(), repr(sorted(options.items())))
+        if key not in self.answers:
+            pieces, info = self.model.transcribe(audio, **options)
+            self.answers[key] = (list(pieces), info)  # a generator: read it whole, once
+        pieces, info = self.answers[key]
+        return list(pieces), info
+
+
+@pytest.fixture(scope="session", autouse=True)
+def remembering_local_model() -> Iterator[None]:
+    """aigw keeps one model loaded per process (providers.local.loaded_model); in-process tests
+    share that process, so they share the model and what it heard."""
+    from aigw.providers import local
+
+    loaded = local.loaded_model
+    remembered: dict[tuple[Any, ...], _RememberingModel] = {}
+
+    def loaded_model(path: str, device: str, compute_type: str, threads: int) -> _RememberingModel:
+        key = (path, device, compute_type, threads)
+        if key not in remembered:
+            remembered[key] = _RememberingModel(loaded(path, device, compute_type, threads))
+        return remembered[key]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(local, "loaded_model", loaded_model)
+        yield
+
+
+@pytest.fixture
+def real_local_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every local transcription runs the model: for tests that time it (`aigw bench`)."""
+    monkeypatch.setattr(_RememberingModel, "remembering", False)
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
-"""`--batch` end to end through the installed entry point, against the loopback OpenAI fake:
-every good line gets exactly one result or one logged failure, exit 8 names the failed lines,
-`--resume` sends only what is not done, a kill -9 loses nothing and pays nothing twice, Ctrl-C
-lets the items in flight finish and prints the command that resumes."""
+"""`--batch` end to end against the loopback OpenAI fake: every good line gets exactly one result
+or one logged failure, exit 8 names the failed lines, `--resume` sends only what is not done, a
+kill -9 loses nothing and pays nothing twice, Ctrl-C lets the items in flight finish and prints the
+command that resumes. Signals and kill -9 hit the installed entry point (`python -m aigw`); the
+rest, resumes included, runs in-process."""
 
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def test_200_lines_3_malformed_every_10th_request_failing_then_resume(cli, fake_
     prompts = write_batch(batch, 200, MALFORMED)
     fake_openai.fail_every(10, route=IMAGES)
     args = ("generate", "--batch", str(batch), "-m", "gpt-image-2", "--concurrency", "8", "--json")
-    r = cli.subprocess(*args)
+    r = cli(*args)
     assert r.code == 8, r.stderr
     objects = [json.loads(line) for line in r.stdout.splitlines()]
     by_line: dict[int, list[dict]] = {}
@@ -85,13 +86,13 @@ def test_200_lines_3_malformed_every_10th_request_failing_then_resume(cli, fake_
     assert "--resume b" in r.stderr
 
     # The same command again: nothing is sent, the batch to resume is named.
-    again = cli.subprocess(*args)
+    again = cli(*args)
     assert again.code == 2 and "--resume" in again.stderr and "--new" in again.stderr
     assert fake_openai.count(IMAGES) == sent
 
     fake_openai.fail_every(None)
     fake_openai.clear_log()
-    resumed = cli.subprocess(*args, "--resume")
+    resumed = cli(*args, "--resume")
     assert resumed.code == 8, resumed.stderr  # the three malformed lines are still malformed
     assert sorted(sent_prompts(fake_openai)) == sorted(prompts[n] for n in failed)  # no success sent again
     done = [json.loads(line) for line in resumed.stdout.splitlines()]
@@ -104,7 +105,7 @@ def test_200_lines_3_malformed_every_10th_request_failing_then_resume(cli, fake_
 def test_paths_on_stdout_exit_0_and_the_summary(cli, fake_openai, tmp_path: Path) -> None:
     batch = tmp_path / "prompts.txt"
     batch.write_text("# two prompts\na red apple\n\na green pear\n")
-    r = cli.subprocess("generate", "--batch", str(batch), "-m", "gpt-image-2", "--progress")
+    r = cli("generate", "--batch", str(batch), "-m", "gpt-image-2", "--progress")
     assert r.code == 0, r.stderr
     paths = r.stdout.splitlines()
     assert len(paths) == 2 and all(Path(p).read_bytes().startswith(b"\x89PNG") for p in paths)
@@ -112,8 +113,8 @@ def test_paths_on_stdout_exit_0_and_the_summary(cli, fake_openai, tmp_path: Path
     assert "2 of 2 item(s) done, 0 failed" in r.stderr and "progress: 2/2 done" in r.stderr
     assert sorted(sent_prompts(fake_openai)) == ["a green pear", "a red apple"]
     # A new batch of the same input, on purpose, and one from stdin.
-    assert cli.subprocess("generate", "--batch", str(batch), "-m", "gpt-image-2", "--new").code == 0
-    piped = cli.subprocess("generate", "--batch", "-", "-m", "gpt-image-2", input=b"a plum\n")
+    assert cli("generate", "--batch", str(batch), "-m", "gpt-image-2", "--new").code == 0
+    piped = cli("generate", "--batch", "-", "-m", "gpt-image-2", input=b"a plum\n")
     assert piped.code == 0 and len(piped.stdout.splitlines()) == 1
     assert fake_openai.count(IMAGES) == 5
 
@@ -125,7 +126,7 @@ def test_a_bom_crlf_and_unicode_separators_inside_a_line_are_not_part_of_the_pro
     batch = tmp_path / "bom.txt"
     batch.write_bytes("\ufeffa red apple\r\n".encode() + b'{"prompt": "a\xe2\x80\xa8pear\xc2\x85fig", "id": 2}\r\n'
                       + "a plum\r\n".encode())
-    r = cli.subprocess("generate", "--batch", str(batch), "-m", "gpt-image-2", "--json")
+    r = cli("generate", "--batch", str(batch), "-m", "gpt-image-2", "--json")
     assert r.code == 0, r.stderr
     lines = sorted((o["line"], o["item_id"]) for o in map(json.loads, r.stdout.rstrip("\n").split("\n")))
     assert lines == [(1, None), (2, "2"), (3, None)]
@@ -135,8 +136,8 @@ def test_a_bom_crlf_and_unicode_separators_inside_a_line_are_not_part_of_the_pro
 def test_a_resume_with_nothing_priced_to_send_estimates_nothing_not_unknown(cli, fake_openai, tmp_path: Path) -> None:
     batch = tmp_path / "b.txt"
     batch.write_text('a red apple\n{"prompt": "x", "colour": "red"}\n')
-    assert cli.subprocess("generate", "--batch", str(batch), "-m", "gpt-image-2").code == 8
-    r = cli.subprocess("generate", "--batch", str(batch), "-m", "gpt-image-2", "--resume")
+    assert cli("generate", "--batch", str(batch), "-m", "gpt-image-2").code == 8
+    r = cli("generate", "--batch", str(batch), "-m", "gpt-image-2", "--resume")
     assert r.code == 8 and "estimated cost: $0 for 0 item(s)" in r.stderr, r.stderr
     assert fake_openai.count(IMAGES) == 1
 
@@ -146,7 +147,7 @@ def test_line_options_override_the_command_line_and_o_dir(cli, fake_openai, tmp_
     batch.write_text('{"prompt": "one", "quality": "low"}\n{"prompt": "two", "output": "' + str(tmp_path / "two.png")
                      + '"}\n{"prompt": "three", "n": 2}\n')
     out = tmp_path / "out"
-    r = cli.subprocess("generate", "--batch", str(batch), "-m", "gpt-image-2", "--quality", "medium", "-o", f"{out}/",
+    r = cli("generate", "--batch", str(batch), "-m", "gpt-image-2", "--quality", "medium", "-o", f"{out}/",
                        "--concurrency", "1")
     assert r.code == 0, r.stderr
     by_prompt = {req.json["prompt"]: req.json for req in fake_openai.requests_to(IMAGES)}
@@ -155,7 +156,7 @@ def test_line_options_override_the_command_line_and_o_dir(cli, fake_openai, tmp_
     lines = r.stdout.splitlines()
     assert str(tmp_path / "two.png") in lines and len(lines) == 4
     assert len(list(out.iterdir())) == 3
-    refused = cli.subprocess("generate", "--batch", str(batch), "-o", str(tmp_path / "x.png"), "--new")
+    refused = cli("generate", "--batch", str(batch), "-o", str(tmp_path / "x.png"), "--new")
     assert refused.code == 2 and "directory" in refused.stderr
 
 
@@ -163,11 +164,11 @@ def test_batch_over_max_cost_or_budget_is_refused_before_any_request(cli, fake_o
                                                                      tmp_path: Path) -> None:
     batch = tmp_path / "b.txt"
     batch.write_text("a\nb\nc\n")
-    r = cli.subprocess("generate", "--batch", str(batch), "-m", "gpt-image-2", "--max-cost", "0.2")
+    r = cli("generate", "--batch", str(batch), "-m", "gpt-image-2", "--max-cost", "0.2")
     assert r.code == 6 and "over --max-cost" in r.stderr, r.stderr
     config_file.parent.mkdir(parents=True, exist_ok=True)
     config_file.write_text("[budget]\ndaily_usd = 0.3\n")
-    r = cli.subprocess("generate", "--batch", str(batch), "-m", "gpt-image-2")
+    r = cli("generate", "--batch", str(batch), "-m", "gpt-image-2")
     assert r.code == 6 and "daily budget" in r.stderr and "this batch" in r.stderr, r.stderr
     assert fake_openai.count() == 0
 
@@ -178,20 +179,20 @@ def test_transcribe_several_files_a_quoted_pattern_and_a_list(cli, fake_openai, 
     audio.mkdir()
     for name in ("a.wav", "b.wav", "c.wav"):
         (audio / name).write_bytes(speech_wav.read_bytes())
-    r = cli.subprocess("transcribe", str(audio / "a.wav"), str(audio / "b.wav"), "-m", "whisper-1")
+    r = cli("transcribe", str(audio / "a.wav"), str(audio / "b.wav"), "-m", "whisper-1")
     assert r.code == 0, r.stderr
     assert len(r.stdout.splitlines()) == 2 and all(Path(p).suffix == ".txt" for p in r.stdout.splitlines())
-    r = cli.subprocess("transcribe", str(audio / "*.wav"), "-m", "whisper-1", "--json")
+    r = cli("transcribe", str(audio / "*.wav"), "-m", "whisper-1", "--json")
     assert r.code == 0, r.stderr
     objects = [json.loads(line) for line in r.stdout.splitlines()]
     assert sorted(o["line"] for o in objects) == [1, 2, 3] and all(o["text"] for o in objects)
     listing = tmp_path / "list.jsonl"
     listing.write_text(f'{audio / "a.wav"}\n{{"file": "{audio / "b.wav"}", "format": "srt"}}\n{tmp_path / "gone.wav"}\n')
-    r = cli.subprocess("transcribe", "--batch", str(listing), "-m", "whisper-1", "-o", f"{tmp_path / 'subs'}/")
+    r = cli("transcribe", "--batch", str(listing), "-m", "whisper-1", "-o", f"{tmp_path / 'subs'}/")
     assert r.code == 8, r.stderr
     written = sorted(Path(p).suffix for p in r.stdout.splitlines())
     assert written == [".srt", ".txt"] and "line 3: " in r.stderr
-    assert cli.subprocess("transcribe", str(audio / "*.mp3")).code == 2
+    assert cli("transcribe", str(audio / "*.mp3")).code == 2
 
 
 def _started(fake, n: int, proc: subprocess.Popen) -> None:  # type: ignore[no-untyped-def, type-arg]
@@ -219,7 +220,7 @@ def test_a_signal_lets_items_in_flight_finish_then_resume_sends_the_rest(cli, fa
     assert "--resume b" in err.decode()
     fake_openai.clear_faults()
     fake_openai.clear_log()
-    r = cli.subprocess(*args, "--resume")
+    r = cli(*args, "--resume")
     assert r.code == 0, r.stderr
     assert len(sent_prompts(fake_openai)) == 12 - sent
     assert {row["status"] for row in db_rows(cache_dir, "SELECT status FROM batch_items")} == {"ok"}
@@ -258,7 +259,7 @@ def test_kill_9_mid_batch_then_resume_loses_nothing_and_pays_nothing_twice(cli, 
     assert 0 < len(served_before) < 40
     fake_openai.clear_faults()
     fake_openai.clear_log()
-    r = cli.subprocess(*args, "--resume")
+    r = cli(*args, "--resume")
     assert r.code == 0, r.stderr
     resent = set(sent_prompts(fake_openai))
     assert not resent & served_before  # none paid twice
@@ -296,7 +297,7 @@ def test_each_json_object_is_the_documented_run_or_failure_object_plus_the_batch
     run, image, _, attempt, failure = documented()
     batch = tmp_path / "b.jsonl"
     batch.write_text('{"prompt": "a fig", "id": 3}\n{"prompt": "a fig", "model": "no-such-model"}\n{oops\n')
-    r = cli.subprocess("generate", "--batch", str(batch), "-m", "gpt-image-2", "--json")
+    r = cli("generate", "--batch", str(batch), "-m", "gpt-image-2", "--json")
     assert r.code == 8
     objects = {o["line"]: o for o in map(json.loads, r.stdout.splitlines())}
     assert list(objects[1]) == run + image + extra and objects[1]["item_id"] == "3"
@@ -334,7 +335,7 @@ def test_a_queue_job_recorded_before_kill_9_is_polled_on_resume_not_submitted_ag
         jobs = {row["job_id"] for row in _jobs(cache_dir)}
         for job_id in jobs:  # the jobs go on at fal and finish
             fal.job(job_id).hang = False
-        r = cli.subprocess(*args, "--resume")
+        r = cli(*args, "--resume")
         assert r.code == 0, r.stderr
         assert len(fal.requests_to("/fal-ai/flux/schnell", method="POST")) == 2  # never submitted again
         objects = [json.loads(line) for line in r.stdout.splitlines()]
@@ -370,7 +371,7 @@ def test_a_recorded_job_the_provider_no_longer_has_is_submitted_again(cli, cache
         fal.drop(gone)  # fal's retention ran out: nothing of it to fetch, nothing of it billed
         fal.job(kept).hang = False
         fal.hang_jobs = False
-        r = cli.subprocess(*args, "--resume")
+        r = cli(*args, "--resume")
         assert r.code == 0, r.stderr
         assert len(fal.requests_to("/fal-ai/flux/schnell", method="POST")) == 3  # only the gone one again
         assert "submitting the request again" in r.stderr and len(r.stdout.splitlines()) == 2
@@ -388,7 +389,7 @@ def test_on_a_terminal_one_live_progress_line_in_a_pipe_nothing(cli, fake_openai
     assert "0/3 done · 0 failed · 1 in flight · $0 · -/min · ETA -" in term
     assert re.search(r"2/3 done · 0 failed · 1 in flight · \$[0-9.]+ · [0-9.]+/min · ETA \d+s", term), term
     assert "3 of 3 item(s) done, 0 failed" in term
-    r = cli.subprocess("generate", "--batch", str(batch), "-m", "gpt-image-2", "--new")
+    r = cli("generate", "--batch", str(batch), "-m", "gpt-image-2", "--new")
     assert r.code == 0 and "in flight" not in r.stderr and "progress" not in r.stderr
 
 
@@ -398,11 +399,11 @@ def test_in_a_pipe_a_batch_says_when_it_waits_for_a_rate_limit_slot_and_until_wh
     from tests.cli.test_status_line import hold_rpm_slot
 
     monkeypatch.setenv("AIGW_PROVIDERS__OPENAI__RPM", "3")
-    for _ in range(2):  # two requests of another process, whose minute ends 8 s from now (start-up eats some)
-        hold_rpm_slot(cache_dir, "openai", ended_ago=52.0)
+    for _ in range(2):  # two requests of another process, whose minute ends 2.5 s from now (start-up eats some)
+        hold_rpm_slot(cache_dir, "openai", ended_ago=57.5)
     batch = tmp_path / "b.txt"
     batch.write_text("a fig\na plum\n")
-    r = cli.subprocess("generate", "--batch", str(batch), "-m", "gpt-image-2", "--concurrency", "2")
+    r = cli("generate", "--batch", str(batch), "-m", "gpt-image-2", "--concurrency", "2")
     assert r.code == 0, r.stderr
     waits = [line for line in r.stderr.splitlines() if "rate-limit slot" in line]
     assert len(waits) == 1, r.stderr  # the first item went at once; the second waited, said once

@@ -336,7 +336,7 @@ def test_a_hit_prints_the_documented_json_keys(cli, fake_openai, speech_wav):
 def test_a_hit_needs_no_reachable_provider(cli, fake_openai, speech_wav):
     assert cli("transcribe", str(speech_wav), "-m", "whisper-1").code == 0
     gone = {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}  # the discard port: nothing listens
-    r = cli.subprocess("transcribe", str(speech_wav), "-m", "whisper-1", env=gone)
+    r = cli("transcribe", str(speech_wav), "-m", "whisper-1", env=gone)
     assert r.code == 0 and r.stdout.strip() == fake_openai.transcript and "cached: from run" in r.stderr
     no_retries = {**gone, "AIGW_ROUTING__RETRIES": "0"}
     assert cli("transcribe", str(speech_wav), "-m", "whisper-1", "--refresh", env=no_retries).code == 4

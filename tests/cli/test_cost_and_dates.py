@@ -4,7 +4,11 @@ result folders and budgets both use the local calendar day."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -16,7 +20,7 @@ TINY_PRICE = '[providers.groq.prices]\n"whisper-large-v3" = { per_minute = 0.000
 def test_a_tiny_non_zero_price_never_prints_as_zero(cli, config_file, speech_wav):
     config_file.parent.mkdir(parents=True)
     config_file.write_text(TINY_PRICE)
-    r = cli.subprocess("transcribe", str(speech_wav), "-m", "whisper-large-v3", "-p", "groq", "--dry-run",
+    r = cli("transcribe", str(speech_wav), "-m", "whisper-large-v3", "-p", "groq", "--dry-run",
                        env={"GROQ_API_KEY": "gsk-test"})
     assert r.code == 0, r.stderr
     assert "$0.00004" in r.stdout
@@ -54,9 +58,27 @@ def test_priced_over_max_cost_still_hints_a_higher_max_cost(cli, fake_openai):
 ZONES = {"Etc/GMT+12": -12, "Etc/GMT-14": 14}  # POSIX names: GMT+12 is UTC-12
 
 
+@contextmanager
+def local_zone(zone: str) -> Iterator[None]:
+    """This process in time zone `zone`, as TZ=zone gives a new process (the C library reads TZ
+    again only on tzset): aigw runs in-process, and its dates and SQLite's 'localtime' follow it."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = zone
+    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
 @pytest.mark.parametrize("zone", sorted(ZONES))
 def test_result_folders_use_the_local_date(cli, fake_openai, cache_dir, zone):
-    r = cli.subprocess("generate", "a cat", "-m", "gpt-image-2", env={"TZ": zone})
+    with local_zone(zone):
+        r = cli("generate", "a cat", "-m", "gpt-image-2")
     assert r.code == 0, r.stderr
     local_day = (datetime.now(timezone.utc) + timedelta(hours=ZONES[zone])).date()
     path = r.stdout.strip()
@@ -64,8 +86,9 @@ def test_result_folders_use_the_local_date(cli, fake_openai, cache_dir, zone):
 
 
 def test_the_daily_budget_counts_the_local_day_not_yesterday(cli, fake_openai, cache_dir, config_file):
-    zone = {"TZ": "Etc/GMT+12"}  # UTC-12: local midnight is 12:00 UTC
-    first = cli.subprocess("generate", "a cat", "-m", "gpt-image-2", "--json", env=zone)
+    zone = "Etc/GMT+12"  # UTC-12: local midnight is 12:00 UTC
+    with local_zone(zone):
+        first = cli("generate", "a cat", "-m", "gpt-image-2", "--json")
     assert first.code == 0, first.stderr
     run = json.loads(first.stdout)
     cost, estimate = run["cost_usd"], run["estimated_cost_usd"]
@@ -78,7 +101,8 @@ def test_the_daily_budget_counts_the_local_day_not_yesterday(cli, fake_openai, c
     conn.close()
     config_file.parent.mkdir(parents=True, exist_ok=True)
     config_file.write_text(f"[budget]\ndaily_usd = {estimate + cost / 2}\n")
-    second = cli.subprocess("generate", "a dog", "-m", "gpt-image-2", env=zone)
+    with local_zone(zone):
+        second = cli("generate", "a dog", "-m", "gpt-image-2")
+        third = cli("generate", "a fox", "-m", "gpt-image-2")
     assert second.code == 0, second.stderr
-    third = cli.subprocess("generate", "a fox", "-m", "gpt-image-2", env=zone)
     assert third.code == 6 and "daily budget" in third.stderr

@@ -22,7 +22,7 @@ def test_a_stored_key_for_a_removed_provider_is_a_warning_not_exit_3(cli, config
     config_file.parent.chmod(0o700)
     (config_file.parent / "keys.toml").write_text('oldgw = "sk-0123456789abcdefghij"\n')
     for args in (("models",), ("config", "show"), ("config", "get", "routing.retries")):
-        r = cli.subprocess(*args)
+        r = cli(*args)
         assert r.code == 0, r.stderr
     assert "oldgw" in cli("models").stderr and "aigw config keys unset oldgw" in cli("models").stderr
     assert "sk-0123456789abcdefghij" not in cli("config", "show").stdout
@@ -73,7 +73,7 @@ def test_a_gateway_route_repeating_the_base_url_version_is_joined_once(cli, conf
 
 def test_a_missing_local_model_path_is_named(cli, speech_wav, tmp_path):
     missing = tmp_path / "models" / "faster-whisper-large-v3"
-    r = cli.subprocess("transcribe", str(speech_wav), "-m", f"local/{missing}")
+    r = cli("transcribe", str(speech_wav), "-m", f"local/{missing}")
     assert r.code == 3 and r.stdout == ""
     assert str(missing) in r.stderr and "does not exist" in r.stderr
     assert "providers.local.models" not in r.stderr  # the hint is about the directory, not a mapping
@@ -138,7 +138,7 @@ def test_bench_in_a_pipe_has_a_header_one_unit_and_never_none(cli, fake_openai):
     assert "None" not in r.stdout
 
 
-def test_bench_in_a_pipe_prints_milliseconds(cli, speech_wav):
+def test_bench_in_a_pipe_prints_milliseconds(cli, speech_wav, real_local_runs):
     r = cli("bench", "-m", "whisper-tiny.en", "--file", str(speech_wav), "--runs", "1")
     assert r.code == 0, r.stderr
     header, row = r.stdout.splitlines()

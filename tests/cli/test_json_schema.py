@@ -53,7 +53,7 @@ def test_transcribe_json_prints_exactly_the_documented_keys(cli, fake_openai, sp
 def test_a_failed_run_prints_the_documented_failure_object(cli, fake_openai):
     _, _, _, attempt, failure = documented()
     fake_openai.inject(Fault.http(500), times=None)
-    r = cli.subprocess("generate", "a cat", "-m", "gpt-image-2", "--json", env={"AIGW_ROUTING__RETRIES": "1"})
+    r = cli("generate", "a cat", "-m", "gpt-image-2", "--json", env={"AIGW_ROUTING__RETRIES": "1"})
     assert r.code == 4
     data = json.loads(r.stdout)
     assert list(data) == failure

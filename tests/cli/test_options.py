@@ -53,7 +53,7 @@ def test_every_image_provider_declares_every_option():
 
 
 def test_gateway_gets_what_it_takes_and_one_warning_for_each_option_it_does_not(cli, gateway):
-    r = cli.subprocess("generate", "a cat", "-m", "gpt-image-2", *DIFFUSION_ARGS, "-a", "16:9", "--json")
+    r = cli("generate", "a cat", "-m", "gpt-image-2", *DIFFUSION_ARGS, "-a", "16:9", "--json")
     assert r.code == 0, r.stderr
     body = gateway.requests_to("/images/generations")[-1].json
     assert body == {"model": "gpt-image-2", "prompt": "a cat", "n": 1, "size": "1536x864"}

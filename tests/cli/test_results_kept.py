@@ -1,5 +1,6 @@
-"""A paid result is never lost, -o is predictable, the cache is private: the installed `aigw`
-against the fake OpenAI server, with real failing paths (/proc, /dev/full, a file in the way)."""
+"""A paid result is never lost, -o is predictable, the cache is private: `aigw` against the fake
+OpenAI server, with real failing paths (/proc, /dev/full, a file in the way). In-process, but for
+what only a real process has: its own stdout file descriptor (a full one, /dev/stdout)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def _rescue_env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_generate_to_proc_is_exit_7_with_the_cached_path_and_the_cost(cli, fake_openai, cache_dir):
-    r = cli.subprocess(*IMG, "-o", "/proc/x.png")
+    r = cli(*IMG, "-o", "/proc/x.png")
     assert r.code == 7, r.stderr
     assert r.stdout == ""
     run = _run(cache_dir)
@@ -57,7 +58,7 @@ def test_generate_to_proc_is_exit_7_with_the_cached_path_and_the_cost(cli, fake_
 
 
 def test_transcribe_to_dev_full_is_exit_7_and_the_device_stays(cli, fake_openai, speech_wav, cache_dir):
-    r = cli.subprocess(*_audio(speech_wav), "-o", "/dev/full")
+    r = cli(*_audio(speech_wav), "-o", "/dev/full")
     assert r.code == 7, r.stderr
     assert "No space left on device" in r.stderr
     cached = Path(_files(cache_dir)[0])
@@ -69,16 +70,16 @@ def test_transcribe_to_dev_full_is_exit_7_and_the_device_stays(cli, fake_openai,
 
 
 def test_generate_to_dev_full_adds_no_suffix(cli, fake_openai, cache_dir):
-    r = cli.subprocess(*IMG, "-o", "/dev/full")
+    r = cli(*IMG, "-o", "/dev/full")
     assert r.code == 7, r.stderr
     assert not Path("/dev/full.png").exists()
 
 
 def test_a_file_in_the_way_of_the_output_directory_leaves_nothing_behind(cli, fake_openai, tmp_path, cache_dir):
     (tmp_path / "taken").write_text("mine")
-    r = cli.subprocess(*IMG, "-o", str(tmp_path / "taken" / "x.png"))
+    r = cli(*IMG, "-o", str(tmp_path / "taken" / "x.png"))
     assert r.code == 7, r.stderr
-    r = cli.subprocess(*IMG, "-o", str(tmp_path / "taken") + "/")
+    r = cli(*IMG, "-o", str(tmp_path / "taken") + "/")
     assert r.code == 7, r.stderr
     assert (tmp_path / "taken").read_text() == "mine"
     assert _parts(tmp_path) == []
@@ -92,11 +93,11 @@ def test_a_file_in_the_way_of_the_output_directory_leaves_nothing_behind(cli, fa
 def test_transcribe_to_a_directory_writes_inside_it(cli, fake_openai, speech_wav, tmp_path, cache_dir):
     existing = tmp_path / "have"
     existing.mkdir()
-    r = cli.subprocess(*_audio(speech_wav), "-o", str(existing))
+    r = cli(*_audio(speech_wav), "-o", str(existing))
     assert r.code == 0, r.stderr
     written = Path(r.stdout.strip())
     assert written.parent == existing and written.name == Path(_files(cache_dir)[0]).name
-    r = cli.subprocess(*_audio(speech_wav), "-o", str(tmp_path / "new") + "/")
+    r = cli(*_audio(speech_wav), "-o", str(tmp_path / "new") + "/")
     assert r.code == 0, r.stderr
     assert Path(r.stdout.strip()).parent == tmp_path / "new"
     assert Path(r.stdout.strip()).read_text().strip() == fake_openai.transcript
@@ -104,35 +105,35 @@ def test_transcribe_to_a_directory_writes_inside_it(cli, fake_openai, speech_wav
 
 
 def test_generate_to_a_new_directory_with_a_slash(cli, fake_openai, tmp_path):
-    r = cli.subprocess(*IMG, "-o", str(tmp_path / "new") + "/")
+    r = cli(*IMG, "-o", str(tmp_path / "new") + "/")
     assert r.code == 0, r.stderr
     assert (tmp_path / "new").is_dir()
     assert Path(r.stdout.strip()).parent == tmp_path / "new"
 
 
 def test_transcribe_takes_the_format_from_the_suffix(cli, fake_openai, speech_wav, tmp_path):
-    r = cli.subprocess(*_audio(speech_wav), "-o", str(tmp_path / "talk.srt"))
+    r = cli(*_audio(speech_wav), "-o", str(tmp_path / "talk.srt"))
     assert r.code == 0, r.stderr
     assert "-->" in (tmp_path / "talk.srt").read_text()
     assert fake_openai.requests_to("/audio/transcriptions")[-1].form["response_format"] == "srt"
 
 
 def test_format_wins_over_the_suffix_with_a_warning(cli, fake_openai, speech_wav, tmp_path):
-    r = cli.subprocess(*_audio(speech_wav), "-f", "json", "-o", str(tmp_path / "talk.srt"))
+    r = cli(*_audio(speech_wav), "-f", "json", "-o", str(tmp_path / "talk.srt"))
     assert r.code == 0, r.stderr
     assert (tmp_path / "talk.srt").read_text().startswith("{")
     assert "--format" in r.stderr and "srt" in r.stderr
-    r = cli.subprocess(*_audio(speech_wav), "-f", "verbose_json", "-o", str(tmp_path / "talk.json"))
+    r = cli(*_audio(speech_wav), "-f", "verbose_json", "-o", str(tmp_path / "talk.json"))
     assert r.code == 0 and "warning" not in r.stderr
 
 
 def test_a_symlink_to_a_device_is_written_through(cli, fake_openai, speech_wav, tmp_path):
     link = tmp_path / "sink"
     link.symlink_to("/dev/null")
-    r = cli.subprocess(*_audio(speech_wav), "-o", str(link))
+    r = cli(*_audio(speech_wav), "-o", str(link))
     assert r.code == 0, r.stderr
     assert link.is_symlink() and os.readlink(link) == "/dev/null"
-    r = cli.subprocess(*IMG, "-o", "/dev/null")
+    r = cli(*IMG, "-o", "/dev/null")
     assert r.code == 0 and stat.S_ISCHR(os.stat("/dev/null").st_mode)
 
 
@@ -141,7 +142,7 @@ def test_a_symlink_to_a_file_keeps_the_link(cli, fake_openai, speech_wav, tmp_pa
     real.write_text("old")
     link = tmp_path / "link.txt"
     link.symlink_to(real)
-    assert cli.subprocess(*_audio(speech_wav), "-o", str(link)).code == 0
+    assert cli(*_audio(speech_wav), "-o", str(link)).code == 0
     assert link.is_symlink() and real.read_text().strip() == fake_openai.transcript
 
 
@@ -170,7 +171,7 @@ def test_unwritable_cache_keeps_the_result_in_the_rescue_dir(cli, fake_openai, t
     cache_dir.mkdir(parents=True)
     (cache_dir / "results").write_text("in the way")
     env = _rescue_env(tmp_path)
-    r = cli.subprocess(*IMG, env=env)
+    r = cli(*IMG, env=env)
     assert r.code == 9, r.stderr
     rescue = tmp_path / "tmpdir" / f"aigw-rescue-{os.getuid()}"
     kept = list(rescue.iterdir())
@@ -187,7 +188,7 @@ def test_unwritable_cache_puts_the_result_at_the_output_first(cli, fake_openai, 
     cache_dir.mkdir(parents=True)
     (cache_dir / "results").write_text("in the way")
     out = tmp_path / "talk.txt"
-    r = cli.subprocess(*_audio(speech_wav), "-o", str(out), env=_rescue_env(tmp_path))
+    r = cli(*_audio(speech_wav), "-o", str(out), env=_rescue_env(tmp_path))
     assert r.code == 9, r.stderr
     assert out.read_text().strip() == fake_openai.transcript and str(out) in r.stderr
     assert not (tmp_path / "tmpdir" / f"aigw-rescue-{os.getuid()}").exists()
@@ -205,7 +206,7 @@ def _nowhere_to_write(cache_dir, tmp_path) -> dict[str, str]:
 
 def test_nowhere_to_write_is_exit_10_in_one_line(cli, fake_openai, speech_wav, tmp_path, cache_dir):
     env = _nowhere_to_write(cache_dir, tmp_path)
-    r = cli.subprocess(*_audio(speech_wav), "-o", "/dev/full", env=env)
+    r = cli(*_audio(speech_wav), "-o", "/dev/full", env=env)
     assert r.code == 10, r.stderr
     errors = [line for line in r.stderr.splitlines() if line.startswith(("aigw: error", "hint"))]
     assert len(errors) == 1 and "lost" in errors[0] and "$0.0" in errors[0]
@@ -222,7 +223,7 @@ def test_a_rescue_dir_someone_else_can_read_is_not_used(cli, fake_openai, tmp_pa
     shared = tmp_path / "tmpdir" / f"aigw-rescue-{os.getuid()}"
     shared.mkdir(mode=0o777)
     os.chmod(shared, 0o777)
-    r = cli.subprocess(*IMG, env=env)
+    r = cli(*IMG, env=env)
     assert r.code == 10, r.stderr
     assert list(shared.iterdir()) == []
 
@@ -230,16 +231,17 @@ def test_a_rescue_dir_someone_else_can_read_is_not_used(cli, fake_openai, tmp_pa
 # ---- private by default ------------------------------------------------------------------------
 
 
-def test_cache_is_private_and_output_follows_the_umask(fake_openai, tmp_path, cache_dir):
+def test_cache_is_private_and_output_follows_the_umask(cli, fake_openai, tmp_path, cache_dir):
     out = tmp_path / "apple.png"
-    cmd = [sys.executable, "-m", "aigw", *IMG, "-o", str(out)]
-    proc = subprocess.run(cmd, capture_output=True, umask=0o022, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    holder = __import__("sqlite3").connect(cache_dir / "aigw.db")  # keeps -wal and -shm in place
-    holder.execute("SELECT count(*) FROM runs").fetchone()
+    old = os.umask(0o022)
+    holder = None
     try:
-        proc = subprocess.run(cmd, capture_output=True, umask=0o022, timeout=120)
-        assert proc.returncode == 0, proc.stderr
+        r = cli(*IMG, "-o", str(out))
+        assert r.code == 0, r.stderr
+        holder = __import__("sqlite3").connect(cache_dir / "aigw.db")  # keeps -wal and -shm in place
+        holder.execute("SELECT count(*) FROM runs").fetchone()
+        r = cli(*IMG, "-o", str(out))
+        assert r.code == 0, r.stderr
         dirs = [cache_dir, *[p for p in cache_dir.rglob("*") if p.is_dir()]]
         files = [p for p in cache_dir.rglob("*") if p.is_file()]
         assert {stat.S_IMODE(d.stat().st_mode) for d in dirs} == {0o700}
@@ -247,7 +249,9 @@ def test_cache_is_private_and_output_follows_the_umask(fake_openai, tmp_path, ca
         names = {f.name for f in files}
         assert {"aigw.db", "aigw.db-wal", "aigw.db-shm"} <= names and any(n.endswith(".png") for n in names)
     finally:
-        holder.close()
+        os.umask(old)
+        if holder is not None:
+            holder.close()
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
 
 
@@ -275,7 +279,7 @@ def test_stdin_audio_is_spooled_privately(cli, fake_openai, speech_wav, cache_di
 def test_exit_10_keeps_the_detailed_reason_in_the_run_log(cli, fake_openai, speech_wav, tmp_path, cache_dir):
     # The run log says what stderr says: what was lost and why each place failed, not a shorter note.
     env = _nowhere_to_write(cache_dir, tmp_path)
-    r = cli.subprocess(*_audio(speech_wav), "-o", "/dev/full", env=env)
+    r = cli(*_audio(speech_wav), "-o", "/dev/full", env=env)
     assert r.code == 10, r.stderr
     (error,) = [line for line in r.stderr.splitlines() if line.startswith("aigw: error")]
     run = _run(cache_dir)

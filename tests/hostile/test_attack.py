@@ -1,5 +1,6 @@
 """Regressions found by attacking the merged fixes of issues 8 and 9 as a hostile world would,
-each through the real entry point against a loopback server."""
+each through the CLI against a loopback server: in-process, and through the real entry point where
+the process is what is attacked (a stdout that cannot take the data)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def _rescue_env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_json_failure_object_of_a_logged_run_that_could_not_write_o_names_the_run(cli, fake_openai, cache_dir):
-    r = cli.subprocess(*IMG, "-o", "/dev/full", "--json")
+    r = cli(*IMG, "-o", "/dev/full", "--json")
     assert r.code == 7, r.stderr
     out = json.loads(r.stdout)
     run_id = db_rows(cache_dir, "SELECT id FROM runs")[0]["id"]
@@ -43,7 +44,7 @@ def test_json_failure_object_of_a_rescued_result_names_the_run(cli, fake_openai,
     today = time.strftime("%Y-%m-%d")
     (cache_dir / "results").mkdir(parents=True)
     (cache_dir / "results" / today).write_text("a file in the way of today's results directory")
-    r = cli.subprocess(*IMG, "--json", env=_rescue_env(tmp_path))
+    r = cli(*IMG, "--json", env=_rescue_env(tmp_path))
     assert r.code == 9, r.stderr
     out = json.loads(r.stdout)
     run_id = db_rows(cache_dir, "SELECT id FROM runs")[0]["id"]
@@ -75,9 +76,9 @@ def _fill(mnt: Path, leave_kib: int) -> None:
 
 def test_a_run_log_on_a_full_disk_says_the_disk_is_full(cli, fake_openai, small_fs, tmp_path):
     env = {"AIGW_CACHE_DIR": str(small_fs / "cache"), **_rescue_env(tmp_path)}
-    assert cli.subprocess(*IMG, env=env).code == 0
+    assert cli(*IMG, env=env).code == 0
     _fill(small_fs, 8)  # SQLite's -shm cannot grow: "disk I/O error" from SQLite
-    r = cli.subprocess(*IMG, env=env)
+    r = cli(*IMG, env=env)
     assert r.code == 1, r.stderr
     assert f"the run log {small_fs / 'cache' / 'aigw.db'} cannot grow: the disk is full" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr and fake_openai.count() == 1  # refused before any request
@@ -121,12 +122,12 @@ def test_credentials_in_base_url_and_cookie_headers_echoed_back_appear_nowhere(c
         f"base_url = \"http://bob:pw5ecret@{echo_all}/v1?api_key=qk5ecret&sig=sg5ecret&code=cd5ecret\"\n"
         "headers = { \"Cookie\" = \"ck5ecret\", \"X-Password\" = \"ss5ecret\" }\n")
     for flags in ((), ("-v",), ("--json",)):
-        r = cli.subprocess(*IMG, *flags)
+        r = cli(*IMG, *flags)
         assert r.code == 4, r.stderr
         assert "HTTP 401: bad /v1" in r.stderr, r.stderr  # the echo did reach the messages
         for secret in secrets:
             assert secret not in r.stdout + r.stderr, (secret, flags, r.stdout + r.stderr)
-    show = cli.subprocess("config", "show")
+    show = cli("config", "show")
     assert show.code == 0 and not [s for s in secrets if s in show.stdout + show.stderr], show.stdout
     dump = "\n".join(repr(tuple(row)) for t in ("runs", "attempts")
                      for row in db_rows(cache_dir, f"SELECT * FROM {t}"))  # noqa: S608
@@ -137,7 +138,7 @@ def test_an_image_url_at_a_numeric_loopback_address_is_refused(cli, config_file,
     """2130706433 is 127.0.0.1 to the resolver: not the provider's host as written, so refused."""
     hostile.mode = "url-numeric-loopback"
     configure(config_file, hostile, healthy)
-    r = cli.subprocess(*IMG, env=KEY_ENV)
+    r = cli(*IMG, env=KEY_ENV)
     assert r.code == 0, r.stderr
     assert "refused an image url on a private address (2130706433)" in r.stderr and "at backup" in r.stderr
     assert hostile.count("/files/") == 0
@@ -146,9 +147,9 @@ def test_an_image_url_at_a_numeric_loopback_address_is_refused(cli, config_file,
 def test_stdin_on_a_full_cache_is_one_line_and_leaves_no_spool(cli, fake_openai, small_fs, speech_wav, tmp_path):
     cache = small_fs / "cache"
     env = {"AIGW_CACHE_DIR": str(cache), **_rescue_env(tmp_path)}
-    assert cli.subprocess(*IMG, env=env).code == 0  # the run log exists and has room to spare
+    assert cli(*IMG, env=env).code == 0  # the run log exists and has room to spare
     _fill(small_fs, 40)
-    r = cli.subprocess("transcribe", "-", "-m", "whisper-1", input=speech_wav.read_bytes(), env=env)
+    r = cli("transcribe", "-", "-m", "whisper-1", input=speech_wav.read_bytes(), env=env)
     assert r.code == 1, r.stderr
     assert f"cannot spool standard input to {cache / 'tmp'}: No space left on device" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr and "unexpected" not in r.stderr
@@ -228,7 +229,7 @@ def test_a_gzip_bomb_is_refused_at_the_cap_and_fails_over(cli, config_file, comp
     compressed.body, compressed.encoding = _gzip_bomb(), "gzip"  # type: ignore[attr-defined]
     _configure_compressed(config_file, compressed, healthy)
     started = time.monotonic()
-    r = cli.subprocess(*IMG, "--timeout", "20")
+    r = cli(*IMG, "--timeout", "20")
     assert r.code == 0, r.stderr
     assert "over the 64 MiB limit once decompressed" in r.stderr and "at backup" in r.stderr, r.stderr
     assert time.monotonic() - started < 10  # was: 256 MiB and more inflated in memory, past --timeout
@@ -242,7 +243,7 @@ def test_a_compressed_reply_is_still_read(cli, config_file, compressed, encoding
     compressed.body = comp.compress(payload.encode()) + comp.flush()  # type: ignore[attr-defined]
     compressed.encoding = encoding.removesuffix("-raw")  # type: ignore[attr-defined]
     _configure_compressed(config_file, compressed)
-    r = cli.subprocess(*IMG)
+    r = cli(*IMG)
     assert r.code == 0, r.stderr
     sent, kept = png_bytes(8, 8, (1, 2, 3)), Path(r.stdout.strip()).read_bytes()
     # The provider's PNG whole, with only aigw's provenance chunks inserted before its IEND.
@@ -257,7 +258,7 @@ def test_a_result_nowhere_can_take_is_exit_10_naming_what_was_lost(cli, fake_ope
     (cache_dir / "results" / today).write_text("in the way")
     not_a_dir = tmp_path / "tmpdir-is-a-file"
     not_a_dir.write_text("in the way too")
-    r = cli.subprocess(*IMG, env={"TMPDIR": str(not_a_dir)})
+    r = cli(*IMG, env={"TMPDIR": str(not_a_dir)})
     assert r.code == 10, r.stderr
     assert "lost 1 result(s) of run" in r.stderr and "cost $" in r.stderr and "unexpected" not in r.stderr, r.stderr
     run = db_rows(cache_dir, "SELECT status, exit_code FROM runs")[0]

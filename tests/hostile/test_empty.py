@@ -37,14 +37,14 @@ def silence(tmp_path: Path) -> Path:
 
 def test_no_words_from_a_tone_is_an_empty_result_locally_too(cli, tone):
     pytest.importorskip("faster_whisper")
-    r = cli.subprocess("transcribe", str(tone), "-m", "whisper-tiny.en")
+    r = cli("transcribe", str(tone), "-m", "whisper-tiny.en")
     assert_one_error(r, 4)
     assert "local: empty transcript" in r.stderr and r.stdout == ""
 
 
 def test_no_words_from_silence_is_an_answer_locally(cli, silence):
     pytest.importorskip("faster_whisper")
-    r = cli.subprocess("transcribe", str(silence), "-m", "whisper-tiny.en")
+    r = cli("transcribe", str(silence), "-m", "whisper-tiny.en")
     assert r.code == 0, r.stderr
     assert r.stdout == "\n"
 
@@ -52,7 +52,7 @@ def test_no_words_from_silence_is_an_answer_locally(cli, silence):
 def test_no_words_from_silence_is_an_answer_in_the_cloud_too(cli, config_file, hostile, silence):
     hostile.mode = "empty-transcript"
     configure(config_file, hostile)
-    r = cli.subprocess("transcribe", str(silence), "-m", "whisper-1", "--json", env=KEY_ENV)
+    r = cli("transcribe", str(silence), "-m", "whisper-1", "--json", env=KEY_ENV)
     assert r.code == 0, r.stderr
     assert '"text": ""' in r.stdout and '"provider": "hostile"' in r.stdout
 
@@ -60,7 +60,7 @@ def test_no_words_from_silence_is_an_answer_in_the_cloud_too(cli, config_file, h
 def test_no_words_from_speech_fails_over_in_the_cloud(cli, config_file, cache_dir, hostile, healthy, speech_wav):
     hostile.mode = "empty-transcript"
     configure(config_file, hostile, healthy)
-    r = cli.subprocess("transcribe", str(speech_wav), "-m", "whisper-1", env=KEY_ENV)
+    r = cli("transcribe", str(speech_wav), "-m", "whisper-1", env=KEY_ENV)
     assert r.code == 0, r.stderr
     assert r.stdout.strip()
     rows = db_rows(cache_dir, "SELECT provider, failure_class FROM attempts ORDER BY hop")
@@ -71,6 +71,6 @@ def test_a_truncated_wav_is_refused_before_any_request(cli, config_file, hostile
     configure(config_file, hostile)
     cut = tmp_path / "cut.wav"
     cut.write_bytes(speech_wav.read_bytes()[:20000])
-    r = cli.subprocess("transcribe", str(cut), "-m", "whisper-1", env=KEY_ENV)
+    r = cli("transcribe", str(cut), "-m", "whisper-1", env=KEY_ENV)
     assert_one_error(r, 2)
     assert "is truncated" in r.stderr and hostile.count() == 0

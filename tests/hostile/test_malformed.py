@@ -26,7 +26,7 @@ SHAPES = {
 def test_a_malformed_reply_fails_over_to_a_healthy_provider(cli, config_file, cache_dir, hostile, healthy, mode):
     hostile.mode = mode
     configure(config_file, hostile, healthy)
-    r = cli.subprocess("generate", "a cat", "-m", "gpt-image-2", env=KEY_ENV)
+    r = cli("generate", "a cat", "-m", "gpt-image-2", env=KEY_ENV)
     assert r.code == 0, r.stderr
     assert "Traceback" not in r.stderr and "unexpected" not in r.stderr, r.stderr
     rows = db_rows(cache_dir, "SELECT provider, failure_class, error, served FROM attempts ORDER BY hop")
@@ -39,7 +39,7 @@ def test_a_malformed_reply_fails_over_to_a_healthy_provider(cli, config_file, ca
 def test_a_malformed_reply_alone_is_exit_4_with_one_line(cli, config_file, hostile, mode):
     hostile.mode = mode
     configure(config_file, hostile, extra="[routing]\nretries = 0")
-    r = cli.subprocess("generate", "a cat", "-m", "gpt-image-2", env=KEY_ENV)
+    r = cli("generate", "a cat", "-m", "gpt-image-2", env=KEY_ENV)
     assert_one_error(r, 4)
     if mode == "url-link-local":
         assert "private address (169.254.169.254)" in r.stderr
@@ -50,7 +50,7 @@ def test_a_malformed_reply_alone_is_exit_4_with_one_line(cli, config_file, hosti
 def test_an_image_url_on_the_providers_own_loopback_host_is_fetched(cli, config_file, hostile):
     hostile.mode = "url-self"
     configure(config_file, hostile)
-    r = cli.subprocess("generate", "a cat", "-m", "gpt-image-2", env=KEY_ENV)
+    r = cli("generate", "a cat", "-m", "gpt-image-2", env=KEY_ENV)
     assert r.code == 0, r.stderr
     assert r.stdout.strip().endswith(".png") and hostile.count("/files/") == 1
 
@@ -58,7 +58,7 @@ def test_an_image_url_on_the_providers_own_loopback_host_is_fetched(cli, config_
 def test_an_endless_body_is_refused_at_the_cap_while_it_streams(cli, config_file, hostile, healthy):
     hostile.mode = "endless-json"
     configure(config_file, hostile, healthy)
-    r = cli.subprocess("generate", "a cat", "-m", "gpt-image-2", env=KEY_ENV)
+    r = cli("generate", "a cat", "-m", "gpt-image-2", env=KEY_ENV)
     assert r.code == 0, r.stderr
     assert "over the 64 MiB limit" in r.stderr and "at backup" in r.stderr, r.stderr
     # It stopped reading at the cap (socket buffers hold a little more), not at the fake's 1 GiB.

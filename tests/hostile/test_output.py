@@ -24,7 +24,7 @@ def test_an_upstream_error_body_is_one_printable_line(cli, config_file, hostile)
 
 
 def test_a_users_own_value_is_echoed_in_printable_form(cli):
-    r = cli.subprocess("generate", "a cat", "-m", "gpt\x1b[2Jimage")
+    r = cli("generate", "a cat", "-m", "gpt\x1b[2Jimage")
     assert_one_error(r, 2)
     assert "\x1b" not in r.stderr and "gpt\\x1b[2Jimage" in r.stderr, r.stderr
 
@@ -32,7 +32,7 @@ def test_a_users_own_value_is_echoed_in_printable_form(cli):
 def test_a_transcript_is_neutralised_on_a_terminal_and_unchanged_in_a_pipe(cli, config_file, hostile, speech_wav):
     hostile.mode = "escape-transcript"
     configure(config_file, hostile)
-    piped = cli.subprocess("transcribe", str(speech_wav), "-m", "whisper-1", env=KEY_ENV)
+    piped = cli("transcribe", str(speech_wav), "-m", "whisper-1", env=KEY_ENV)
     assert piped.code == 0, piped.stderr
     assert piped.stdout == f"hello {ESCAPES} world\n"
 
@@ -55,6 +55,6 @@ def test_a_transcript_is_neutralised_on_a_terminal_and_unchanged_in_a_pipe(cli, 
 
 
 def test_a_bad_option_is_echoed_in_printable_form(cli):
-    r = cli.subprocess("generate", "a cat", "--\x1b]0;pwned\x07")
+    r = cli("generate", "a cat", "--\x1b]0;pwned\x07")
     assert r.code == 2
     assert "\x1b" not in r.stderr and "\\x1b]0;pwned\\x07" in r.stderr, r.stderr

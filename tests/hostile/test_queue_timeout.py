@@ -18,7 +18,7 @@ def test_a_job_whose_status_polls_hang_is_cancelled_within_the_timeout(cli, cach
         env = {"FAL_KEY": "fal-key-id-0001:fal-secret-0002", "AIGW_PROVIDERS__FAL__BASE_URL": fal.base_url,
                "AIGW_ROUTING__RETRIES": "0"}
         started = time.monotonic()
-        r = cli.subprocess("generate", "a red apple", "-m", "flux-schnell", "--timeout", "2", env=env)
+        r = cli("generate", "a red apple", "-m", "flux-schnell", "--timeout", "2", env=env)
         elapsed = time.monotonic() - started
         assert_one_error(r, 4)
         assert elapsed < 8, elapsed  # 60 s per poll unbounded

@@ -30,10 +30,10 @@ def test_an_echoed_key_is_redacted_from_the_error_and_the_traceback(cli, config_
                                                                      mode, code):
     hostile.mode = mode
     configure(config_file, hostile, extra="[routing]\nretries = 0")
-    r = cli.subprocess("generate", "a cat", "-m", "gpt-image-2", env=KEY_ENV)
+    r = cli("generate", "a cat", "-m", "gpt-image-2", env=KEY_ENV)
     assert_one_error(r, code)
     assert CANARY not in r.stderr and "[redacted]" in r.stderr, r.stderr
-    verbose = cli.subprocess("-v", "generate", "a cat", "-m", "gpt-image-2", env=KEY_ENV)
+    verbose = cli("-v", "generate", "a cat", "-m", "gpt-image-2", env=KEY_ENV)
     assert verbose.code == code
     assert CANARY not in verbose.stderr and "Traceback" in verbose.stderr, verbose.stderr
     assert CANARY not in everything_in_db(cache_dir)
@@ -42,6 +42,6 @@ def test_an_echoed_key_is_redacted_from_the_error_and_the_traceback(cli, config_
 def test_an_api_key_header_echoed_by_a_gateway_is_redacted(cli, config_file, cache_dir, hostile, speech_wav):
     hostile.mode = "echo-401"
     configure(config_file, hostile, auth="api-key", extra="[routing]\nretries = 0")
-    r = cli.subprocess("transcribe", str(speech_wav), "-m", "whisper-1", env=KEY_ENV)
+    r = cli("transcribe", str(speech_wav), "-m", "whisper-1", env=KEY_ENV)
     assert_one_error(r, 4)
     assert CANARY not in r.stderr and CANARY not in everything_in_db(cache_dir)

@@ -8,7 +8,7 @@ from tests.fakes._server import Fault
 from tests.helpers import db_rows
 
 
-def test_bench_runs_locally_for_free_and_reports_latency(cli, speech_wav, cache_dir):
+def test_bench_runs_locally_for_free_and_reports_latency(cli, speech_wav, cache_dir, real_local_runs):
     r = cli("bench", "-m", "whisper-tiny.en", "--file", str(speech_wav), "--runs", "2", "--json")
     assert r.code == 0, r.stderr
     [row] = json.loads(r.stdout)

@@ -1,6 +1,7 @@
 """Circuit breakers that tell the truth: the notice names its cause after the error that caused it;
 `models --check` closes healthy providers' circuits; `models --available` and `--json` show what
-can serve now; `bench` measures a provider whose circuit is open. Through the installed entry point."""
+can serve now; `bench` measures a provider whose circuit is open. In-process: these check
+what aigw decides, not the process around it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ IMAGES = "/images/generations"
 
 
 def generate(cli, *args: str):
-    return cli.subprocess("generate", "x", "-m", "gpt-image-2", *args)
+    return cli("generate", "x", "-m", "gpt-image-2", *args)
 
 
 def test_one_401_opens_the_circuit_and_the_notice_says_so_after_the_error(cli, pair):
@@ -44,18 +45,18 @@ def test_available_leaves_out_models_no_provider_can_serve_now_and_check_closes_
     pair.configure(primary_extra="enabled = true", secondary_extra="enabled = false")
     pair.primary.inject(Fault.http(401), route=IMAGES)
     assert generate(cli).code == 4
-    ids = cli.subprocess("models", "--available").stdout.split()
+    ids = cli("models", "--available").stdout.split()
     assert "gpt-image-2" not in ids and "whisper-1" not in ids
-    rows = {m["id"]: m for m in json.loads(cli.subprocess("models", "--json").stdout)}
+    rows = {m["id"]: m for m in json.loads(cli("models", "--json").stdout)}
     primary = next(p for p in rows["gpt-image-2"]["providers"] if p["name"] == "primary")
     assert primary["circuit"] == "open" and primary["circuit_open_until"]
 
-    check = cli.subprocess("models", "--check")
+    check = cli("models", "--check")
     assert check.code == 0, check.stderr
     assert "circuit closed" in check.stdout
     assert db_rows(cache_dir, "SELECT * FROM circuits WHERE provider = 'primary'") == []
-    assert "gpt-image-2" in cli.subprocess("models", "--available").stdout.split()
-    rows = {m["id"]: m for m in json.loads(cli.subprocess("models", "--json").stdout)}
+    assert "gpt-image-2" in cli("models", "--available").stdout.split()
+    rows = {m["id"]: m for m in json.loads(cli("models", "--json").stdout)}
     primary = next(p for p in rows["gpt-image-2"]["providers"] if p["name"] == "primary")
     assert primary["circuit"] == "closed" and primary["circuit_open_until"] is None
     assert generate(cli).code == 0
@@ -65,7 +66,7 @@ def test_bench_measures_a_provider_whose_circuit_is_open(cli, pair, cache_dir):
     pair.primary.inject(Fault.http(401), route=IMAGES)
     assert generate(cli).code == 0  # primary's circuit is now open
     before = pair.primary.count(IMAGES)
-    r = cli.subprocess("bench", "-m", "gpt-image-2", "--prompt", "x", "--runs", "2", "--yes", "--json",
+    r = cli("bench", "-m", "gpt-image-2", "--prompt", "x", "--runs", "2", "--yes", "--json",
                        "-p", "primary")
     assert r.code == 0, r.stderr
     row = json.loads(r.stdout)[0]

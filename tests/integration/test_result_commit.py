@@ -103,7 +103,7 @@ def test_a_commit_that_fails_leaves_no_file_the_log_does_not_know(cli, fake_open
 def test_a_corrupt_run_log_is_exit_3_with_how_to_move_it_aside(cli, fake_openai, cache_dir):
     cache_dir.mkdir(parents=True)
     (cache_dir / "aigw.db").write_bytes(b"this is not sqlite" * 300)
-    r = cli.subprocess(*IMG)
+    r = cli(*IMG)
     assert r.code == 3, r.stderr
     path = cache_dir / "aigw.db"
     assert f"mv {path} {path}.bad" in r.stderr and "Traceback" not in r.stderr and "unexpected" not in r.stderr

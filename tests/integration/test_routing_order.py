@@ -1,5 +1,5 @@
 """Routing order is the user's: config order whatever layer a key comes from, --provider order,
-and unknown provider names refused. Driven through the installed entry point against loopback fakes."""
+and unknown provider names refused. Driven through the CLI in-process against loopback fakes."""
 
 from __future__ import annotations
 
@@ -31,18 +31,18 @@ KEYS = {"OPENAI_API_KEY": "k-openai", "AIGW_PROVIDERS__BACKUP__API_KEY": "k-back
 
 def test_an_aigw_variable_key_does_not_move_its_provider_to_the_front(cli, two):
     openai, backup = two
-    r = cli.subprocess("generate", "x", "-m", "gpt-image-2", "--json", env=KEYS)
+    r = cli("generate", "x", "-m", "gpt-image-2", "--json", env=KEYS)
     assert r.code == 0, r.stderr
     assert json.loads(r.stdout)["provider"] == "openai"
     assert openai.count("/v1/images/generations") == 1 and backup.count() == 0
-    dry = cli.subprocess("generate", "x", "-m", "gpt-image-2", "--dry-run", "--json", env=KEYS)
+    dry = cli("generate", "x", "-m", "gpt-image-2", "--dry-run", "--json", env=KEYS)
     assert [row["provider"] for row in json.loads(dry.stdout)["candidates"]] == ["openai", "backup"]
     assert all(row["configured"] for row in json.loads(dry.stdout)["candidates"])
 
 
 def test_repeated_provider_flags_restrict_and_order(cli, two):
     openai, backup = two
-    r = cli.subprocess("generate", "x", "-m", "gpt-image-2", "-p", "backup", "-p", "openai", "--json", env=KEYS)
+    r = cli("generate", "x", "-m", "gpt-image-2", "-p", "backup", "-p", "openai", "--json", env=KEYS)
     assert r.code == 0, r.stderr
     assert json.loads(r.stdout)["provider"] == "backup"
     assert backup.count("/v1/images/generations") == 1 and openai.count() == 0
@@ -56,7 +56,7 @@ def test_providers_without_a_section_follow_in_the_documented_order(cli, config_
                                'models = ["whisper-large-v3"]\n')
         env = {"TOGETHER_API_KEY": "t", "TOGETHER_BASE_URL": together.base_url,
                "GROQ_API_KEY": "g", "GROQ_BASE_URL": groq.url}
-        r = cli.subprocess("transcribe", HELLO, "-m", "whisper-large-v3", "--dry-run", "--json", env=env)
+        r = cli("transcribe", HELLO, "-m", "whisper-large-v3", "--dry-run", "--json", env=env)
         assert r.code == 0, r.stderr
         rows = json.loads(r.stdout)["candidates"]
         assert [row["provider"] for row in rows if row["configured"]] == ["gw", "groq", "together"]
@@ -71,7 +71,7 @@ def test_providers_without_a_section_follow_in_the_documented_order(cli, config_
     ("models", "--check", "--provider", "nosuch"),
 ])
 def test_an_unknown_provider_name_is_exit_2_listing_the_known_ones(cli, two, args):
-    r = cli.subprocess(*args, env=KEYS)
+    r = cli(*args, env=KEYS)
     assert r.code == 2, r.stderr
     assert "unknown provider nosuch" in r.stderr
     assert "known providers: openai, azure, fal" in r.stderr and "backup" in r.stderr
@@ -94,7 +94,7 @@ def test_a_provider_without_the_model_hands_over_to_the_next(cli, config_file):
     with FakeOpenAI(auth="none") as primary, FakeOpenAI(auth="none") as secondary:
         del primary.image_models["gpt-image-2"]  # answers 404 {"error": {"code": "model_not_found"}}
         _pair_config(config_file, primary, secondary)
-        r = cli.subprocess("generate", "x", "-m", "gpt-image-2", "--json")
+        r = cli("generate", "x", "-m", "gpt-image-2", "--json")
         assert r.code == 0, r.stderr
         data = json.loads(r.stdout)
         assert data["provider"] == "secondary"
@@ -106,7 +106,7 @@ def test_no_provider_with_the_model_is_exit_2_naming_them(cli, config_file, cach
     with FakeOpenAI(auth="none") as primary, FakeOpenAI(auth="none") as secondary:
         del primary.image_models["gpt-image-2"], secondary.image_models["gpt-image-2"]
         _pair_config(config_file, primary, secondary)
-        r = cli.subprocess("generate", "x", "-m", "gpt-image-2")
+        r = cli("generate", "x", "-m", "gpt-image-2")
         assert r.code == 2, r.stderr
         assert "gpt-image-2: not found at primary, secondary" in r.stderr
         assert r.stdout == ""
