@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -106,10 +107,16 @@ def _verbose(transcript: Transcript, task: str) -> dict[str, Any]:
     return doc
 
 
+def no_arrow(text: str) -> str:
+    """Cue text without the `-->` that separates a cue's times: any run of dashes before `>` becomes
+    `->` (replacing `-->` alone would turn `--->` into `-->`)."""
+    return re.sub(r"-{2,}>", "->", text) if "->" in text else text
+
+
 def _srt(shaped: list[Cue]) -> str:
     import srt
 
-    subs = [srt.Subtitle(i, timedelta(seconds=c.start), timedelta(seconds=c.end), c.text.replace("-->", "->"))
+    subs = [srt.Subtitle(i, timedelta(seconds=c.start), timedelta(seconds=c.end), no_arrow(c.text))
             for i, c in enumerate(shaped, start=1)]
     return str(srt.compose(subs, reindex=True, start_index=1))
 
@@ -117,7 +124,7 @@ def _srt(shaped: list[Cue]) -> str:
 def _vtt(shaped: list[Cue]) -> str:
     import webvtt
 
-    captions = [webvtt.Caption(_stamp(c.start), _stamp(c.end), c.text.replace("-->", "->")) for c in shaped]
+    captions = [webvtt.Caption(_stamp(c.start), _stamp(c.end), no_arrow(c.text)) for c in shaped]
     return str(webvtt.WebVTT(captions=captions).content)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -233,7 +234,8 @@ def test_shaped_cues_always_parse_keep_every_word_and_respect_the_width(talk, wi
     import re
 
     shown = " ".join(re.sub(label, "", s.content.replace("\n", " ")) for s in subs).split()
-    assert shown == " ".join(x.text.replace("-->", "->") for x in talk.segments).split()
+    # A cue never carries "-->" (it separates a cue's times): any run of dashes before ">" is "->".
+    assert shown == " ".join(re.sub(r"-{2,}>", "->", x.text) for x in talk.segments).split()
     if width is not None:
         for s in subs:
             for i, line in enumerate(s.content.split("\n")):
@@ -242,3 +244,11 @@ def test_shaped_cues_always_parse_keep_every_word_and_respect_the_width(talk, wi
                 assert len(s.content.split("\n")) <= count
     vtt = render_transcript("vtt", talk, max_line_width=width, max_line_count=count)
     assert len(webvtt.from_buffer(io.StringIO(vtt)).captions) == len(subs)
+
+
+def test_no_cue_carries_the_arrow_that_separates_its_times():
+    talk = Transcript(text="a ---> b --> c -> d", segments=(Segment(0.0, 2.0, "a ---> b --> c -> d", (), None),))
+    for fmt, parse in (("srt", lambda body: [s.content for s in srt.parse(body)]),
+                       ("vtt", lambda body: [c.text for c in webvtt.from_string(body)])):
+        body = render_transcript(fmt, talk)
+        assert parse(body) == ["a -> b -> c -> d"], fmt
