@@ -51,7 +51,7 @@ def resolve_model(name: str) -> str | None:
         bundled = bundled_model_path()
         if bundled is not None:
             return str(bundled)
-    if installed():
+    if installed() and _hub_has_models():
         try:
             from faster_whisper.utils import download_model
 
@@ -59,6 +59,21 @@ def resolve_model(name: str) -> str | None:
         except Exception:  # not in the local cache: faster-whisper raises hub errors of several kinds
             return None
     return None
+
+
+def _hub_has_models() -> bool:
+    """Whether the Hugging Face cache holds any model at all. Asking faster-whisper whether one is
+    there imports it (PyAV, CTranslate2, tokenizers: a quarter of a second, paid by `aigw models`
+    for each local model it lists); a machine that never downloaded a model need not ask."""
+    import os
+
+    home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME") or "~/.cache", "huggingface")
+    hub = os.environ.get("HF_HUB_CACHE") or os.environ.get("HUGGINGFACE_HUB_CACHE") or os.path.join(home, "hub")
+    try:
+        with os.scandir(os.path.expanduser(hub)) as entries:
+            return any(entry.name.startswith("models--") for entry in entries)
+    except OSError:  # no cache directory: nothing was ever downloaded there
+        return False
 
 
 def missing_model_error(model_id: str, name: str) -> errors.ConfigError:
