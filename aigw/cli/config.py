@@ -138,8 +138,34 @@ def keys_set(ctx: typer.Context, provider: str = typer.Argument(..., help="Provi
     path = settings.keys_path()
     keys.store(path, name, key)
     STATE.info(f"saved the {name} key in {path}")
-    for var in keys.overriding_variables(name):
+    overriding = keys.overriding_variables(name)
+    for var in overriding:
         STATE.warn(f"{var} is set and takes precedence over the stored key; unset {var} to use the stored one")
+    if not overriding:
+        _close_circuit(name)
+
+
+def _close_circuit(provider: str) -> None:
+    """A new key is a new start: failures counted against the old one (a 401 opens the circuit at
+    once) no longer keep the provider out of routing until the cooldown ends."""
+    from aigw import settings
+    from aigw.errors import AigwError
+    from aigw.store import open_store
+
+    try:
+        cache_dir = settings.load().settings.cache_dir or settings.default_cache_dir()
+        if not (cache_dir / "aigw.db").exists():
+            return
+        log = open_store(cache_dir)
+        try:
+            circuit = log.state.forget(provider)
+        finally:
+            log.close()
+    except AigwError as exc:  # the key is saved; the circuit closes at its cooldown or at 'aigw models --check'
+        STATE.warn(f"{provider}: its circuit could not be closed ({exc.message})")
+        return
+    if circuit is not None and circuit.open_until is not None:
+        STATE.info(f"{provider}: circuit closed; the new key is tried at the next run")
 
 
 def _read_secret(prompt: str) -> str:

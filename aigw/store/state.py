@@ -67,6 +67,15 @@ class SQLiteRoutingState:
             tx.execute("UPDATE circuits SET open_until = ? WHERE provider = ?", (now + cooldown, provider))
             return True
 
+    def forget(self, provider: str) -> Circuit | None:
+        """Drop what the circuit counted against a provider (its key was replaced); returns it, or
+        None when there was nothing to forget."""
+        with self._tx() as tx:
+            row = tx.execute("SELECT failures, open_until, last_error FROM circuits WHERE provider = ?",
+                             (provider,)).fetchone()
+            tx.execute("DELETE FROM circuits WHERE provider = ?", (provider,))
+        return Circuit(provider, row[0], row[1], row[2]) if row else None
+
     def record_success(self, provider: str) -> None:
         with self._tx() as tx:
             tx.execute("DELETE FROM circuits WHERE provider = ?", (provider,))

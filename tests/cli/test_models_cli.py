@@ -95,3 +95,23 @@ def test_a_fixed_key_blocked_by_its_circuit_is_told_how_to_close_it(cli, fake_op
     assert lines[-1].startswith("hint: ") and "'aigw models --check'" in lines[-1]
     assert cli("models", "--check").code == 0
     assert cli("generate", "x", "-m", "gpt-image-2").code == 0
+
+
+def test_a_new_key_stored_closes_the_circuit_the_old_one_opened(cli, fake_openai, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "bad-key")
+    assert cli("generate", "x", "-m", "gpt-image-2").code == 4  # the 401 opens openai's circuit at once
+    monkeypatch.delenv("OPENAI_API_KEY")
+    r = cli("config", "keys", "set", "openai", input="sk-test\n")
+    assert r.code == 0 and "openai: circuit closed" in r.stderr, r.stderr
+    assert cli("generate", "x", "-m", "gpt-image-2").code == 0  # not kept out until the cooldown ends
+    again = cli("config", "keys", "set", "openai", input="sk-test\n")
+    assert again.code == 0 and "circuit" not in again.stderr  # nothing was open: nothing said
+
+
+def test_a_key_the_environment_overrides_leaves_the_circuit_as_it_is(cli, fake_openai, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "bad-key")
+    assert cli("generate", "x", "-m", "gpt-image-2").code == 4
+    r = cli("config", "keys", "set", "openai", input="sk-test\n")  # OPENAI_API_KEY still wins
+    assert r.code == 0 and "circuit" not in r.stderr
+    row = next(m for m in json.loads(cli("models", "--json").stdout) if m["id"] == "gpt-image-2")
+    assert row["providers"][0]["circuit"] == "open"
