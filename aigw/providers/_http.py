@@ -6,6 +6,7 @@ router only ever sees the classes in aigw.errors.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import ipaddress
 import re
@@ -13,12 +14,18 @@ import socket
 import ssl
 import time
 import zlib
-from collections.abc import AsyncIterator
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Literal
 
 import httpx
 
 from aigw import errors
+
+if sys.version_info >= (3, 11):
+    from asyncio import timeout as bounded
+else:  # the same context manager, before asyncio had it
+    from async_timeout import timeout as bounded
 
 # Codes and types that mean "the content was refused", across OpenAI, Azure and gateways.
 REFUSAL_CODES = {
@@ -401,28 +408,70 @@ MAX_REDIRECTS = 5
 
 def private_host(url: httpx.URL) -> bool:
     """A loopback, private, link-local or otherwise non-public address (169.254.169.254 is the cloud
-    metadata service). Names are not resolved: a public name that resolves inward is not caught."""
+    metadata service), written as an address or as localhost. A name is not resolved here (see
+    reaches_inward)."""
     host = url.host.lower().rstrip(".")
     if host == "localhost" or host.endswith(".localhost"):
         return True
+    ip = _literal_ip(host)
+    return ip is not None and _non_public(ip)
+
+
+def _literal_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(host)
+        return ipaddress.ip_address(host.split("%", 1)[0])  # an IPv6 scope (fe80::1%eth0) is not part of it
     except ValueError:
         # The resolver takes legacy IPv4 forms ipaddress does not: 2130706433, 0x7f000001, 127.1,
         # 0177.0.0.1 and 0 all reach this machine.
         try:
-            ip = ipaddress.IPv4Address(socket.inet_aton(host))
+            return ipaddress.IPv4Address(socket.inet_aton(host))
         except OSError:
-            return False
+            return None
+
+
+def _non_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
     return not ip.is_global or ip.is_multicast
 
 
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+async def system_resolve(host: str, port: int) -> list[str]:
+    """The addresses a connection to host:port would try, from the system's resolver."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+RESOLVE_WAIT_S = 5.0
+
+
+async def reaches_inward(url: httpx.URL, resolve: Resolver = system_resolve) -> bool:
+    """Whether a URL leads to a non-public address: written as one, or a name that resolves to one
+    (a name `metadata.internal`, `x.nip.io` or this machine's own name can lead to 169.254.169.254 or
+    127.0.0.1). A name this machine cannot resolve is left to the connection, which fails, or goes
+    through a proxy that resolves it. A name whose answer changes between this check and the
+    connection is not caught."""
+    if private_host(url):
+        return True
+    if _literal_ip(url.host) is not None:
+        return False
+    try:
+        async with bounded(RESOLVE_WAIT_S):
+            addresses = await resolve(url.host, url.port or (443 if url.scheme == "https" else 80))
+    except (OSError, UnicodeError, asyncio.TimeoutError):
+        return False
+    return any(ip is not None and _non_public(ip) for ip in map(_literal_ip, addresses))
+
+
 async def download_image(client: httpx.AsyncClient, url: str, *, provider: str, max_bytes: int,
-                         timeout: float, origin: str | None = None) -> bytes:
+                         timeout: float, origin: str | None = None, resolve: Resolver = system_resolve) -> bytes:
     """Fetch an image URL a provider returned: bounded in size and time, content type checked.
 
-    A URL (or a redirect) to a private or loopback address is refused unless it is on the host of
-    `origin` (the provider's own base URL): a reply must not make aigw reach into the local network.
+    A URL (or a redirect) to a private or loopback address, or to a name that resolves to one, is
+    refused unless it is on the host of `origin` (the provider's own base URL): a reply must not make
+    aigw reach into the local network.
     Redirects are followed by hand, each hop checked, at most MAX_REDIRECTS."""
     if not isinstance(url, str):
         raise errors.MalformedReplyError(f"{provider}: the image url is not a string", provider=provider)
@@ -433,7 +482,7 @@ async def download_image(client: httpx.AsyncClient, url: str, *, provider: str, 
         for _hop in range(MAX_REDIRECTS + 1):
             if target.scheme not in ("http", "https"):
                 raise errors.MalformedReplyError(f"{provider}: image url is not http(s)", provider=provider)
-            if private_host(target) and target.host != own_host:
+            if target.host != own_host and await reaches_inward(target, resolve):
                 raise errors.MalformedReplyError(
                     f"{provider}: refused an image url on a private address ({target.host})", provider=provider)
             async with client.stream("GET", target, timeout=timeout, follow_redirects=False) as resp:
