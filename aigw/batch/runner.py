@@ -85,7 +85,10 @@ class Runner:
         return Report(self.stopped, sorted(w.line for w in left))
 
     def _spent_enough(self) -> bool:
-        return self.max_cost is not None and self.progress.cost_usd >= self.max_cost
+        # Nothing spent never "reaches" --max-cost 0: what could still start then costs nothing
+        # (a cached result, a free model); the up-front check refused everything else.
+        spent = self.progress.cost_usd
+        return self.max_cost is not None and spent >= self.max_cost and spent > 0
 
     def _count(self, outcome: ItemOutcome) -> None:
         self.progress.cost_usd += outcome.cost_usd

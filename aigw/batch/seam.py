@@ -120,8 +120,9 @@ def plan(engine: Engine, kind: Kind, line: int, fields: dict[str, Any], options:
 
 
 def estimate(planned: Any) -> float | None:
-    """A plan's estimate before anything is sent (its first candidate's), None when unpriced."""
-    return cast("float | None", planned.first.estimate.usd)
+    """A plan's estimate before anything is sent (its first candidate's), None when unpriced; 0 when
+    the result cache holds its result."""
+    return 0.0 if planned.expects_hit else cast("float | None", planned.first.estimate.usd)
 
 
 async def run_one(engine: Engine, kind: Kind, line: int, item_id: str | None, fields: dict[str, Any],

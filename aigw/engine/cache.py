@@ -61,6 +61,16 @@ class CacheUse:
 
     # ---- before routing ----------------------------------------------------------------------
 
+    def has_entry(self) -> bool:
+        """Whether serve() would find this request's result (its files checked as serve checks them)."""
+        if not self.read:
+            return False
+        try:
+            entry = self.cache.get(self.key)
+        except (Damaged, OSError):
+            return False
+        return entry is not None and entry.get("kind") == self.kind
+
     def serve(self, run_id: str | None = None) -> Served | None:
         """The cached result as a new logged run (under `run_id` when the caller chose it: a batch
         item), or None (a miss, or the cache not used)."""

@@ -161,9 +161,14 @@ class Engine:
 
     def plan(self, request: Request, options: RunOptions, *, display_name: str | None = None) -> Plan[Any]:
         """Everything decided before a request is sent (what --dry-run shows): raises on bad input
-        (exit 2), on --max-cost and budgets (exit 6); sends nothing. `display_name` is how an
+        (exit 2), on --max-cost and budgets (exit 6) unless the result cache holds the request's
+        result (which costs nothing); sends nothing. `display_name` is how an
         audio file is named in messages and the log ("<stdin>" for piped audio)."""
-        plan = enforce_costs(self, self._planned(request, options, display_name), options, self.log)
+        planned = self._planned(request, options, display_name)
+        if not options.dry_run and cache.lookup(self, planned, options).has_entry():
+            planned.expects_hit = True  # costs nothing: not refused by --max-cost or a budget
+            return planned
+        plan = enforce_costs(self, planned, options, self.log)
         if options.dry_run and isinstance(plan.kind, AudioKind):
             from aigw.engine.chunks import fit_forecast
 
@@ -196,7 +201,7 @@ class Engine:
         hit = cached.serve(run_id)  # a cached result costs nothing: looked up before --max-cost and budgets
         if hit is not None:
             return hit
-        if not isinstance(request, Plan):
+        if not isinstance(request, Plan) or plan.expects_hit:  # a plan's costs were checked when it was made
             plan = enforce_costs(self, plan, options, self.log)
         if not plan.items:
             raise errors.UsageError("nothing to run: no candidate in the plan has a key")

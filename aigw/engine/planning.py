@@ -74,6 +74,9 @@ class Plan(Generic[C]):
     kind: Kind[Any, Any, Any] | None = None  # the request kind's strategy
     job: Any = None  # the request as the kind prepared it (an audio request carries its probed upload)
     resume: Any = None  # a RecordedJob an earlier run of this request left at a provider: polled, not resubmitted
+    # The result cache holds this request's result: it costs nothing, so --max-cost and the budgets
+    # were not applied when it was planned; Engine.run applies them if the hit does not come after all.
+    expects_hit: bool = False
 
     @property
     def first(self) -> Planned[C]:

@@ -120,6 +120,26 @@ def test_a_hit_is_not_refused_by_a_budget_it_does_not_spend(cli, fake_openai, sp
     assert cli("transcribe", str(speech_wav), "-m", "whisper-1", "--max-cost", "0", "--refresh").code == 6
 
 
+def test_a_batch_of_cached_transcripts_is_not_refused_by_limits_it_does_not_spend(cli, fake_openai, speech_wav,
+                                                                                  tmp_path):
+    """Checked up front against the whole batch's estimate, --max-cost counts a cached item as the
+    $0 it costs, as a single run does."""
+    other = altered_copy(speech_wav, tmp_path / "other.wav")
+    for audio in (speech_wav, other):
+        assert cli("transcribe", str(audio), "-m", "whisper-1").code == 0
+    sent = fake_openai.count()
+    r = cli("transcribe", str(speech_wav), str(other), "-m", "whisper-1", "--max-cost", "0", "--json")
+    assert r.code == 0, r.stderr
+    assert [json.loads(line)["cache_hit"] for line in r.stdout.splitlines()] == [True, True]
+    assert fake_openai.count() == sent
+    third = tmp_path / "third.wav"  # not cached: its estimate is over --max-cost 0
+    data = bytearray(speech_wav.read_bytes())
+    data[-2] ^= 0x01
+    third.write_bytes(bytes(data))
+    refused = cli("transcribe", str(speech_wav), str(third), "-m", "whisper-1", "--max-cost", "0")
+    assert refused.code == 6 and fake_openai.count() == sent, refused.stderr
+
+
 def test_refresh_sends_again_and_replaces_the_entry(cli, fake_openai, speech_wav, cache_dir):
     assert cli("transcribe", str(speech_wav), "-m", "whisper-1").code == 0
     [entry] = entries(cache_dir)
