@@ -116,7 +116,9 @@ def no_arrow(text: str) -> str:
 def _srt(shaped: list[Cue]) -> str:
     import srt
 
-    subs = [srt.Subtitle(i, timedelta(seconds=c.start), timedelta(seconds=c.end), no_arrow(c.text))
+    # Whole milliseconds, rounded as the VTT and TSV stamps are (srt truncates what is finer).
+    subs = [srt.Subtitle(i, timedelta(milliseconds=round(c.start * 1000)), timedelta(milliseconds=round(c.end * 1000)),
+                         no_arrow(c.text))
             for i, c in enumerate(shaped, start=1)]
     return str(srt.compose(subs, reindex=True, start_index=1))
 

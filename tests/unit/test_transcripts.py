@@ -252,3 +252,14 @@ def test_no_cue_carries_the_arrow_that_separates_its_times():
                        ("vtt", lambda body: [c.text for c in webvtt.from_string(body)])):
         body = render_transcript(fmt, talk)
         assert parse(body) == ["a -> b -> c -> d"], fmt
+
+
+def test_srt_vtt_and_tsv_give_a_cue_the_same_millisecond():
+    talk = Transcript(text="one two", segments=(Segment(1.2346, 2.0004, "one", (), None),
+                                                Segment(2.9999, 3.5, "two", (), None)))
+    srt_starts = [s.start for s in srt.parse(render_transcript("srt", talk))]
+    vtt_starts = [c.start for c in webvtt.from_string(render_transcript("vtt", talk))]
+    tsv_starts = [line.split("\t")[0] for line in render_transcript("tsv", talk).splitlines()[1:]]
+    assert srt_starts == [timedelta(seconds=1.235), timedelta(seconds=3)]
+    assert vtt_starts == ["00:00:01.235", "00:00:03.000"]
+    assert tsv_starts == ["1235", "3000"]
