@@ -68,17 +68,29 @@ def _click_classes() -> tuple[type[Exception], type[Exception]]:
             next(c for c in mro if c.__name__ == "UsageError"))
 
 
-def _only_invoked(args: list[str]) -> typer.Typer:
-    """The app with only the subcommand `args` name first (after -q/-v), or the whole app.
+# The subcommands that end in a run (cli/common.py run_async) or exit, whatever they are given.
+RUNS = frozenset({"generate", "transcribe"})
+
+
+def _invoked(args: list[str]) -> str | None:
+    """The subcommand `args` name first (after -q/-v), if they start with one and are not a shell
+    completing a word."""
+    from aigw.cli.argv import GLOBAL_FLAGS
+
+    name = next((arg for arg in args if arg not in GLOBAL_FLAGS), None)
+    if name is None or name.startswith("-") or "_AIGW_COMPLETE" in os.environ:
+        return None
+    return name
+
+
+def _only_invoked(name: str | None) -> typer.Typer:
+    """The app with only the subcommand `name`, or the whole app.
 
     Typer builds a click command from every subcommand's signature before it parses anything, and
     a one-shot `aigw generate` spent about 2% of its instructions building the other seven. The
     root's own options, help and version, shell completion and a name that is no subcommand
     (click's "No such command", with its suggestions) all get the whole app."""
-    from aigw.cli.argv import GLOBAL_FLAGS
-
-    name = next((arg for arg in args if arg not in GLOBAL_FLAGS), None)
-    if name is None or name.startswith("-") or "_AIGW_COMPLETE" in os.environ:
+    if name is None:
         return app
     commands = [info for info in app.registered_commands if info.name == name]
     groups = [info for info in app.registered_groups if info.name == name]
@@ -103,7 +115,12 @@ def run(argv: list[str] | None = None) -> None:
 
     skip_unset()  # no pydantic validator built for an option not given
     given = sys.argv[1:] if argv is None else argv
-    command = typer.main.get_command(_only_invoked(given))
+    name = _invoked(given)
+    if name in RUNS:
+        from aigw.cli.common import collect_from_the_run
+
+        collect_from_the_run()
+    command = typer.main.get_command(_only_invoked(name))
     tidy_help(command)
     from aigw.cli.batch import resume_argv
 
