@@ -3,13 +3,13 @@ TOML files while they are unchanged.
 
 Parsing the catalog's TOML (about 34 kB, aigw's own files and every provider package's) with
 tomllib and building pydantic's validators for its models cost a one-shot `aigw generate` about 5%
-of its instructions, for the same result every time; reading the kept copy costs under 2%. The validated catalog is therefore kept as
-JSON under a key: the SHA-256 of every catalog text, of the code that turns them into the catalog
-(this module, the loader and the schema) and of pydantic's version. When the key matches, the
-models are rebuilt from the JSON as they were validated (`model_construct`, every field's value
-and which fields the files set); when it does not, or the file cannot be read, the catalog is
-parsed and validated as always and the file written again. A catalog that fails validation is
-never kept.
+of its instructions, for the same result every time; reading the kept copy costs under 2%. The
+validated catalog is therefore kept as JSON under a key: the SHA-256 of every catalog text, of the
+code that turns them into the catalog (this module, the loader and the schema) and of pydantic's
+version. When the key matches, the models are rebuilt from the JSON as they were validated
+(`model_construct`, every field's value and which fields the files set); when it does not, or the
+file cannot be read, the catalog is parsed and validated as always and the file written again. A
+catalog that fails validation is never kept.
 
 The JSON holds data only: each value is a JSON scalar or a tagged list, ["model", class name,
 fields set, {field: value}], ["date", ISO date], ["dict", {key: value}] or ["list", [values]], and

@@ -33,7 +33,8 @@ def make_engine(*, once_per_text: bool = False, events: EventSink | None = None)
         STATE.warn(warning)
     cache_dir = loaded.settings.cache_dir or settings.default_cache_dir()
     try:
-        models = catalog.with_user_models(catalog.load(kept_in=cache_dir), loaded.settings.models, today=date.today())
+        kept = catalog.load(kept_in=cache_dir)
+        models = catalog.with_user_models(kept, loaded.settings.models, today=date.today())
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         first = exc.errors()[0] if hasattr(exc, "errors") else None
         detail = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}" if first else str(exc)
