@@ -2,6 +2,7 @@
 
     python benchmarks/instructions.py               # 200 requests per variant (about 4 minutes)
     python benchmarks/instructions.py --by-library  # also where aigw's extra instructions run
+    python benchmarks/instructions.py --floor       # also benchmarks/floor.py: README's guarantees alone
 
 On a machine whose cores other programs share, the time figures of `python -m benchmarks` move by a
 factor of two from one minute to the next, while a change to aigw's hot path moves them by a few
@@ -37,20 +38,24 @@ def child(variant: str, requests: int, one_provider: bool) -> None:
     """What runs under valgrind: start-up, the warm-up, then `requests` more of `variant`."""
     from benchmarks._common import aigw_workspace
     from benchmarks.fastfake import FastFake
+    from benchmarks.floor import Floor
     from benchmarks.overhead import Bench
 
     async def go() -> None:
         with FastFake(modes=("ok",)) as fake, FastFake(modes=("ok",)) as fake2:
             providers = {"primary": fake.url()} if one_provider else {"primary": fake.url(), "secondary": fake2.url()}
-            with aigw_workspace(providers, workdir="/dev/shm" if os.path.isdir("/dev/shm") else None):
+            with aigw_workspace(providers, workdir="/dev/shm" if os.path.isdir("/dev/shm") else None) as home:
                 bench = Bench(fake.url(), fake2.url())
                 await bench.open(False)
-                call = bench.bare if variant == "bare" else bench.aigw_reuse
+                floor = Floor(fake.url(), home / "floor") if variant == "floor" else None
+                call = floor.floor if floor is not None else bench.bare if variant == "bare" else bench.aigw_reuse
                 try:
                     for _ in range(WARMUP + requests):
                         await call()
                 finally:
                     await bench.close()
+                    if floor is not None:
+                        await floor.close()
 
     asyncio.run(go())
 
@@ -88,7 +93,8 @@ def main() -> int:
     parser.add_argument("--one-provider", action="store_true",
                         help="one candidate serving the model (default: two, as overhead.py has them)")
     parser.add_argument("--by-library", action="store_true", help="where aigw's extra instructions run")
-    parser.add_argument("--child", choices=["bare", "aigw"], help=argparse.SUPPRESS)
+    parser.add_argument("--floor", action="store_true", help="also benchmarks/floor.py's request: the guarantees alone")
+    parser.add_argument("--child", choices=["bare", "aigw", "floor"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child, args.requests, args.one_provider)
@@ -99,8 +105,8 @@ def main() -> int:
     print(f"{'variant':<8} {'instructions per request':>26}", flush=True)
     per: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        files = {v: Path(tmp) / f"{v}.out" for v in ("bare", "aigw")}
-        for variant in ("bare", "aigw"):
+        files = {v: Path(tmp) / f"{v}.out" for v in ("bare", "aigw", "floor")}
+        for variant in ("bare", "aigw", "floor") if args.floor else ("bare", "aigw"):
             base = counted(variant, 0, args.one_provider, None)
             full = counted(variant, args.requests, args.one_provider, files[variant] if args.by_library else None)
             per[variant] = (full - base) // args.requests
@@ -108,6 +114,9 @@ def main() -> int:
         added = per["aigw"] - per["bare"]
         print(f"aigw adds {added / 1000:,.0f} k instructions per request, {added / per['bare']:.0%} of the bare "
               f"client's ({'one provider' if args.one_provider else 'two providers'} serving the model)")
+        if args.floor:
+            floor = per["floor"] - per["bare"]
+            print(f"README's guarantees alone (benchmarks/floor.py) add {floor / 1000:,.0f} k, {floor / per['bare']:.0%}")
         if args.by_library:
             # Each file holds the same start-up, then WARMUP + N requests of its own variant (aigw's
             # also opens the run log once: a constant, small beside the requests).

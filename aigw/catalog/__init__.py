@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 from aigw.errors import UsageError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from aigw.catalog.schema import Model
 
 if sys.version_info >= (3, 11):
@@ -143,8 +145,26 @@ def plugin_texts() -> list[tuple[str, str]]:
 
 
 @lru_cache(maxsize=1)
-def load() -> Catalog:
-    catalog = parse(_texts())
+def load(kept_in: Path | None = None) -> Catalog:
+    """The catalog, parsed and validated. With `kept_in` (the cache directory), the copy kept there
+    when it was made from the same files (aigw/catalog/stored.py), else validated and kept there."""
+    texts = _texts()
+    made_under = None
+    if kept_in is not None:
+        from aigw.catalog import stored
+
+        made_under = stored.key(texts)
+        kept = stored.read(kept_in, made_under) if made_under else None
+        if kept is not None:
+            return kept
+    catalog = _validated(texts)
+    if kept_in is not None and made_under:
+        stored.write(kept_in, made_under, catalog)
+    return catalog
+
+
+def _validated(texts: list[tuple[str, str]]) -> Catalog:
+    catalog = parse(texts)
     for model in catalog.models.values():
         for offer in model.providers.values():
             if offer.successor and offer.successor not in catalog.models:

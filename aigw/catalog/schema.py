@@ -9,7 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: a validator is built when a model is first validated. A process that reads the
+    # catalog kept in the cache (catalog/stored.py) validates none, unless the config adds models
+    # or prices.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 WILDCARD = "*"  # a per_image key that matches any size or quality

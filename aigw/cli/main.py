@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import gc
 import os
 import sys
@@ -67,6 +68,39 @@ def _click_classes() -> tuple[type[Exception], type[Exception]]:
             next(c for c in mro if c.__name__ == "UsageError"))
 
 
+# The subcommands that end in a run (cli/common.py run_async) or exit, whatever they are given.
+RUNS = frozenset({"generate", "transcribe"})
+
+
+def _invoked(args: list[str]) -> str | None:
+    """The subcommand `args` name first (after -q/-v), if they start with one and are not a shell
+    completing a word."""
+    from aigw.cli.argv import GLOBAL_FLAGS
+
+    name = next((arg for arg in args if arg not in GLOBAL_FLAGS), None)
+    if name is None or name.startswith("-") or "_AIGW_COMPLETE" in os.environ:
+        return None
+    return name
+
+
+def _only_invoked(name: str | None) -> typer.Typer:
+    """The app with only the subcommand `name`, or the whole app.
+
+    Typer builds a click command from every subcommand's signature before it parses anything, and
+    a one-shot `aigw generate` spent about 2% of its instructions building the other seven. The
+    root's own options, help and version, shell completion and a name that is no subcommand
+    (click's "No such command", with its suggestions) all get the whole app."""
+    if name is None:
+        return app
+    commands = [info for info in app.registered_commands if info.name == name]
+    groups = [info for info in app.registered_groups if info.name == name]
+    if not commands and not groups:
+        return app
+    narrowed = copy.copy(app)  # the same root (callback, options, settings), one subcommand
+    narrowed.registered_commands, narrowed.registered_groups = commands, groups
+    return narrowed
+
+
 def run(argv: list[str] | None = None) -> None:
     """Console-script entry point: never lets an exception escape as a traceback unless -v."""
     if argv is None:  # a process of its own (the console script, python -m aigw), not a caller's
@@ -80,11 +114,17 @@ def run(argv: list[str] | None = None) -> None:
     from aigw.cli.coercion import skip_unset
 
     skip_unset()  # no pydantic validator built for an option not given
-    command = typer.main.get_command(app)
+    given = sys.argv[1:] if argv is None else argv
+    name = _invoked(given)
+    if name in RUNS:
+        from aigw.cli.common import collect_from_the_run
+
+        collect_from_the_run()
+    command = typer.main.get_command(_only_invoked(name))
     tidy_help(command)
     from aigw.cli.batch import resume_argv
 
-    args, named, after = lift_global_flags(command, resume_argv(sys.argv[1:] if argv is None else argv))
+    args, named, after = lift_global_flags(command, resume_argv(given))
     STATE.argv = tuple(args)
     STATE.verbose = "-v" in args or "--verbose" in args
     STATE.json = False  # set by a command given --json
