@@ -404,3 +404,20 @@ def test_a_batch_item_is_answered_from_the_cache_under_its_own_run_id(cli, fake_
     assert items[1]["cache_of"] == items[0]["id"] and items[1]["text"] == items[0]["text"]
     r = cli("transcribe", str(speech_wav), str(copy), "-m", "whisper-1", "--no-cache", "--new")
     assert r.code == 0 and fake_openai.count() == 3
+
+
+@pytest.mark.parametrize("max_cost", ["0", "0.0001"])
+def test_a_batch_item_whose_expected_hit_does_not_come_is_still_held_to_max_cost(cli, fake_openai, speech_wav,
+                                                                                   tmp_path, cache_dir, max_cost):
+    """An item counted as $0 because its entry was there when the batch was planned, but whose entry
+    cannot be served when it runs (a manifest edited by hand: present, files intact, no result to make),
+    is sent only if --max-cost allows its estimate: a batch never pays over its limit."""
+    other = altered_copy(speech_wav, tmp_path / "other.wav")
+    for audio in (speech_wav, other):
+        assert cli("transcribe", str(audio), "-m", "whisper-1").code == 0
+    sent = fake_openai.count()
+    for entry in entries(cache_dir):
+        (entry / "manifest.json").write_text(json.dumps({**manifest(entry), "model": None, "result": []}))
+    r = cli("transcribe", str(speech_wav), str(other), "-m", "whisper-1", "--max-cost", max_cost)
+    assert fake_openai.count() == sent, r.stderr  # nothing paid: whisper-1 on this audio costs more than the limit
+    assert r.code == 6, r.stderr
