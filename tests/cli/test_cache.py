@@ -422,3 +422,20 @@ def test_a_batch_item_whose_expected_hit_does_not_come_is_still_held_to_max_cost
     assert fake_openai.count() == sent, r.stderr  # nothing paid: whisper-1 on this audio costs more than the limit
     # refused by --max-cost: the batch stopped (6), or each such item failed as a single run is refused (8)
     assert r.code in (6, 8) and "--max-cost" in r.stderr, r.stderr
+
+
+def test_a_batch_of_cached_items_is_not_refused_by_a_budget_already_spent(cli, fake_openai, speech_wav, tmp_path):
+    """Each of these items alone is served from the cache under a daily budget spent already (a hit is
+    never refused by a limit it does not spend); the batch of them, estimated at $0, is served too."""
+    other = altered_copy(speech_wav, tmp_path / "other.wav")
+    for audio in (speech_wav, other):
+        assert cli("transcribe", str(audio), "-m", "whisper-1").code == 0
+    sent = fake_openai.count()
+    spent = {"AIGW_BUDGET__DAILY_USD": "0.0001"}  # below what the two runs above cost
+    for audio in (speech_wav, other):
+        alone = cli("transcribe", str(audio), "-m", "whisper-1", env=spent)
+        assert alone.code == 0 and "cached: from run" in alone.stderr, alone.stderr
+    r = cli("transcribe", str(speech_wav), str(other), "-m", "whisper-1", "--json", env=spent)
+    assert r.code == 0, r.stderr
+    assert [json.loads(line)["cache_hit"] for line in r.stdout.splitlines()] == [True, True]
+    assert fake_openai.count() == sent
