@@ -404,3 +404,38 @@ def test_a_batch_item_is_answered_from_the_cache_under_its_own_run_id(cli, fake_
     assert items[1]["cache_of"] == items[0]["id"] and items[1]["text"] == items[0]["text"]
     r = cli("transcribe", str(speech_wav), str(copy), "-m", "whisper-1", "--no-cache", "--new")
     assert r.code == 0 and fake_openai.count() == 3
+
+
+@pytest.mark.parametrize("max_cost", ["0", "0.0001"])
+def test_a_batch_item_whose_expected_hit_does_not_come_is_still_held_to_max_cost(cli, fake_openai, speech_wav,
+                                                                                   tmp_path, cache_dir, max_cost):
+    """An item counted as $0 because its entry was there when the batch was planned, but whose entry
+    cannot be served when it runs (a manifest edited by hand: present, files intact, no result to make),
+    is sent only if --max-cost allows its estimate: a batch never pays over its limit."""
+    other = altered_copy(speech_wav, tmp_path / "other.wav")
+    for audio in (speech_wav, other):
+        assert cli("transcribe", str(audio), "-m", "whisper-1").code == 0
+    sent = fake_openai.count()
+    for entry in entries(cache_dir):
+        (entry / "manifest.json").write_text(json.dumps({**manifest(entry), "model": None, "result": []}))
+    r = cli("transcribe", str(speech_wav), str(other), "-m", "whisper-1", "--max-cost", max_cost)
+    assert fake_openai.count() == sent, r.stderr  # nothing paid: whisper-1 on this audio costs more than the limit
+    # refused by --max-cost: the batch stopped (6), or each such item failed as a single run is refused (8)
+    assert r.code in (6, 8) and "--max-cost" in r.stderr, r.stderr
+
+
+def test_a_batch_of_cached_items_is_not_refused_by_a_budget_already_spent(cli, fake_openai, speech_wav, tmp_path):
+    """Each of these items alone is served from the cache under a daily budget spent already (a hit is
+    never refused by a limit it does not spend); the batch of them, estimated at $0, is served too."""
+    other = altered_copy(speech_wav, tmp_path / "other.wav")
+    for audio in (speech_wav, other):
+        assert cli("transcribe", str(audio), "-m", "whisper-1").code == 0
+    sent = fake_openai.count()
+    spent = {"AIGW_BUDGET__DAILY_USD": "0.0001"}  # below what the two runs above cost
+    for audio in (speech_wav, other):
+        alone = cli("transcribe", str(audio), "-m", "whisper-1", env=spent)
+        assert alone.code == 0 and "cached: from run" in alone.stderr, alone.stderr
+    r = cli("transcribe", str(speech_wav), str(other), "-m", "whisper-1", "--json", env=spent)
+    assert r.code == 0, r.stderr
+    assert [json.loads(line)["cache_hit"] for line in r.stdout.splitlines()] == [True, True]
+    assert fake_openai.count() == sent

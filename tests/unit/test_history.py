@@ -76,6 +76,28 @@ def test_a_starting_run_only_notes_its_id_and_a_search_indexes_what_is_pending(t
     assert conn.execute("SELECT count(*) FROM runs_search").fetchone() == (2,)
 
 
+
+def test_a_run_log_that_cannot_be_written_is_still_searched_whole(tmp_path):
+    """`aigw logs` reads a run log it cannot write (a read-only file or mount, another user's cache);
+    so did `--search` before m012. Runs still pending for the index are found all the same, and
+    the search does not fail for want of writing the index."""
+    from aigw.store.db import _Connection
+
+    conn = before_search(tmp_path)
+    migrate(conn)
+    run_row(conn, "r1", request={"prompt": "a lighthouse at dusk"})
+    assert found(conn, "lighthouse") == ["r1"]  # indexed
+    run_row(conn, "r2", request={"prompt": "a lighthouse at noon"})  # pending
+    conn.close()
+    ro = sqlite3.connect(f"file:{tmp_path / 'aigw.db'}?mode=ro", uri=True, isolation_level=None,
+                         factory=_Connection)
+    ro.db_path = tmp_path / "aigw.db"  # what aigw's connections carry, for their error messages
+    try:
+        assert found(ro, "lighthouse") == ["r2", "r1"]
+        assert found(ro, "dusk") == ["r1"]
+    finally:
+        ro.close()
+
 def test_search_text_is_never_query_syntax(tmp_path):
     conn = before_search(tmp_path)
     migrate(conn)

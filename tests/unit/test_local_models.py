@@ -46,3 +46,18 @@ def test_with_no_model_cached_faster_whisper_is_not_even_imported(tmp_path: Path
         out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                              env={"PATH": "/usr/bin:/bin", "HF_HUB_CACHE": str(hub), "HOME": str(tmp_path)})
         assert out.stdout.split() == ["None", "False"], out.stderr
+
+
+@pytest.mark.parametrize("variable, value, hub", [
+    ("HF_HUB_CACHE", "$HF_ROOT/hub", "hub"),
+    ("HF_HOME", "${HF_ROOT}/hf", "hf/hub"),
+])
+def test_a_cache_named_with_a_variable_is_found_as_hugging_face_finds_it(tmp_path: Path, variable: str, value: str,
+                                                                        hub: str) -> None:
+    """huggingface_hub expands variables (and ~) in HF_HOME and HF_HUB_CACHE; faster-whisper finds a
+    model there, so the check that comes first must look in the same place."""
+    snapshot = hub_with_large_v3(tmp_path / hub)
+    probe = "from aigw.providers.local import resolve_model; print(resolve_model('large-v3'))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_ROOT": str(tmp_path), variable: value})
+    assert out.stdout.strip() == str(snapshot), out.stderr
