@@ -70,7 +70,8 @@ def _hub_has_models() -> bool:
     home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME") or "~/.cache", "huggingface")
     hub = os.environ.get("HF_HUB_CACHE") or os.environ.get("HUGGINGFACE_HUB_CACHE") or os.path.join(home, "hub")
     try:
-        with os.scandir(os.path.expanduser(hub)) as entries:
+        # As huggingface_hub reads these variables: `~` and `$VAR` expanded (huggingface_hub#2942).
+        with os.scandir(os.path.expanduser(os.path.expandvars(hub))) as entries:
             return any(entry.name.startswith("models--") for entry in entries)
     except OSError:  # no cache directory: nothing was ever downloaded there
         return False
