@@ -25,7 +25,7 @@ def check(*, total: float, unpriced: int, max_cost: float | None, allow_unpriced
     local = now.astimezone()  # budgets count local calendar days and months, as result folders do
     day = local.replace(hour=0, minute=0, second=0, microsecond=0)
     for label, limit, since in (("daily", budget.daily_usd, day), ("monthly", budget.monthly_usd, day.replace(day=1))):
-        if limit is None:
+        if limit is None or total <= 0:  # nothing to spend (cached results): each item is checked as it starts
             continue
         spent = spent_since(since.astimezone(timezone.utc))
         if spent + total > limit:

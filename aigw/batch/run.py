@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aigw import errors
@@ -113,11 +113,20 @@ async def _run(engine: Engine, store: BatchStore, fp: str, spec: Spec, options: 
     earlier = {line: item.run_id for line, item in stored.items()
                if item.status != DONE and item.run_id and store.unfinished_job(item.run_id)}
 
+    spare = Spare(None if spec.max_cost is None else spec.max_cost - total)
+
     async def run_item(work: Work) -> ItemOutcome:
         run_id = engine.new_run_id()
         store.start_item(batch_id, work.line, run_id)
-        outcome = await seam.run_one(engine, spec.kind, work.line, work.item_id, work.fields, options,
-                                     run_id=run_id, lines=lines, earlier_run=earlier.get(work.line), planned=work.plan)
+        item_options, held = spare.hold(work.plan, options, spec.allow_unpriced)
+        try:
+            outcome = await seam.run_one(engine, spec.kind, work.line, work.item_id, work.fields, item_options,
+                                         run_id=run_id, lines=lines, earlier_run=earlier.get(work.line),
+                                         planned=work.plan)
+        except BaseException:  # cancelled (a second Ctrl-C): the batch starts nothing more
+            spare.settle(held, None)
+            raise
+        spare.settle(held, outcome)
         store.finish_item(batch_id, work.line, status=DONE if outcome.ok else FAILED, exit_code=outcome.exit_code,
                           error=outcome.error)
         return outcome
@@ -133,6 +142,31 @@ async def _run(engine: Engine, store: BatchStore, fp: str, spec: Spec, options: 
         store.set_status(batch_id, "stopped" if status == "max-cost" else status)
     failed = sorted({*progress.failed_lines, *(o.line for o in outcomes), *(m.line for m in spec.input.malformed)})
     return Summary(batch_id, len(entries), skipped + progress.done, failed, skipped, report)
+
+
+class Spare:
+    """What --max-cost leaves beside the items estimated up front. An item the result cache holds
+    counted $0 there; should its cached result not come after all (its entry damaged or removed
+    meanwhile), its run may spend only from this: it holds its estimate while it runs, and gets it
+    back when it was served from the cache, else the spend is the runner's to count."""
+
+    def __init__(self, left: float | None) -> None:
+        self.left = left
+
+    def hold(self, plan: Any, options: RunOptions, allow_unpriced: bool) -> tuple[RunOptions, float]:
+        if self.left is None or plan is None or not plan.expects_hit:
+            return options, 0.0
+        estimate = plan.first.estimate.usd
+        limit = max(self.left, 0.0)
+        held = estimate if estimate is not None and estimate <= limit else 0.0
+        self.left -= held
+        # Limited to what it holds (or to what is left, which refuses it): never over --max-cost.
+        return replace(options, max_cost=held if held else limit, allow_unpriced=allow_unpriced), held
+
+    def settle(self, held: float, outcome: ItemOutcome | None) -> None:
+        """After the item's run (outcome None: it was cancelled): back unless it was spent."""
+        if self.left is not None and held and (outcome is None or outcome.cost_usd == 0):
+            self.left += held
 
 
 def _existing(store: BatchStore, fp: str, spec: Spec) -> Batch | None:

@@ -75,6 +75,11 @@ class LoggedRun:
         return self.result if '"cache_' in (self.row.get("result_json") or "") else None
 
 
+# The runs waiting to be indexed, as rows of the search index.
+_PENDING = ("SELECT r.id, json_extract(r.request_json, '$.prompt'), json_extract(r.request_json, '$.file')"
+            " FROM search_pending p JOIN runs r ON r.id = p.run_id WHERE json_valid(r.request_json)")
+
+
 def match_query(text: str) -> str:
     """What the user typed as an FTS5 query: each word a quoted prefix, all of them required, so
     that punctuation (a path, `gpt-image-2`) is text to find, never query syntax."""
@@ -153,29 +158,41 @@ class History:
         if f.with_files:
             clauses.append("id IN (SELECT run_id FROM files)")
         if f.search is not None:
-            self._index_pending()
-            clauses.append("id IN (SELECT run_id FROM runs_search WHERE runs_search MATCH ?)")
-            params.append(match_query(f.search))
+            query = match_query(f.search)
+            if self._index_pending():
+                clauses.append("id IN (SELECT run_id FROM runs_search WHERE runs_search MATCH ?)")
+                params.append(query)
+            else:  # a log this process cannot write: what is pending is searched from a private copy
+                clauses.append("(id IN (SELECT run_id FROM runs_search WHERE runs_search MATCH ?)"
+                               " OR id IN (SELECT run_id FROM temp.pending_search WHERE pending_search MATCH ?))")
+                params += [query, query]
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
-    def _index_pending(self) -> None:
+    def _index_pending(self) -> bool:
         """Index the prompts and input names of the runs logged since the last search (a run only
-        notes its id as it starts: indexing then would cost every run; see m012_search_on_demand)."""
+        notes its id as it starts: indexing then would cost every run; see m012_search_on_demand).
+        False when the log cannot be written (read-only, locked, full): what is pending is then
+        indexed into a temporary table of this connection only, for this search."""
         if "search_pending" not in self.tables:
-            return  # the log predates m012: its triggers indexed every run as it started
+            return True  # the log predates m012: its triggers indexed every run as it started
         if self.conn.execute("SELECT 1 FROM search_pending LIMIT 1").fetchone() is None:
-            return
-        self.conn.execute("BEGIN IMMEDIATE")
+            return True
         try:
-            self.conn.execute(
-                "INSERT INTO runs_search (run_id, prompt, input)"
-                " SELECT r.id, json_extract(r.request_json, '$.prompt'), json_extract(r.request_json, '$.file')"
-                " FROM search_pending p JOIN runs r ON r.id = p.run_id WHERE json_valid(r.request_json)")
-            self.conn.execute("DELETE FROM search_pending")
-            self.conn.execute("COMMIT")
-        finally:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.execute(f"INSERT INTO runs_search (run_id, prompt, input) {_PENDING}")
+                self.conn.execute("DELETE FROM search_pending")
+                self.conn.execute("COMMIT")
+            finally:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+            return True
+        except errors.RunLogError:
+            self.conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.pending_search USING fts5("
+                              "run_id UNINDEXED, prompt, input, tokenize = 'unicode61 remove_diacritics 2')")
+            self.conn.execute("DELETE FROM temp.pending_search")
+            self.conn.execute(f"INSERT INTO temp.pending_search (run_id, prompt, input) {_PENDING}")
+            return False
 
     def _select(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
         cursor = self.conn.execute(sql, params)
