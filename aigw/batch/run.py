@@ -39,7 +39,8 @@ class Spec:
 @dataclass
 class Hooks:
     started: Callable[[str, bool, int], None] = lambda batch_id, resumed, skipped: None
-    estimated: Callable[[float, int, int], None] = lambda total, items, unpriced: None
+    # total, items, of which unpriced, of which in the result cache (counted $0)
+    estimated: Callable[[float, int, int, int], None] = lambda total, items, unpriced, cached: None
     malformed: Callable[[Malformed], None] = lambda entry: None
     done: Callable[[ItemOutcome], None] = lambda outcome: None
     progress: Callable[[Progress], None] = lambda progress: None
@@ -100,7 +101,7 @@ async def _run(engine: Engine, store: BatchStore, fp: str, spec: Spec, options: 
                 budget=engine.settings.budget, spent_since=engine.log.spent_since, now=engine.clock.now())
     batch_id = _record(store, existing, fp, spec, engine, entries)
     hooks.started(batch_id, existing is not None, skipped)
-    hooks.estimated(total, len(works), unpriced)
+    hooks.estimated(total, len(works), unpriced, sum(1 for w in works if w.plan is not None and w.plan.expects_hit))
     for entry in entries:
         if isinstance(entry, Malformed):
             hooks.malformed(entry)

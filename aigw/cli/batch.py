@@ -114,13 +114,14 @@ def run(kind: Kind, content: bytes, batch_input: Input, defaults: dict[str, Any]
         also = f"; {skipped} item(s) done before are not sent again" if skipped else ""
         STATE.info(f"batch {batch_id}{' (resumed)' if resumed else ''}{also}")
 
-    def estimated(total: float, items: int, unpriced: int) -> None:
+    def estimated(total: float, items: int, unpriced: int, cached: int) -> None:
         from aigw.catalog.pricing import format_usd
 
         unknown = f" (+ {unpriced} item(s) of unknown price)" if unpriced else ""
-        # Nothing to send costs nothing; "unknown" is for items whose price is not known.
-        cost = "$0" if not items else format_usd(total) if items > unpriced else "unknown"
-        STATE.info(f"estimated cost: {cost} for {items} item(s){unknown}")
+        hits = f"; {cached} of them in the result cache, $0" if cached else ""
+        # Nothing to send costs nothing ("free" is for models that are); "unknown" for unknown prices.
+        cost = "$0" if not items or cached == items else format_usd(total) if items > unpriced else "unknown"
+        STATE.info(f"estimated cost: {cost} for {items} item(s){unknown}{hits}")
 
     hooks = Hooks(started=started, estimated=estimated, malformed=view.malformed, done=view.done,
                   progress=view.changed, runner=runners.append)

@@ -130,6 +130,7 @@ def test_a_batch_of_cached_transcripts_is_not_refused_by_limits_it_does_not_spen
     sent = fake_openai.count()
     r = cli("transcribe", str(speech_wav), str(other), "-m", "whisper-1", "--max-cost", "0", "--json")
     assert r.code == 0, r.stderr
+    assert "estimated cost: $0 for 2 item(s); 2 of them in the result cache, $0" in r.stderr
     assert [json.loads(line)["cache_hit"] for line in r.stdout.splitlines()] == [True, True]
     assert fake_openai.count() == sent
     third = tmp_path / "third.wav"  # not cached: its estimate is over --max-cost 0
