@@ -54,8 +54,8 @@ def auth_hint(provider: str) -> str:
     return f"check the key: 'aigw config keys set {provider}'" + (f" or {' / '.join(variables)}" if variables else "")
 
 
-class translated:  # noqa: N801 - used as `with translated(name):`, like the function it was
-    """Turn httpx transport failures into aigw errors (`raise ... from exc`). A class, not a
+class _Guard:
+    """`with guard(provider):` turns one family of exceptions into aigw errors. A class, not a
     generator context manager: it wraps every request, and this costs a third as much."""
 
     __slots__ = ("provider",)
@@ -67,9 +67,22 @@ class translated:  # noqa: N801 - used as `with translated(name):`, like the fun
         return None
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> Literal[False]:
+        if exc is not None:
+            self.translate(exc)
+        return False
+
+    def translate(self, exc: BaseException) -> None:
+        """Raise the aigw error `exc` is, from it; return to let it through as it is."""
+
+
+class translated(_Guard):  # noqa: N801 - used as `with translated(name):`, like the function it was
+    """Turn httpx transport failures into aigw errors (`raise ... from exc`)."""
+
+    __slots__ = ()
+
+    def translate(self, exc: BaseException) -> None:
         if isinstance(exc, (httpx.TransportError, httpx.TooManyRedirects)):
             _translate(self.provider, exc)
-        return False
 
 
 def _translate(provider: str, exc: Exception) -> None:
@@ -88,27 +101,19 @@ def _translate(provider: str, exc: Exception) -> None:
         raise errors.RetryableError(f"{provider}: transport error ({exc or type(exc).__name__})", provider=provider) from exc
 
 
-class readable_replies:  # noqa: N801 - used as `with readable_replies(name):`
+class readable_replies(_Guard):  # noqa: N801 - used as `with readable_replies(name):`
     """Whatever a reply's shape, parsing it fails as a provider failure, never as a crash: a KeyError,
     TypeError, ValidationError... raised while a provider reads a reply (a `data` that is not a list of
     objects, a body that is a JSON list, an image url that is not a string) becomes MalformedReplyError.
     ProviderBase wraps every generate() and transcribe() in this, so no parsing site needs its own."""
 
-    __slots__ = ("provider",)
+    __slots__ = ()
 
-    def __init__(self, provider: str) -> None:
-        self.provider = provider
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> Literal[False]:
-        if exc is None or isinstance(exc, errors.AigwError):
-            return False
-        if isinstance(exc, (LookupError, TypeError, AttributeError, ValueError, httpx.InvalidURL)):
+    def translate(self, exc: BaseException) -> None:
+        if isinstance(exc, (LookupError, TypeError, AttributeError, ValueError, httpx.InvalidURL)) \
+                and not isinstance(exc, errors.AigwError):
             raise errors.MalformedReplyError(f"malformed reply from {self.provider}: {type(exc).__name__}: {exc}",
                                              provider=self.provider) from exc
-        return False
 
 
 MAX_REPLY_BYTES = 64 * 1024 * 1024  # any reply body read whole (JSON, text): README "Limits"
