@@ -89,6 +89,9 @@ class ProviderError(AigwError):
         self.provider = provider
         self.status = status
         self.code = code
+        # What the provider charges for an answer it gave that cannot be used (a transcript stuck in
+        # a loop): the failed attempt's actual cost, counted by the run's cost and the budgets.
+        self.billed_usd: float | None = None
 
 
 class RetryableError(ProviderError):

@@ -192,9 +192,13 @@ class ChunkKind:
                                        body=json.dumps({"text": "", "segments": []}))
         transcript = parse(item.call.format, value.body, text=value.text, duration=c.duration_s,
                            language=value.language)
-        guards.check([s.text for s in transcript.segments] or [transcript.text], provider=item.candidate.provider,
-                     where=job.where, silent=c.silent)
         cost = pricing.actual_audio(item.candidate.offer, value.usage, item.estimate)
+        try:
+            guards.check([s.text for s in transcript.segments] or [transcript.text], provider=item.candidate.provider,
+                         where=job.where, silent=c.silent)
+        except errors.ProviderError as exc:
+            exc.billed_usd = cost  # it answered: the audio was transcribed, and is charged, however badly
+            raise
         job.row = chunk_store.ChunkRow(c.index, c.offset_s, c.own_start_s, c.end_s, c.size_bytes, c.sha256, "done",
                                        item.candidate.provider, item.candidate.model.id, cost, to_json(transcript))
         return value
@@ -326,10 +330,16 @@ class ChunkedRun:
         self.done[c.index] = job.row
         self._progress()
 
+    def _paid(self, rows: list[chunk_store.ChunkRow]) -> float | None:
+        """What this run paid: its transcribed chunks, and the answers it could not use (a transcript
+        stuck in a loop is charged all the same); None when a price is unknown."""
+        paid = [r.cost_usd for r in rows if r.status == "done"]
+        paid += [a.actual_cost_usd for a in self.attempts if not a.served and a.actual_cost_usd is not None]
+        return None if any(p is None for p in paid) else round(sum(p for p in paid if p is not None), 6)
+
     def _progress(self) -> None:
         rows = list(self.done.values())
-        paid = [r.cost_usd for r in rows if r.status == "done"]
-        cost = None if any(p is None for p in paid) else sum(p for p in paid if p is not None)
+        cost = self._paid(rows)
         self.emit(ChunkProgress(done=len(rows), total=len(self.fitted.chunks),
                                 seconds_done=sum(r.end_s - r.own_start_s for r in rows),
                                 seconds_total=self.fitted.duration_s, cost_usd=cost, run_id=self.run_id))
@@ -374,7 +384,6 @@ class ChunkedRun:
         language = merged.language or req.language
         merged = replace(merged, language=language, duration=self.fitted.duration_s)
         body = render_user(req.format, merged, translate=req.translate, shape=shape_of(req))
-        paid = [r.cost_usd for r in rows if r.status == "done"]
         last = ([r for r in rows if r.status == "done"] or rows)[-1]
         cand = next((p.candidate for p in self.plan.items
                      if p.candidate.provider == last.provider and p.candidate.model.id == last.model),
@@ -386,7 +395,7 @@ class ChunkedRun:
             result = RunResult(
                 id=self.run_id, kind="audio", requested_model=req.model, model=cand.model.id, provider=cand.provider,
                 provider_model=cand.provider_model, paths=[str(p.final) for p in keeper.pending],
-                cost_usd=None if any(p is None for p in paid) else round(sum(p for p in paid if p is not None), 6),
+                cost_usd=self._paid(rows),
                 estimated_cost_usd=first.estimate.usd, cost_as_of=first.estimate.as_of,
                 cost_assumptions=first.estimate.assumptions,
                 latency_ms=round((engine.clock.now() - self.created).total_seconds() * 1000, 1),

@@ -170,7 +170,7 @@ class Failover:
             started_at=self._began, latency_ms=(self.clock.monotonic() - self._t0) * 1000,
             http_status=exc.status, failure_class=exc.failure_class, error=exc.message,
             retry_after_s=getattr(exc, "retry_after", None), waited_s=self._waited,
-            estimated_cost_usd=estimated_cost_usd, possibly_billed=billed,
+            estimated_cost_usd=estimated_cost_usd, actual_cost_usd=exc.billed_usd, possibly_billed=billed,
         )
         self.attempts.append(attempt)
         self._waited = 0.0

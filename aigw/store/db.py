@@ -231,10 +231,11 @@ class RunLog:
         )
 
     def spent_since(self, since: datetime) -> float:
-        """Money spent on served attempts since a moment (unknown costs count their estimate)."""
+        """Money spent since a moment: served attempts (an unknown cost counts its estimate) and failed
+        ones that were charged all the same (an unusable transcript: its actual cost)."""
         row = self.conn.execute(
             "SELECT COALESCE(SUM(COALESCE(actual_cost_usd, estimated_cost_usd, 0)), 0) FROM attempts"
-            " WHERE served = 1 AND started_at >= ?",
+            " WHERE (served = 1 OR actual_cost_usd IS NOT NULL) AND started_at >= ?",
             (since.isoformat(),),
         ).fetchone()
         return float(row[0])

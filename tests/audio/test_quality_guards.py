@@ -47,9 +47,11 @@ def test_loop_in_one_chunk_goes_to_the_next_candidate(cli, config_file: Path, ca
     assert [c.content for c in cues] == [s.text for s in truth]
     assert "going to go ahead" not in r.stdout
     with sqlite3.connect(cache_dir / "aigw.db") as db:
-        (run_id,) = db.execute("SELECT id FROM runs").fetchone()
+        (run_id, run_cost) = db.execute("SELECT id, cost_usd FROM runs").fetchone()
         rows = db.execute("SELECT hop, chunk, provider, failure_class, error, served FROM attempts ORDER BY hop").fetchall()
         chunk_rows = dict(db.execute("SELECT idx, provider FROM chunks").fetchall())
+        chunk_costs = sum(cost for (cost,) in db.execute("SELECT cost_usd FROM chunks"))
+        (rejected_cost,) = db.execute("SELECT actual_cost_usd FROM attempts WHERE served = 0").fetchone()
     failed = [row for row in rows if not row[5]]
     assert len(failed) == 1
     hop, chunk, provider, failure, error, _ = failed[0]
@@ -57,6 +59,10 @@ def test_loop_in_one_chunk_goes_to_the_next_candidate(cli, config_file: Path, ca
     assert error.startswith("chunk 2/") and "repetition loop" in error
     assert chunk_rows[1] == "backup" and all(p == "openai" for i, p in chunk_rows.items() if i != 1)
     assert any(row[1] == 1 and row[2] == "backup" and row[5] for row in rows)
+    # The looping answer was transcribed audio, charged all the same: the run's cost and the
+    # budgets count it beside the chunks that were used.
+    assert rejected_cost is not None and rejected_cost > 0
+    assert run_cost == pytest.approx(chunk_costs + rejected_cost)
     shown = cli("logs", run_id)  # `aigw logs RUN_ID` shows the whole run, its attempts included
     assert shown.code == 0, shown.stderr
     assert "chunk 2/" in shown.stdout and "repetition loop" in shown.stdout and "backup" in shown.stdout

@@ -106,3 +106,25 @@ def test_migrations_upgrade_the_oldest_schema_and_keep_its_rows(tmp_path):
 def test_migration_names_are_unique_and_only_ever_appended():
     names = [name for name, _ in MIGRATIONS]
     assert len(names) == len(set(names)) and names == sorted(names)
+
+
+def test_budgets_count_served_attempts_and_failed_ones_that_were_charged(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from aigw.store.db import RunLog
+    from aigw.types import Attempt
+
+    log = RunLog(tmp_path / "aigw.db")
+    now = datetime(2026, 12, 6, 12, tzinfo=timezone.utc)
+    log.start_run("r1", kind="audio", created_at=now, requested_model="whisper-1", request={}, estimated_cost_usd=0.05)
+
+    def attempt(hop: int, **fields: object) -> Attempt:
+        return Attempt(hop=hop, provider="p", provider_model="m", model="m", started_at=now, latency_ms=1.0, **fields)
+
+    log.add_attempt("r1", attempt(1, failure_class="retryable", estimated_cost_usd=0.02))  # nothing charged
+    log.add_attempt("r1", attempt(2, failure_class="repetition_loop", estimated_cost_usd=0.02,
+                                  actual_cost_usd=0.015))  # an unusable answer, charged all the same
+    log.add_attempt("r1", attempt(3, served=True, estimated_cost_usd=0.02, actual_cost_usd=0.03))
+    log.add_attempt("r1", attempt(4, served=True, estimated_cost_usd=0.01))  # price unknown: its estimate
+    assert log.spent_since(now - timedelta(hours=1)) == pytest.approx(0.015 + 0.03 + 0.01)
+    assert log.spent_since(now + timedelta(hours=1)) == 0
