@@ -3,6 +3,7 @@ run the items, keep every item's state in the run log. What a person sees is the
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -115,8 +116,19 @@ async def _run(engine: Engine, store: BatchStore, fp: str, spec: Spec, options: 
                if item.status != DONE and item.run_id and store.unfinished_job(item.run_id)}
 
     spare = Spare(None if spec.max_cost is None else spec.max_cost - total)
+    # Items asking for the same result (the same audio listed twice, a seeded prompt repeated) run
+    # one after the other: the first pays, and those after it are answered from the result cache.
+    same: dict[str, asyncio.Lock] = {}
 
     async def run_item(work: Work) -> ItemOutcome:
+        key = seam.cache_key(engine, work.plan, work.fields, options)
+        if key is None:
+            return await run_alone(work)
+        lock = same.setdefault(key, asyncio.Lock())
+        async with lock:
+            return await run_alone(work)
+
+    async def run_alone(work: Work) -> ItemOutcome:
         run_id = engine.new_run_id()
         store.start_item(batch_id, work.line, run_id)
         item_options, held = spare.hold(work.plan, options, spec.allow_unpriced)

@@ -119,6 +119,17 @@ def plan(engine: Engine, kind: Kind, line: int, fields: dict[str, Any], options:
         lines.planning = None
 
 
+def cache_key(engine: Engine, planned: Any, fields: dict[str, Any], options: RunOptions) -> str | None:
+    """The result-cache key of the item's request when the cache would both answer it and keep its
+    result, else None: two items with the same key ask for the same result."""
+    from aigw.engine import cache
+
+    if planned is None:
+        return None
+    use = cache.lookup(engine, planned, _options(options, fields))
+    return use.key if use.read and use.write else None
+
+
 def estimate(planned: Any) -> float | None:
     """A plan's estimate before anything is sent (its first candidate's), None when unpriced; 0 when
     the result cache holds its result."""

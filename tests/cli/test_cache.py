@@ -141,6 +141,18 @@ def test_a_batch_of_cached_transcripts_is_not_refused_by_limits_it_does_not_spen
     assert refused.code == 6 and fake_openai.count() == sent, refused.stderr
 
 
+def test_the_same_audio_twice_in_a_batch_is_paid_once(cli, fake_openai, speech_wav, tmp_path):
+    """Both in flight at once would both miss the cache: the second waits for the first's result."""
+    copy = tmp_path / "again.wav"
+    shutil.copy(speech_wav, copy)  # another name, the same bytes: the same request
+    r = cli("transcribe", str(speech_wav), str(copy), "-m", "whisper-1", "--concurrency", "2", "--json")
+    assert r.code == 0, r.stderr
+    assert fake_openai.count("/audio/transcriptions") == 1
+    items = [json.loads(line) for line in r.stdout.splitlines()]
+    assert sorted(i["cache_hit"] for i in items) == [False, True]
+    assert {i["text"] for i in items} == {fake_openai.transcript}
+
+
 def test_refresh_sends_again_and_replaces_the_entry(cli, fake_openai, speech_wav, cache_dir):
     assert cli("transcribe", str(speech_wav), "-m", "whisper-1").code == 0
     [entry] = entries(cache_dir)
