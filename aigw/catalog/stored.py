@@ -80,19 +80,17 @@ def write(cache_dir: Path, made_under: str, catalog: Catalog) -> None:
                     "default_order": catalog.default_order, "provider_defaults": catalog.provider_defaults}
     except TypeError:  # a field of a type _encode has no form for (the tests say which)
         return
+    from aigw.store.files import write_part
+
     data = json.dumps(document, separators=(",", ":")).encode()
-    part = cache_dir / f".{FILE}.{os.getpid()}.part"
-    try:
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.fchmod(fd, 0o600)  # the mode given to open passes through the umask
-            os.write(fd, data)
-        finally:
-            os.close(fd)
+    part = None
+    try:  # private (0600) under a temporary name, then renamed: as the cache writes its results
+        part, _ = write_part(cache_dir / FILE, data, cache_dir=cache_dir)
         os.replace(part, cache_dir / FILE)
     except OSError:
-        with contextlib.suppress(OSError):
-            part.unlink()
+        if part is not None:
+            with contextlib.suppress(OSError):
+                part.unlink()
 
 
 def _encode(value: Any) -> Any:

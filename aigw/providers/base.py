@@ -234,8 +234,3 @@ def provider_class(type_name: str) -> Any:
 
     return plugins.providers()[type_name].load_class()
 
-
-def build(name: str, settings: ProviderSettings, client: httpx.AsyncClient | None, *,
-          clock: Clock | None = None) -> Provider:
-    cls = provider_class(settings.type or name)
-    return cls(name, settings, client, clock=clock)  # type: ignore[no-any-return]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("faster_whisper")
+pytest.importorskip("faster_whisper", reason="the local extra ('.[local,test]') is not installed")
 
 from aigw.providers import local  # noqa: E402
 
